@@ -1,0 +1,127 @@
+import { isAbsolute, join, relative } from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { BLUEPRINTS_DIR, LOCK_FILE, REPO_ROOT } from '../paths';
+import type { TenantryDatabase } from './database';
+
+/** The newest Node.js runtime aws-cdk-lib offers; cdk-nag's AwsSolutions-L1 accepts nothing older. */
+export const TENANTRY_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Exactly what the RDS Data API adapter calls; nothing that manages or reshapes the cluster. */
+export const DATA_API_ACTIONS = [
+  'rds-data:ExecuteStatement',
+  'rds-data:BatchExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:RollbackTransaction',
+] as const;
+
+/** Lets ESM bundles load the CommonJS dependencies that still call `require`. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export interface TenantryFunctionProps {
+  /** The handler file, absolute or relative to the repository root. It exports `handler`. */
+  readonly entry: string;
+  /** What the function does, shown in the console. @default - no description */
+  readonly description?: string;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** How long the function's logs are kept. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.DESTROY */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Extra environment variables; the database ones come from `useDatabase`. @default - none */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The house Lambda: Node.js 24 on arm64, an ESM bundle with source maps, active X-Ray tracing,
+ * JSON logs in its own log group with a retention, a role that starts with nothing but writing
+ * to that log group, and a copy of `shared/blueprints` at `<bundle>/blueprints/`.
+ */
+export class TenantryFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: TenantryFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // No AWSLambdaBasicExecutionRole: that managed policy may write to every log group in the account.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${scope.node.path}/${id}`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: isAbsolute(props.entry) ? props.entry : join(REPO_ROOT, props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: TENANTRY_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // SDK v3 ships with the runtime.
+        externalModules: ['@aws-sdk/*'],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => {
+            const source = join(inputDir, relative(REPO_ROOT, BLUEPRINTS_DIR));
+            const target = join(outputDir, 'blueprints');
+            return [`mkdir -p "${target}"`, `cp -R "${source}/." "${target}/"`];
+          },
+        },
+      },
+    });
+
+    // Active tracing has just added its statement to the role's default policy.
+    Validations.of(role.node.tryFindChild('DefaultPolicy') ?? role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the X-Ray statement that active tracing adds: xray:PutTraceSegments and ' +
+        'xray:PutTelemetryRecords have no resource-level permissions.',
+    });
+  }
+
+  /**
+   * Points the function at the database and grants exactly what the Data API adapter needs, in one
+   * call, so the environment and the policy cannot drift apart: the five Data API actions on that
+   * cluster and `secretsmanager:GetSecretValue` on that secret (the Data API reads it as the caller).
+   */
+  public useDatabase(db: TenantryDatabase): this {
+    this.addEnvironment('TENANTRY_DB_CLUSTER_ARN', db.clusterArn);
+    this.addEnvironment('TENANTRY_DB_SECRET_ARN', db.secret.secretArn);
+    this.addEnvironment('TENANTRY_DB_NAME', db.databaseName);
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...DATA_API_ACTIONS], resources: [db.clusterArn] }),
+    );
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [db.secret.secretArn],
+      }),
+    );
+    return this;
+  }
+}

@@ -1,0 +1,36 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
+import { TenantryWorkflow } from './constructs/workflow';
+
+export interface TenantryStackProps extends StackProps {
+  /** The database: a new Aurora Serverless v2 cluster shaped by these options, or `{ existing }`. @default - a new cluster with default options */
+  readonly database?: TenantryDatabaseProps;
+  /** How long function and execution logs are kept. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The Tenantry control plane: the tenant database and the workflows that manage tenants in it. */
+export class TenantryStack extends Stack {
+  public readonly database: TenantryDatabase;
+  public readonly provision: TenantryWorkflow;
+
+  constructor(scope: Construct, id: string, props: TenantryStackProps = {}) {
+    const { database, logRetention, ...stackProps } = props;
+    super(scope, id, { description: 'Tenantry: schema-per-tenant PostgreSQL control plane', ...stackProps });
+
+    this.database = new TenantryDatabase(this, 'Database', database);
+    this.provision = new TenantryWorkflow(this, PROVISION_WORKFLOW.name, {
+      workflow: PROVISION_WORKFLOW,
+      database: this.database,
+      logRetention,
+    });
+
+    new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provision.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ClusterArn', { value: this.database.clusterArn });
+    new CfnOutput(this, 'SecretArn', { value: this.database.secret.secretArn });
+    new CfnOutput(this, 'DatabaseName', { value: this.database.databaseName });
+  }
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env -S npx tsx
+import { parseArgs } from 'node:util';
+import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
+import { databaseConfigFromEnv } from '../shared/config';
+import { TenantryError } from '../shared/errors';
+import type { HistoryEvent, StepProgress } from '../shared/progress';
+import { stepsFromHistory } from '../shared/progress';
+import { ensureControlSchema } from '../shared/registry/control';
+import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
+import { openDatabase } from '../shared/sql/connect';
+import { PgliteClient } from '../shared/sql/pglite';
+import type { SqlClient } from '../shared/sql/port';
+import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { LocalEngine } from './engine';
+
+const USAGE = `tenantry: provision and inspect tenants with the local engine
+
+  tenantry provision <tenant-id> [--blueprint school-erp] [--name "Display name"] [--requested-by you] [--watch]
+  tenantry status <tenant-id>
+  tenantry list [--status active]
+  tenantry blueprint list
+  tenantry blueprint lock <name>
+
+Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).`;
+
+/** A problem with the command line itself: one line, exit 2. */
+class UsageError extends Error {}
+
+const STEP_NAMES = PROVISION_WORKFLOW.tasks.map((t) => t.state);
+const SYMBOL: Record<StepProgress['status'], string> = {
+  pending: '·',
+  running: '▶',
+  retrying: '↻',
+  succeeded: '✓',
+  failed: '✗',
+  skipped: '-',
+  cancelled: '⊘',
+};
+
+function describeStep(step: StepProgress): string {
+  const duration = step.durationMs !== undefined ? `${step.durationMs} ms` : '';
+  const attempts = step.attempts > 1 ? ` (${step.attempts} attempts)` : '';
+  const error = step.error && step.status !== 'succeeded' ? `  ${step.error.error}: ${step.error.cause}` : '';
+  const warnings = step.warnings.map((w) => `\n      warning: ${w}`).join('');
+  const label = step.status === 'retrying' ? 'retrying' : step.status === 'running' ? 'running' : '';
+  return `  ${SYMBOL[step.status]} ${step.name.padEnd(14)} ${label || duration.padStart(8)}${attempts}${error}${warnings}`;
+}
+
+function describeBackend(db: SqlClient): string {
+  const config = databaseConfigFromEnv();
+  if (config.kind === 'pglite') return `embedded PGlite at ${config.dataDir}`;
+  if (config.kind === 'postgres') return `Postgres at ${new URL(config.url).host}`;
+  return `${db.backend}`;
+}
+
+async function provision(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      blueprint: { type: 'string', default: 'school-erp' },
+      name: { type: 'string' },
+      'requested-by': { type: 'string' },
+      watch: { type: 'boolean', default: false },
+    },
+  });
+  const tenantId = positionals[0];
+  if (!tenantId || positionals.length > 1) throw new UsageError('provision takes exactly one tenant id');
+  const engine = new LocalEngine({ db });
+  const input = {
+    tenantId,
+    displayName: values.name ?? tenantId,
+    blueprint: values.blueprint,
+    requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
+  };
+  console.log(`Provisioning ${tenantId} from ${values.blueprint} on ${describeBackend(db)}`);
+  const run = await engine.start(PROVISION_WORKFLOW, tenantId, input);
+  console.log(
+    `  execution ${run.executionId}${run.alreadyRunning ? ' (already running: not starting another)' : ''}`,
+  );
+  if (values.watch) {
+    const history: HistoryEvent[] = [];
+    const shown = new Map<string, string>();
+    run.events.on('event', (event: HistoryEvent) => {
+      history.push(event);
+      for (const step of stepsFromHistory(STEP_NAMES, history).steps) {
+        if (step.status === 'pending' || step.status === 'skipped') continue;
+        const key = `${step.status}:${Math.max(step.attempts, 1)}`;
+        if (shown.get(step.name) === key) continue;
+        shown.set(step.name, key);
+        console.log(describeStep(step));
+      }
+    });
+  }
+  const record = await run.done;
+  const progress = await engine.progress(PROVISION_WORKFLOW, record.executionId);
+  if (!values.watch) {
+    for (const step of progress.steps)
+      if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
+  }
+  const tenant = await getTenant(db, tenantId);
+  if (record.status === 'SUCCEEDED' && tenant) {
+    const s = tenant.summary ?? {};
+    const seconds = (Number(s.durationMs ?? 0) / 1000).toFixed(2);
+    console.log(
+      `Tenant ${tenantId} is ${tenant.status}: schema ${tenant.schemaName}, ${s.tables} tables, ${s.indexes} indexes, ` +
+        `${s.seedRows} seed rows, ${seconds} s`,
+    );
+    return 0;
+  }
+  const error = progress.error ?? { error: record.error ?? record.status, cause: record.cause ?? '' };
+  console.error(`Provisioning ${tenantId} ${record.status.toLowerCase()}: ${error.error}: ${error.cause}`);
+  return 1;
+}
+
+async function status(db: SqlClient, args: string[]): Promise<number> {
+  const tenantId = args[0];
+  if (!tenantId) throw new UsageError('status takes a tenant id');
+  await ensureControlSchema(db);
+  const tenant = await getTenant(db, tenantId);
+  if (!tenant) {
+    console.error(`no tenant '${tenantId}'`);
+    return 1;
+  }
+  console.log(`${tenant.tenantId} (${tenant.displayName}): ${tenant.status}`);
+  console.log(`  schema ${tenant.schemaName}, blueprint ${tenant.blueprint} v${tenant.blueprintVersion}`);
+  console.log(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
+  if (tenant.failedStep) console.log(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
+  const engine = new LocalEngine({ db });
+  const progress = await engine.progress(PROVISION_WORKFLOW, tenant.executionId);
+  console.log(`  last execution ${tenant.executionId}: ${progress.status}`);
+  for (const step of progress.steps)
+    if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
+  return 0;
+}
+
+async function list(db: SqlClient, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { status: { type: 'string' } } });
+  await ensureControlSchema(db);
+  const tenants = await listTenants(
+    db,
+    values.status ? { status: values.status as TenantStatus, limit: 500 } : { limit: 500 },
+  );
+  if (tenants.length === 0) console.log('no tenants');
+  for (const t of tenants) {
+    console.log(
+      `${t.tenantId.padEnd(24)} ${t.status.padEnd(14)} ${`${t.blueprint} v${t.blueprintVersion}`.padEnd(18)} ${t.schemaName}`,
+    );
+  }
+  return 0;
+}
+
+async function blueprint(args: string[]): Promise<number> {
+  const [sub, name] = args;
+  const engine = new LocalEngine({ db: await PgliteClient.open() });
+  try {
+    if (sub === 'list') {
+      for (const n of engine.blueprints.names()) {
+        const b = engine.blueprints.get(n);
+        const locked = b.lock[String(b.version)] ? 'locked' : 'NOT LOCKED';
+        console.log(`${n.padEnd(16)} v${b.version} ${locked}: ${b.description}`);
+      }
+      return 0;
+    }
+    if (sub === 'lock' && name) {
+      const b = engine.blueprints.get(name);
+      const entry = await computeBlueprintLock(engine.db, b);
+      const path = writeBlueprintLock(b, entry);
+      console.log(
+        `${name} v${b.version}: ${entry.objects.length} catalog objects, fingerprint ${entry.fingerprint.slice(0, 16)}; wrote ${path}`,
+      );
+      return 0;
+    }
+    throw new UsageError('usage: tenantry blueprint list | tenantry blueprint lock <name>');
+  } finally {
+    await engine.db.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  process.env.TENANTRY_LOG_LEVEL ??= 'silent';
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  try {
+    if (command === 'blueprint') return await blueprint(rest);
+    const handlers: Record<string, (db: SqlClient, args: string[]) => Promise<number>> = {
+      provision,
+      status,
+      list,
+    };
+    const run = handlers[command];
+    if (!run) throw new UsageError(`unknown command '${command}' (try: tenantry help)`);
+    const db = await openDatabase(databaseConfigFromEnv());
+    try {
+      return await run(db, rest);
+    } finally {
+      await db.close();
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof TenantryError) {
+      console.error(`tenantry: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`tenantry: ${error.message}`);
+      return 2;
+    }
+    console.error(`tenantry: unexpected error: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

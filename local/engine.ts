@@ -1,0 +1,466 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { dirname, resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { BlueprintCatalog } from '../shared/blueprint';
+import { logger } from '../shared/logger';
+import {
+  type ExecutionProgress,
+  type ExecutionStatus,
+  type HistoryEvent,
+  stepsFromHistory,
+} from '../shared/progress';
+import { ensureControlSchema } from '../shared/registry/control';
+import { type Runtime, withRuntime } from '../shared/runtime';
+import type { SqlClient } from '../shared/sql/port';
+import {
+  type AslDefinition,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  renderAsl,
+  type WorkflowSpec,
+} from '../statemachine/render';
+import { DEFAULT_TASK_TIMEOUT_SECONDS } from '../statemachine/steps';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
+
+export interface ExecutionRecord {
+  readonly executionId: string;
+  readonly name: string;
+  readonly workflow: string;
+  readonly tenantId: string;
+  readonly status: ExecutionStatus;
+  readonly input: unknown;
+  readonly output: unknown;
+  readonly error: string | null;
+  readonly cause: string | null;
+  readonly startedAt: string;
+  readonly stoppedAt: string | null;
+}
+
+export interface StartResult {
+  readonly executionId: string;
+  /** True when a run for this tenant (or this exact execution) was already going: no new one started. */
+  readonly alreadyRunning: boolean;
+  /** Resolves when the run ends (immediately for a run started by another engine). */
+  readonly done: Promise<ExecutionRecord>;
+  /** Emits 'event' with each HistoryEvent as it happens (only for runs of this engine). */
+  readonly events: EventEmitter;
+}
+
+export interface LocalEngineOptions {
+  readonly db: SqlClient;
+  readonly blueprints?: BlueprintCatalog;
+  /** Wait this many ms before each retry instead of the ASL's backoff (tests use 0). */
+  readonly retryDelayMs?: number;
+  /** Runs before each task attempt, inside the task: a throw counts as the task failing (fault injection). */
+  readonly beforeTask?: (state: string, attempt: number) => void | Promise<void>;
+  /**
+   * Runs after the handler succeeded, before its result is returned: a throw models a fault after
+   * the work was done (a lost response, a crash), which the retry or Cleanup must cope with.
+   */
+  readonly afterTask?: (state: string, attempt: number) => void | Promise<void>;
+}
+
+interface WorkflowRuntime {
+  readonly spec: WorkflowSpec;
+  readonly asl: AslDefinition;
+  readonly handlers: Map<string, Promise<LambdaHandler>>;
+}
+
+/**
+ * Runs the workflows' ASL, rendered from the same CDK chain that is deployed, with
+ * aws-local-stepfunctions and the real step handlers in this process. Executions and their
+ * history (in GetExecutionHistory's shape) are kept in the control schema.
+ */
+export class LocalEngine {
+  private readonly runtime: Runtime;
+  private readonly workflows = new Map<string, WorkflowRuntime>();
+  private readonly live = new Map<
+    string,
+    { done: Promise<ExecutionRecord>; events: EventEmitter; abort: () => void }
+  >();
+
+  constructor(private readonly options: LocalEngineOptions) {
+    this.runtime = { db: options.db, blueprints: options.blueprints ?? new BlueprintCatalog() };
+  }
+
+  get db(): SqlClient {
+    return this.runtime.db;
+  }
+
+  get blueprints(): BlueprintCatalog {
+    return this.runtime.blueprints;
+  }
+
+  private workflow(spec: WorkflowSpec): WorkflowRuntime {
+    let wf = this.workflows.get(spec.name);
+    if (!wf) {
+      wf = { spec, asl: renderAsl(spec), handlers: new Map() };
+      this.workflows.set(spec.name, wf);
+    }
+    return wf;
+  }
+
+  executionArn(workflow: string, name: string): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${workflow}:${name}`;
+  }
+
+  /**
+   * Starts a run unless one is already going for the tenant: then it returns that one. A start
+   * with the name of an existing execution returns that execution (idempotent start).
+   */
+  async start(
+    spec: WorkflowSpec,
+    tenantId: string,
+    input: Record<string, unknown>,
+    name?: string,
+  ): Promise<StartResult> {
+    await ensureControlSchema(this.db);
+    const execName = name ?? `${tenantId}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+    const executionId = this.executionArn(spec.name, execName);
+    const { rows } = await this.db.query<{ execution_id: string }>(
+      `INSERT INTO tenantry.executions (execution_id, name, workflow, tenant_id, status, input)
+       VALUES ($1, $2, $3, $4, 'RUNNING', $5::jsonb) ON CONFLICT DO NOTHING RETURNING execution_id`,
+      [executionId, execName, spec.name, tenantId, JSON.stringify(input)],
+    );
+    if (rows.length === 0) {
+      const existing = await this.db.query<{ execution_id: string }>(
+        `SELECT execution_id FROM tenantry.executions
+          WHERE execution_id = $1 OR (tenant_id = $2 AND workflow = $3 AND status = 'RUNNING')
+          ORDER BY (execution_id = $1) DESC LIMIT 1`,
+        [executionId, tenantId, spec.name],
+      );
+      const id = existing.rows[0]?.execution_id ?? executionId;
+      const liveRun = this.live.get(id);
+      return {
+        executionId: id,
+        alreadyRunning: true,
+        done:
+          liveRun?.done ??
+          this.describe(id).then((r) => r ?? Promise.reject(new Error(`execution ${id} vanished`))),
+        events: liveRun?.events ?? new EventEmitter(),
+      };
+    }
+    const events = new EventEmitter();
+    let abort = () => {};
+    const done = this.run(this.workflow(spec), executionId, execName, input, events, (fn) => {
+      abort = fn;
+    });
+    this.live.set(executionId, { done, events, abort: () => abort() });
+    void done.finally(() => this.live.delete(executionId));
+    return { executionId, alreadyRunning: false, done, events };
+  }
+
+  /** Stops a run of this engine; false if it is not running here. */
+  abort(executionId: string): boolean {
+    const run = this.live.get(executionId);
+    if (!run) return false;
+    run.abort();
+    return true;
+  }
+
+  private async run(
+    wf: WorkflowRuntime,
+    executionId: string,
+    name: string,
+    input: Record<string, unknown>,
+    events: EventEmitter,
+    onAbort: (abort: () => void) => void,
+  ): Promise<ExecutionRecord> {
+    const history: HistoryEvent[] = [];
+    const writer = new HistoryWriter(this.db, executionId);
+    const append = (event: Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'>, at = Date.now()) => {
+      const full: HistoryEvent = {
+        ...event,
+        id: history.length + 1,
+        previousEventId: history.length,
+        timestamp: new Date(at).toISOString(),
+      };
+      history.push(full);
+      writer.push(full);
+      events.emit('event', full);
+    };
+
+    const attempts = new Map<string, number>();
+    const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const retryOverrides: Record<string, number> = {};
+    for (const task of wf.spec.tasks) {
+      if (this.options.retryDelayMs !== undefined) retryOverrides[task.state] = this.options.retryDelayMs;
+      taskHandlers[task.state] = async (taskInput: Json) => {
+        // Let the engine's own events (StateEntered, a retry) reach the history first.
+        await nextTurn();
+        const attempt = (attempts.get(task.state) ?? 0) + 1;
+        attempts.set(task.state, attempt);
+        const details = { resourceType: 'lambda', resource: 'invoke' };
+        append({
+          type: 'TaskScheduled',
+          taskScheduledEventDetails: {
+            ...details,
+            region: LOCAL_REGION,
+            parameters: JSON.stringify(taskInput),
+            timeoutInSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+          },
+        });
+        append({ type: 'TaskStarted', taskStartedEventDetails: details });
+        try {
+          await this.options.beforeTask?.(task.state, attempt);
+          const handler = await this.handlerFor(wf, task.state, task.entry);
+          const payload = (taskInput as { Payload?: unknown } | null)?.Payload;
+          const result = await withRuntime(this.runtime, () => handler(payload, lambdaContext(task.state)));
+          await this.options.afterTask?.(task.state, attempt);
+          const output = { ExecutedVersion: '$LATEST', Payload: (result ?? null) as Json, StatusCode: 200 };
+          append({
+            type: 'TaskSucceeded',
+            taskSucceededEventDetails: { ...details, output: JSON.stringify(output) },
+          });
+          return output;
+        } catch (error) {
+          const e = error instanceof Error ? error : new Error(String(error));
+          const cause = JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] });
+          append({ type: 'TaskFailed', taskFailedEventDetails: { ...details, error: e.name, cause } });
+          // As on AWS: the error is the Lambda's errorType, the cause its JSON error document.
+          throw Object.assign(new Error(cause), { name: e.name });
+        }
+      };
+    }
+
+    const machine = new StateMachine(wf.asl as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: false },
+    });
+    const execution = machine.run(input as Json, {
+      overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryOverrides },
+      context: {
+        Execution: {
+          Id: executionId,
+          Name: name,
+          RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/tenantry-local`,
+        },
+        StateMachine: {
+          Id: executionId.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
+          Name: wf.spec.name,
+        },
+      },
+    });
+    onAbort(() => execution.abort());
+
+    const consume = (async () => {
+      for await (const e of execution.eventLogs) {
+        const mapped = mapEngineEvent(e as unknown as EngineEvent);
+        if (mapped) append(mapped, (e as { timestamp?: number }).timestamp);
+      }
+    })();
+
+    let status: ExecutionStatus = 'SUCCEEDED';
+    let output: unknown = null;
+    try {
+      output = await execution.result;
+    } catch (error) {
+      status =
+        error instanceof ExecutionAbortedError
+          ? 'ABORTED'
+          : /timeout/i.test((error as Error).name)
+            ? 'TIMED_OUT'
+            : 'FAILED';
+      if (status !== 'FAILED') logger.warn('execution ended', { executionId, status });
+    }
+    await consume;
+    const failed = history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails;
+    await writer.flush();
+    const { rows } = await this.db.query<ExecutionRow>(
+      `UPDATE tenantry.executions SET status = $2, output = $3::jsonb, error = $4, cause = $5, stopped_at = clock_timestamp()
+        WHERE execution_id = $1 RETURNING ${EXECUTION_COLUMNS}`,
+      [executionId, status, JSON.stringify(output ?? null), failed?.error ?? null, failed?.cause ?? null],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`execution ${executionId} is missing from the store`);
+    return toRecord(row);
+  }
+
+  private handlerFor(wf: WorkflowRuntime, state: string, entry: string): Promise<LambdaHandler> {
+    let handler = wf.handlers.get(state);
+    if (!handler) {
+      handler = import(pathToFileURL(resolve(ROOT, entry)).href).then((mod: { handler?: LambdaHandler }) => {
+        if (typeof mod.handler !== 'function') throw new Error(`${entry} does not export a handler`);
+        return mod.handler;
+      });
+      wf.handlers.set(state, handler);
+    }
+    return handler;
+  }
+
+  async describe(executionId: string): Promise<ExecutionRecord | undefined> {
+    await ensureControlSchema(this.db);
+    const { rows } = await this.db.query<ExecutionRow>(
+      `SELECT ${EXECUTION_COLUMNS} FROM tenantry.executions WHERE execution_id = $1`,
+      [executionId],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async history(executionId: string): Promise<HistoryEvent[]> {
+    await ensureControlSchema(this.db);
+    const { rows } = await this.db.query<{ event: HistoryEvent }>(
+      'SELECT event FROM tenantry.execution_events WHERE execution_id = $1 ORDER BY id',
+      [executionId],
+    );
+    return rows.map((r) => r.event);
+  }
+
+  async progress(spec: WorkflowSpec, executionId: string): Promise<ExecutionProgress> {
+    return stepsFromHistory(
+      spec.tasks.map((t) => t.state),
+      await this.history(executionId),
+    );
+  }
+
+  async executionsOf(tenantId: string): Promise<ExecutionRecord[]> {
+    await ensureControlSchema(this.db);
+    const { rows } = await this.db.query<ExecutionRow>(
+      `SELECT ${EXECUTION_COLUMNS} FROM tenantry.executions WHERE tenant_id = $1 ORDER BY started_at DESC`,
+      [tenantId],
+    );
+    return rows.map(toRecord);
+  }
+}
+
+const EXECUTION_COLUMNS =
+  'execution_id, name, workflow, tenant_id, status, input, output, error, cause, started_at, stopped_at';
+
+interface ExecutionRow {
+  execution_id: string;
+  name: string;
+  workflow: string;
+  tenant_id: string;
+  status: ExecutionStatus;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  cause: string | null;
+  started_at: Date;
+  stopped_at: Date | null;
+  [key: string]: unknown;
+}
+
+function toRecord(r: ExecutionRow): ExecutionRecord {
+  return {
+    executionId: r.execution_id,
+    name: r.name,
+    workflow: r.workflow,
+    tenantId: r.tenant_id,
+    status: r.status,
+    input: r.input,
+    output: r.output,
+    error: r.error,
+    cause: r.cause,
+    startedAt: new Date(r.started_at).toISOString(),
+    stoppedAt: r.stopped_at ? new Date(r.stopped_at).toISOString() : null,
+  };
+}
+
+function lambdaContext(state: string) {
+  const deadline = Date.now() + 15 * 60_000;
+  return {
+    functionName: `tenantry-${state}`,
+    functionVersion: '$LATEST',
+    awsRequestId: randomUUID(),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    callbackWaitsForEmptyEventLoop: false,
+  };
+}
+
+interface EngineEvent {
+  type: string;
+  timestamp: number;
+  input?: unknown;
+  output?: unknown;
+  Error?: string;
+  Cause?: unknown;
+  state?: { name: string; type: string; input?: unknown; output?: unknown };
+}
+
+/**
+ * aws-local-stepfunctions' events -> GetExecutionHistory events. Task-level events (scheduled,
+ * started, succeeded, failed) are written by the task wrapper itself, as Step Functions writes
+ * them; the engine's StateFailed/StateRetried/StateCaught have no counterpart there.
+ */
+function mapEngineEvent(
+  e: EngineEvent,
+): Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'> | undefined {
+  const cause =
+    e.Cause === undefined ? undefined : typeof e.Cause === 'string' ? e.Cause : JSON.stringify(e.Cause);
+  switch (e.type) {
+    case 'ExecutionStarted':
+      return {
+        type: 'ExecutionStarted',
+        executionStartedEventDetails: {
+          input: JSON.stringify(e.input ?? null),
+          roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/tenantry-local`,
+        },
+      };
+    case 'ExecutionSucceeded':
+      return {
+        type: 'ExecutionSucceeded',
+        executionSucceededEventDetails: { output: JSON.stringify(e.output ?? null) },
+      };
+    case 'ExecutionFailed':
+      return {
+        type: 'ExecutionFailed',
+        executionFailedEventDetails: { ...(e.Error ? { error: e.Error } : {}), ...(cause ? { cause } : {}) },
+      };
+    case 'ExecutionAborted':
+      return { type: 'ExecutionAborted', executionAbortedEventDetails: {} };
+    case 'ExecutionTimeout':
+      return { type: 'ExecutionTimedOut', executionTimedOutEventDetails: { error: 'States.Timeout' } };
+    case 'StateEntered':
+      if (!e.state) return undefined;
+      return {
+        type: `${e.state.type}StateEntered`,
+        stateEnteredEventDetails: { name: e.state.name, input: JSON.stringify(e.state.input ?? null) },
+      };
+    case 'StateExited':
+      if (!e.state) return undefined;
+      return {
+        type: `${e.state.type}StateExited`,
+        stateExitedEventDetails: { name: e.state.name, output: JSON.stringify(e.state.output ?? null) },
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Appends history rows in order, one write at a time, without holding up the run. */
+class HistoryWriter {
+  private queue: HistoryEvent[] = [];
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: SqlClient,
+    private readonly executionId: string,
+  ) {}
+
+  push(event: HistoryEvent): void {
+    this.queue.push(event);
+    this.writing = this.writing.then(() => this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    await this.db.query(
+      `INSERT INTO tenantry.execution_events (execution_id, id, event)
+       SELECT $1, (e->>'id')::integer, e FROM jsonb_array_elements($2::jsonb) AS e ON CONFLICT DO NOTHING`,
+      [this.executionId, JSON.stringify(batch)],
+    );
+  }
+
+  flush(): Promise<void> {
+    return this.writing;
+  }
+}

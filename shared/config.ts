@@ -1,0 +1,55 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * Where the database is, read once from the environment and validated:
+ * - `TENANTRY_DB_CLUSTER_ARN` + `TENANTRY_DB_SECRET_ARN` (+ `TENANTRY_DB_NAME`): Aurora through the RDS Data API (AWS);
+ * - `DATABASE_URL`: a Postgres server;
+ * - otherwise embedded PGlite, its data under `TENANTRY_DATA_DIR` (default `.tenantry/pgdata`).
+ */
+export const DatabaseEnvSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  TENANTRY_DATA_DIR: z.string().min(1).optional(),
+  TENANTRY_DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
+  TENANTRY_DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  TENANTRY_DB_NAME: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+});
+export type DatabaseEnv = z.infer<typeof DatabaseEnvSchema>;
+
+export type DatabaseConfig =
+  | { readonly kind: 'pglite'; readonly dataDir: string | undefined }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | {
+      readonly kind: 'data-api';
+      readonly clusterArn: string;
+      readonly secretArn: string;
+      readonly database: string;
+      readonly endpoint: string | undefined;
+    };
+
+export const DEFAULT_DATA_DIR = '.tenantry/pgdata';
+
+export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
+  const parsed = DatabaseEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid database environment: ${detail}`);
+  }
+  const e = parsed.data;
+  if (e.TENANTRY_DB_CLUSTER_ARN || e.TENANTRY_DB_SECRET_ARN) {
+    if (!e.TENANTRY_DB_CLUSTER_ARN || !e.TENANTRY_DB_SECRET_ARN) {
+      throw new ConfigError('TENANTRY_DB_CLUSTER_ARN and TENANTRY_DB_SECRET_ARN must be set together');
+    }
+    return {
+      kind: 'data-api',
+      clusterArn: e.TENANTRY_DB_CLUSTER_ARN,
+      secretArn: e.TENANTRY_DB_SECRET_ARN,
+      database: e.TENANTRY_DB_NAME ?? 'tenantry',
+      endpoint: e.AWS_ENDPOINT_URL,
+    };
+  }
+  if (e.DATABASE_URL) return { kind: 'postgres', url: e.DATABASE_URL };
+  return { kind: 'pglite', dataDir: resolve(e.TENANTRY_DATA_DIR ?? DEFAULT_DATA_DIR) };
+}

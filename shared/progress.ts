@@ -1,0 +1,206 @@
+/**
+ * The step-progress model the CLI and the API show, derived from an execution's history. The
+ * history is in GetExecutionHistory's shape on both engines (the local engine writes it that way),
+ * so this one mapper serves AWS and local alike.
+ */
+
+/** A history event as GetExecutionHistory returns it (the fields Tenantry reads). */
+export interface HistoryEvent {
+  readonly id: number;
+  readonly previousEventId?: number;
+  readonly timestamp: string;
+  readonly type: string;
+  readonly executionStartedEventDetails?: { readonly input?: string; readonly roleArn?: string };
+  readonly executionSucceededEventDetails?: { readonly output?: string };
+  readonly executionFailedEventDetails?: { readonly error?: string; readonly cause?: string };
+  readonly executionAbortedEventDetails?: { readonly error?: string; readonly cause?: string };
+  readonly executionTimedOutEventDetails?: { readonly error?: string; readonly cause?: string };
+  readonly stateEnteredEventDetails?: { readonly name: string; readonly input?: string };
+  readonly stateExitedEventDetails?: { readonly name: string; readonly output?: string };
+  readonly taskScheduledEventDetails?: {
+    readonly resourceType: string;
+    readonly resource: string;
+    readonly region?: string;
+    readonly parameters?: string;
+    readonly timeoutInSeconds?: number;
+  };
+  readonly taskStartedEventDetails?: { readonly resourceType: string; readonly resource: string };
+  readonly taskSucceededEventDetails?: {
+    readonly resourceType: string;
+    readonly resource: string;
+    readonly output?: string;
+  };
+  readonly taskFailedEventDetails?: {
+    readonly resourceType: string;
+    readonly resource: string;
+    readonly error?: string;
+    readonly cause?: string;
+  };
+  readonly taskTimedOutEventDetails?: {
+    readonly resourceType: string;
+    readonly resource: string;
+    readonly error?: string;
+    readonly cause?: string;
+  };
+  readonly lambdaFunctionFailedEventDetails?: { readonly error?: string; readonly cause?: string };
+}
+
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'retrying'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface StepError {
+  readonly error: string;
+  readonly cause: string;
+}
+
+export interface StepProgress {
+  readonly name: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  warnings: string[];
+  error?: StepError;
+  /** The step's result (the Lambda's payload), when it succeeded. */
+  output?: unknown;
+}
+
+const TERMINAL: Readonly<Record<string, ExecutionStatus>> = {
+  ExecutionSucceeded: 'SUCCEEDED',
+  ExecutionFailed: 'FAILED',
+  ExecutionTimedOut: 'TIMED_OUT',
+  ExecutionAborted: 'ABORTED',
+};
+
+/** A Lambda error's cause is JSON ({errorType, errorMessage, trace}); people want the message. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // a plain-text cause
+  }
+  return cause;
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function warningsOf(payload: unknown): string[] {
+  const warnings = (payload as { warnings?: unknown } | undefined)?.warnings;
+  if (!Array.isArray(warnings)) return [];
+  return warnings.map((w) => {
+    if (typeof w === 'string') return w;
+    const o = w as { index?: string; message?: string };
+    return o.index ? `index ${o.index}: ${o.message ?? 'failed'}` : JSON.stringify(w);
+  });
+}
+
+export interface ExecutionProgress {
+  readonly status: ExecutionStatus;
+  readonly steps: StepProgress[];
+  readonly error?: StepError;
+}
+
+/**
+ * Folds history into one entry per task state, in workflow order. While a run is going, states
+ * not reached are `pending`; once it has ended they are `skipped` (or `cancelled` when aborted).
+ * A task that failed and is waiting for its next attempt is `retrying`.
+ */
+export function stepsFromHistory(
+  stepNames: readonly string[],
+  history: readonly HistoryEvent[],
+): ExecutionProgress {
+  const steps = new Map<string, StepProgress>(
+    stepNames.map((name) => [name, { name, status: 'pending', attempts: 0, warnings: [] }]),
+  );
+  let current: StepProgress | undefined;
+  let status: ExecutionStatus = 'RUNNING';
+  let executionError: StepError | undefined;
+
+  const close = (step: StepProgress, state: StepStatus, at: string) => {
+    step.status = state;
+    step.endedAt = at;
+    if (step.startedAt) step.durationMs = Date.parse(at) - Date.parse(step.startedAt);
+  };
+
+  for (const event of history) {
+    const entered = event.stateEnteredEventDetails;
+    if (event.type.endsWith('StateEntered') && entered) {
+      if (current && (current.status === 'running' || current.status === 'retrying'))
+        close(current, 'failed', event.timestamp);
+      current = steps.get(entered.name);
+      if (current) {
+        current.status = 'running';
+        current.startedAt = event.timestamp;
+      }
+      continue;
+    }
+    if (event.type === 'TaskScheduled' && current) {
+      current.attempts += 1;
+      current.status = 'running';
+      continue;
+    }
+    const failed =
+      event.taskFailedEventDetails ??
+      event.taskTimedOutEventDetails ??
+      event.lambdaFunctionFailedEventDetails;
+    if (
+      (event.type === 'TaskFailed' ||
+        event.type === 'TaskTimedOut' ||
+        event.type === 'LambdaFunctionFailed') &&
+      current
+    ) {
+      current.status = 'retrying';
+      current.error = { error: failed?.error ?? 'Error', cause: causeMessage(failed?.cause) };
+      continue;
+    }
+    if (event.type === 'TaskSucceeded' && current) {
+      const result = parseJson(event.taskSucceededEventDetails?.output) as { Payload?: unknown } | undefined;
+      current.output = result && typeof result === 'object' && 'Payload' in result ? result.Payload : result;
+      current.warnings = warningsOf(current.output);
+      current.error = undefined;
+      current.status = 'running';
+      continue;
+    }
+    const exited = event.stateExitedEventDetails;
+    if (event.type.endsWith('StateExited') && exited) {
+      const step = steps.get(exited.name);
+      if (step) close(step, step.status === 'retrying' ? 'failed' : 'succeeded', event.timestamp);
+      current = undefined;
+      continue;
+    }
+    const terminal = TERMINAL[event.type];
+    if (terminal) {
+      status = terminal;
+      const details =
+        event.executionFailedEventDetails ??
+        event.executionAbortedEventDetails ??
+        event.executionTimedOutEventDetails;
+      if (details?.error || details?.cause) {
+        executionError = { error: details.error ?? terminal, cause: causeMessage(details.cause) };
+      }
+      const endAs: StepStatus = terminal === 'ABORTED' ? 'cancelled' : 'failed';
+      for (const step of steps.values()) {
+        if (step.status === 'running' || step.status === 'retrying') close(step, endAs, event.timestamp);
+        else if (step.status === 'pending') step.status = terminal === 'ABORTED' ? 'cancelled' : 'skipped';
+      }
+    }
+  }
+  return { status, steps: [...steps.values()], ...(executionError ? { error: executionError } : {}) };
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { tenantIdProblem } from '../tenant-id';
+
+/** What a caller asks for: the input of a Provision execution. */
+export const ProvisionRequestSchema = z.object({
+  tenantId: z.string().superRefine((id, ctx) => {
+    const problem = tenantIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  displayName: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  blueprint: z.string().min(1, 'must name a blueprint'),
+  requestedBy: z.string().trim().min(1).max(200).default('unknown'),
+});
+export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
+
+/** What Validate settles for the rest of the run. */
+export const ProvisionPlanSchema = z.object({
+  tenantId: z.string(),
+  displayName: z.string(),
+  schemaName: z.string(),
+  blueprint: z.string(),
+  blueprintVersion: z.number().int().positive(),
+  requestedBy: z.string(),
+});
+export type ProvisionPlan = z.infer<typeof ProvisionPlanSchema>;
+
+export const ExecutionRefSchema = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  startTime: z.string().min(1),
+});
+export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
+
+export const IndexWarningSchema = z.object({ index: z.string(), code: z.string(), message: z.string() });
+export type IndexWarning = z.infer<typeof IndexWarningSchema>;
+
+export const StepOutputSchemas = {
+  Validate: ProvisionPlanSchema.extend({ claimed: z.boolean(), previousStatus: z.string().nullable() }),
+  CreateSchema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
+  SyncTables: z.object({ applied: z.array(z.number()), version: z.number() }),
+  CreateIndexes: z.object({
+    created: z.number(),
+    existing: z.number(),
+    warnings: z.array(IndexWarningSchema),
+  }),
+  Seed: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  Verify: z.object({
+    fingerprint: z.string(),
+    tables: z.number(),
+    indexes: z.number(),
+    objects: z.number(),
+    missingIndexes: z.array(z.string()),
+  }),
+  Register: z.object({
+    status: z.string(),
+    provisionedAt: z.string().nullable(),
+    alreadyRegistered: z.boolean(),
+    summary: z.record(z.string(), z.unknown()),
+  }),
+} as const;
+
+export type StepOutputs = { [K in keyof typeof StepOutputSchemas]: z.infer<(typeof StepOutputSchemas)[K]> };
+
+/** The error a Catch puts under `$.failure.<StepName>`. */
+export const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+/**
+ * The state document the workflow carries: the request's fields at the top, each step's result
+ * under `steps.<Step>.output`, a caught error under `failure.<Step>`.
+ */
+export const WorkflowStateSchema = z
+  .object({
+    steps: z.record(z.string(), z.object({ output: z.unknown() })).optional(),
+    failure: z.record(z.string(), CaughtErrorSchema).optional(),
+  })
+  .passthrough();
+export type WorkflowState = z.infer<typeof WorkflowStateSchema>;
+
+/** The payload every step Lambda receives (see statemachine/provision.ts). */
+export const StepEventSchema = z.object({ state: WorkflowStateSchema, execution: ExecutionRefSchema });
+export type StepEvent = z.infer<typeof StepEventSchema>;

@@ -1,0 +1,354 @@
+/**
+ * The control schema `tenantry`, as ordered migrations. Besides the registry and the audit trail
+ * it holds one PL/pgSQL function per provisioning step: each step is then ONE statement, atomic on
+ * its own and one round trip on every backend (one HTTPS call through the RDS Data API).
+ *
+ * Errors the functions raise carry Tenantry SQLSTATEs (class TY), mapped to typed errors in
+ * registry/errors.ts:
+ *   TY001 another execution owns the tenant   TY002 applied migration changed or missing
+ *   TY003 tenant exists / not provisionable   TY004 schema name taken by another tenant
+ *   TY900 write to the append-only audit log
+ * Never edit an entry once released: add a new one.
+ */
+export interface ControlMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const REGISTRY = `
+CREATE TABLE tenantry.tenants (
+  tenant_id          text PRIMARY KEY,
+  display_name       text NOT NULL,
+  schema_name        text NOT NULL UNIQUE,
+  status             text NOT NULL CHECK (status IN ('provisioning', 'active', 'failed', 'cancelled', 'disabled',
+                       'scheduled_for_deletion', 'deprovisioning', 'deprovisioned')),
+  blueprint          text NOT NULL,
+  blueprint_version  integer NOT NULL,
+  requested_by       text NOT NULL,
+  execution_id       text NOT NULL,
+  schema_created_by  text,
+  failed_step        text,
+  last_error         jsonb,
+  warnings           jsonb NOT NULL DEFAULT '[]'::jsonb,
+  summary            jsonb,
+  created_at         timestamptz NOT NULL DEFAULT now(),
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  provisioned_at     timestamptz
+);
+COMMENT ON COLUMN tenantry.tenants.execution_id IS 'The execution that last changed the tenant; while status is provisioning, the only one allowed to.';
+COMMENT ON COLUMN tenantry.tenants.schema_created_by IS 'The execution that created the schema, if one did: only that execution''s Cleanup may drop it.';
+CREATE INDEX tenants_status_idx ON tenantry.tenants (status, tenant_id);
+
+CREATE TABLE tenantry.audit_log (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant_id     text NOT NULL,
+  action        text NOT NULL,
+  actor         text NOT NULL,
+  execution_id  text,
+  detail        jsonb NOT NULL DEFAULT '{}'::jsonb,
+  at            timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX audit_log_tenant_idx ON tenantry.audit_log (tenant_id, id);
+
+CREATE FUNCTION tenantry.forbid_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'tenantry.audit_log is append-only' USING ERRCODE = 'TY900';
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON tenantry.audit_log
+  FOR EACH ROW EXECUTE FUNCTION tenantry.forbid_audit_change();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON tenantry.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION tenantry.forbid_audit_change();
+
+CREATE FUNCTION tenantry.audit(p_tenant text, p_action text, p_actor text, p_execution text, p_detail jsonb)
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO tenantry.audit_log (tenant_id, action, actor, execution_id, detail)
+  VALUES (p_tenant, p_action, coalesce(p_actor, 'unknown'), p_execution, coalesce(p_detail, '{}'::jsonb));
+$$;
+
+-- The local engine's execution store (on AWS, Step Functions keeps executions and their history).
+CREATE TABLE tenantry.executions (
+  execution_id  text PRIMARY KEY,
+  name          text NOT NULL,
+  workflow      text NOT NULL,
+  tenant_id     text NOT NULL,
+  status        text NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED')),
+  input         jsonb NOT NULL,
+  output        jsonb,
+  error         text,
+  cause         text,
+  started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  stopped_at    timestamptz
+);
+CREATE UNIQUE INDEX executions_one_running_per_tenant ON tenantry.executions (tenant_id, workflow) WHERE status = 'RUNNING';
+CREATE INDEX executions_tenant_idx ON tenantry.executions (tenant_id, started_at DESC);
+
+CREATE TABLE tenantry.execution_events (
+  execution_id  text NOT NULL REFERENCES tenantry.executions (execution_id) ON DELETE CASCADE,
+  id            integer NOT NULL,
+  event         jsonb NOT NULL,
+  PRIMARY KEY (execution_id, id)
+);
+`;
+
+const STEP_FUNCTIONS = `
+-- The tenant row, locked, if p_execution owns it in one of the given statuses; else TY001.
+CREATE FUNCTION tenantry.own_tenant(p_tenant text, p_execution text, p_statuses text[] DEFAULT ARRAY['provisioning'])
+RETURNS tenantry.tenants LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants;
+BEGIN
+  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = p_tenant FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'tenant % is not claimed by execution %', p_tenant, p_execution
+      USING ERRCODE = 'TY001', DETAIL = '';
+  END IF;
+  IF t.execution_id IS DISTINCT FROM p_execution OR NOT (t.status = ANY (p_statuses)) THEN
+    RAISE EXCEPTION 'tenant % is held by execution % (status %)', p_tenant, t.execution_id, t.status
+      USING ERRCODE = 'TY001', DETAIL = t.execution_id;
+  END IF;
+  RETURN t;
+END
+$$;
+
+-- Validate: claim the tenant for this execution (the per-tenant lock), or say why not.
+CREATE FUNCTION tenantry.claim_tenant(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_tenant text := p->>'tenantId';
+  v_exec text := p->>'executionId';
+  v_other text;
+  t tenantry.tenants;
+BEGIN
+  SELECT tenant_id INTO v_other FROM tenantry.tenants
+   WHERE schema_name = p->>'schemaName' AND tenant_id <> v_tenant;
+  IF FOUND THEN
+    RAISE EXCEPTION 'schema % is already used by tenant %', p->>'schemaName', v_other USING ERRCODE = 'TY004';
+  END IF;
+  BEGIN
+    INSERT INTO tenantry.tenants (tenant_id, display_name, schema_name, status, blueprint, blueprint_version,
+                                  requested_by, execution_id)
+    VALUES (v_tenant, p->>'displayName', p->>'schemaName', 'provisioning', p->>'blueprint',
+            (p->>'blueprintVersion')::integer, p->>'requestedBy', v_exec)
+    ON CONFLICT (tenant_id) DO NOTHING;
+  EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'schema % is already used by another tenant', p->>'schemaName' USING ERRCODE = 'TY004';
+  END;
+  IF FOUND THEN
+    PERFORM tenantry.audit(v_tenant, 'provision.started', p->>'requestedBy', v_exec,
+      jsonb_build_object('blueprint', p->>'blueprint', 'blueprintVersion', (p->>'blueprintVersion')::integer));
+    RETURN jsonb_build_object('claimed', true, 'previousStatus', NULL);
+  END IF;
+
+  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = v_tenant FOR UPDATE;
+  IF t.execution_id = v_exec AND t.status = 'provisioning' THEN
+    RETURN jsonb_build_object('claimed', true, 'previousStatus', 'provisioning');
+  END IF;
+  IF t.status IN ('failed', 'cancelled') THEN
+    UPDATE tenantry.tenants
+       SET status = 'provisioning', execution_id = v_exec, display_name = p->>'displayName',
+           blueprint = p->>'blueprint', blueprint_version = (p->>'blueprintVersion')::integer,
+           requested_by = p->>'requestedBy', schema_created_by = NULL, failed_step = NULL, last_error = NULL,
+           warnings = '[]'::jsonb, summary = NULL, updated_at = now()
+     WHERE tenant_id = v_tenant;
+    PERFORM tenantry.audit(v_tenant, 'provision.started', p->>'requestedBy', v_exec,
+      jsonb_build_object('blueprint', p->>'blueprint', 'previousStatus', t.status,
+                         'blueprintVersion', (p->>'blueprintVersion')::integer));
+    RETURN jsonb_build_object('claimed', true, 'previousStatus', t.status);
+  END IF;
+  IF t.status = 'provisioning' THEN
+    RAISE EXCEPTION 'tenant % is being provisioned by execution %', v_tenant, t.execution_id
+      USING ERRCODE = 'TY001', DETAIL = t.execution_id;
+  END IF;
+  RAISE EXCEPTION 'tenant % already exists (status %)', v_tenant, t.status USING ERRCODE = 'TY003', DETAIL = t.status;
+END
+$$;
+
+-- CreateSchema: create it if missing, remembering that this execution did.
+CREATE FUNCTION tenantry.create_tenant_schema(p_tenant text, p_execution text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
+    RETURN jsonb_build_object('schema', t.schema_name, 'created', false,
+                              'ownedByExecution', t.schema_created_by IS NOT DISTINCT FROM p_execution);
+  END IF;
+  EXECUTE format('CREATE SCHEMA %I', t.schema_name);
+  UPDATE tenantry.tenants SET schema_created_by = p_execution, updated_at = now() WHERE tenant_id = p_tenant;
+  RETURN jsonb_build_object('schema', t.schema_name, 'created', true, 'ownedByExecution', true);
+END
+$$;
+
+-- SyncTables: apply pending migrations in version order, with the tenant schema on search_path,
+-- recording each in the tenant's ledger. Refuses a ledger that disagrees with the blueprint.
+CREATE FUNCTION tenantry.sync_migrations(p_tenant text, p_execution text, p_migrations jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
+  l record;
+  m jsonb;
+  v_max_applied integer := 0;
+  v_applied integer[] := '{}';
+  v_done boolean;
+BEGIN
+  PERFORM set_config('search_path', quote_ident(t.schema_name), true);
+  EXECUTE format('CREATE TABLE IF NOT EXISTS %I._tenantry_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now(), execution_id text NOT NULL)', t.schema_name);
+  FOR l IN EXECUTE format('SELECT version, name, checksum FROM %I._tenantry_migrations ORDER BY version', t.schema_name) LOOP
+    SELECT value INTO m FROM jsonb_array_elements(p_migrations) WHERE (value->>'version')::integer = l.version;
+    IF m IS NULL THEN
+      RAISE EXCEPTION 'migration % (%) is applied in schema % but missing from the blueprint', l.version, l.name, t.schema_name
+        USING ERRCODE = 'TY002';
+    END IF;
+    IF m->>'checksum' <> l.checksum THEN
+      RAISE EXCEPTION 'migration % was changed after it was applied to schema %: applied checksum %, blueprint has %',
+        m->>'name', t.schema_name, l.checksum, m->>'checksum' USING ERRCODE = 'TY002';
+    END IF;
+    v_max_applied := greatest(v_max_applied, l.version);
+  END LOOP;
+  FOR m IN SELECT value FROM jsonb_array_elements(p_migrations) ORDER BY (value->>'version')::integer LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I._tenantry_migrations WHERE version = $1)', t.schema_name)
+      INTO v_done USING (m->>'version')::integer;
+    CONTINUE WHEN v_done;
+    IF (m->>'version')::integer < v_max_applied THEN
+      RAISE EXCEPTION 'migration % is new but a later migration (%) is already applied to schema %',
+        m->>'name', v_max_applied, t.schema_name USING ERRCODE = 'TY002';
+    END IF;
+    EXECUTE m->>'sql';
+    EXECUTE format('INSERT INTO %I._tenantry_migrations (version, name, checksum, execution_id) VALUES ($1, $2, $3, $4)',
+                   t.schema_name)
+      USING (m->>'version')::integer, m->>'name', m->>'checksum', p_execution;
+    v_applied := v_applied || (m->>'version')::integer;
+  END LOOP;
+  RETURN jsonb_build_object('applied', to_jsonb(v_applied));
+END
+$$;
+
+-- CreateIndexes: each index in its own subtransaction; a permanent failure becomes a warning,
+-- a transient one (lock, deadlock, cancel) is raised so the workflow retries.
+CREATE FUNCTION tenantry.create_indexes(p_tenant text, p_execution text, p_indexes jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
+  m jsonb;
+  v_created integer := 0;
+  v_existing integer := 0;
+  v_warnings jsonb := '[]'::jsonb;
+BEGIN
+  PERFORM set_config('search_path', quote_ident(t.schema_name), true);
+  FOR m IN SELECT value FROM jsonb_array_elements(p_indexes) LOOP
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = t.schema_name AND c.relname = m->>'name') THEN
+      v_existing := v_existing + 1;
+      CONTINUE;
+    END IF;
+    BEGIN
+      EXECUTE m->>'sql';
+      v_created := v_created + 1;
+    EXCEPTION
+      WHEN lock_not_available OR deadlock_detected OR query_canceled OR serialization_failure THEN RAISE;
+      WHEN OTHERS THEN
+        v_warnings := v_warnings || jsonb_build_object('index', m->>'name', 'code', SQLSTATE, 'message', SQLERRM);
+    END;
+  END LOOP;
+  RETURN jsonb_build_object('created', v_created, 'existing', v_existing, 'warnings', v_warnings);
+END
+$$;
+
+-- Seed: insert rows that are not there yet (by any unique key), then move identity/serial
+-- sequences past the seeded ids so the application's own inserts do not collide.
+CREATE FUNCTION tenantry.seed_tables(p_tenant text, p_execution text, p_tables jsonb, p_statuses text[] DEFAULT ARRAY['provisioning'])
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, p_statuses);
+  m jsonb;
+  s record;
+  v_table text;
+  v_cols text;
+  v_n bigint;
+  v_max bigint;
+  v_last bigint;
+  v_inserted jsonb := '{}'::jsonb;
+BEGIN
+  PERFORM set_config('search_path', quote_ident(t.schema_name), true);
+  FOR m IN SELECT value FROM jsonb_array_elements(p_tables) LOOP
+    v_table := m->>'table';
+    SELECT string_agg(quote_ident(k), ', ' ORDER BY k) INTO v_cols
+      FROM (SELECT DISTINCT jsonb_object_keys(r) AS k FROM jsonb_array_elements(m->'rows') AS r) keys;
+    EXECUTE format('INSERT INTO %I.%I (%s) SELECT %s FROM jsonb_populate_recordset(NULL::%I.%I, $1) ON CONFLICT DO NOTHING',
+                   t.schema_name, v_table, v_cols, v_cols, t.schema_name, v_table)
+      USING m->'rows';
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_inserted := v_inserted || jsonb_build_object(v_table, coalesce((v_inserted->>v_table)::bigint, 0) + v_n);
+    FOR s IN SELECT a.attname, pg_get_serial_sequence(format('%I.%I', t.schema_name, v_table), a.attname) AS seq
+               FROM pg_attribute a
+              WHERE a.attrelid = format('%I.%I', t.schema_name, v_table)::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
+      CONTINUE WHEN s.seq IS NULL;
+      EXECUTE format('SELECT max(%I)::bigint FROM %I.%I', s.attname, t.schema_name, v_table) INTO v_max;
+      EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM %s', s.seq) INTO v_last;
+      IF v_max IS NOT NULL AND v_max > v_last THEN
+        PERFORM setval(s.seq::regclass, v_max);
+      END IF;
+    END LOOP;
+  END LOOP;
+  RETURN jsonb_build_object('inserted', v_inserted);
+END
+$$;
+
+-- Register: the tenant is active. Idempotent for the execution that did it.
+CREATE FUNCTION tenantry.register_tenant(p_tenant text, p_execution text, p_summary jsonb, p_warnings jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['provisioning', 'active']);
+BEGIN
+  IF t.status = 'active' THEN
+    RETURN jsonb_build_object('status', t.status, 'provisionedAt', t.provisioned_at, 'alreadyRegistered', true);
+  END IF;
+  UPDATE tenantry.tenants
+     SET status = 'active', provisioned_at = now(), updated_at = now(), summary = p_summary,
+         warnings = coalesce(p_warnings, '[]'::jsonb), failed_step = NULL, last_error = NULL
+   WHERE tenant_id = p_tenant
+  RETURNING * INTO t;
+  PERFORM tenantry.audit(p_tenant, 'provision.succeeded', t.requested_by, p_execution,
+    jsonb_build_object('summary', p_summary, 'warnings', coalesce(p_warnings, '[]'::jsonb)));
+  RETURN jsonb_build_object('status', t.status, 'provisionedAt', t.provisioned_at, 'alreadyRegistered', false);
+END
+$$;
+
+-- Cleanup: undo what this execution made, never more. A schema is dropped only if this
+-- execution created it; a tenant this execution does not own is not touched (only audited).
+CREATE FUNCTION tenantry.cleanup_tenant(p_tenant text, p_execution text, p_step text, p_error jsonb, p_status text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants;
+  v_dropped boolean := false;
+BEGIN
+  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = p_tenant FOR UPDATE;
+  IF NOT FOUND OR t.execution_id IS DISTINCT FROM p_execution THEN
+    PERFORM tenantry.audit(p_tenant, 'provision.rejected', NULL, p_execution,
+      jsonb_build_object('step', p_step, 'error', p_error));
+    RETURN jsonb_build_object('owned', false, 'droppedSchema', false, 'status', t.status);
+  END IF;
+  IF t.status <> 'provisioning' THEN
+    -- Already cleaned up (a retried Cleanup), or finished: nothing to undo.
+    RETURN jsonb_build_object('owned', true, 'droppedSchema', false, 'status', t.status);
+  END IF;
+  IF t.schema_created_by = p_execution AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
+    EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
+    v_dropped := true;
+  END IF;
+  UPDATE tenantry.tenants
+     SET status = p_status, failed_step = p_step, last_error = p_error, schema_created_by = NULL, updated_at = now()
+   WHERE tenant_id = p_tenant;
+  PERFORM tenantry.audit(p_tenant, 'provision.' || p_status, t.requested_by, p_execution,
+    jsonb_build_object('step', p_step, 'error', p_error, 'droppedSchema', v_dropped));
+  RETURN jsonb_build_object('owned', true, 'droppedSchema', v_dropped, 'status', p_status);
+END
+$$;
+`;
+
+export const CONTROL_MIGRATIONS: readonly ControlMigration[] = [
+  { version: 1, name: 'registry', sql: REGISTRY },
+  { version: 2, name: 'step_functions', sql: STEP_FUNCTIONS },
+];

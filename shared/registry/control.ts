@@ -1,0 +1,88 @@
+import {
+  ConflictError,
+  DatabaseError,
+  MigrationChecksumError,
+  TenantBusyError,
+  TenantExistsError,
+} from '../errors';
+import type { SqlClient } from '../sql/port';
+import { CONTROL_SCHEMA } from '../tenant-id';
+import { CONTROL_MIGRATIONS } from './control-sql';
+
+/** Any session may try this at once: the advisory lock makes one apply and the others wait. */
+const CONTROL_LOCK_KEY = 7_302_114_001;
+
+const installed = new WeakMap<SqlClient, Promise<number>>();
+
+/**
+ * Brings the control schema to the newest version, once per client and process: 1 round trip when
+ * it is current, plus one transaction per pending migration otherwise.
+ */
+export function ensureControlSchema(db: SqlClient): Promise<number> {
+  let pending = installed.get(db);
+  if (!pending) {
+    pending = install(db);
+    installed.set(db, pending);
+    pending.catch(() => installed.delete(db));
+  }
+  return pending;
+}
+
+async function currentVersion(db: SqlClient): Promise<number> {
+  try {
+    const { rows } = await db.query<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${CONTROL_SCHEMA}.schema_migrations`,
+    );
+    return rows[0]?.version ?? 0;
+  } catch (error) {
+    // 3F000 no such schema, 42P01 no such table: a database that never saw Tenantry.
+    if (error instanceof DatabaseError && (error.code === '3F000' || error.code === '42P01')) return 0;
+    throw error;
+  }
+}
+
+async function install(db: SqlClient): Promise<number> {
+  const latest = CONTROL_MIGRATIONS.at(-1)?.version ?? 0;
+  if ((await currentVersion(db)) >= latest) return latest;
+  for (const migration of CONTROL_MIGRATIONS) {
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [CONTROL_LOCK_KEY]);
+      await tx.script([
+        `CREATE SCHEMA IF NOT EXISTS ${CONTROL_SCHEMA}`,
+        `CREATE TABLE IF NOT EXISTS ${CONTROL_SCHEMA}.schema_migrations (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      ]);
+      const { rows } = await tx.query(
+        `SELECT 1 FROM ${CONTROL_SCHEMA}.schema_migrations WHERE version = $1`,
+        [migration.version],
+      );
+      if (rows.length > 0) return;
+      await tx.script([migration.sql]);
+      await tx.query(`INSERT INTO ${CONTROL_SCHEMA}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+    });
+  }
+  return latest;
+}
+
+/** Turns the control functions' TY-class SQLSTATEs into the domain's typed errors. */
+export function mapControlError(error: unknown, tenantId: string): unknown {
+  if (!(error instanceof DatabaseError)) return error;
+  const message = error.message;
+  switch (error.code) {
+    case 'TY001': {
+      const owner = /execution (\S+)/.exec(message)?.[1] ?? 'unknown';
+      return new TenantBusyError(tenantId, owner, { cause: error });
+    }
+    case 'TY002':
+      return new MigrationChecksumError(message, { cause: error });
+    case 'TY003':
+      return new TenantExistsError(message, { cause: error });
+    case 'TY004':
+      return new ConflictError(message, { cause: error });
+    default:
+      return error;
+  }
+}

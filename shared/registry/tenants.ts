@@ -1,0 +1,108 @@
+import type { SqlExecutor } from '../sql/port';
+
+export type TenantStatus =
+  | 'provisioning'
+  | 'active'
+  | 'failed'
+  | 'cancelled'
+  | 'disabled'
+  | 'scheduled_for_deletion'
+  | 'deprovisioning'
+  | 'deprovisioned';
+
+export interface TenantRecord {
+  readonly tenantId: string;
+  readonly displayName: string;
+  readonly schemaName: string;
+  readonly status: TenantStatus;
+  readonly blueprint: string;
+  readonly blueprintVersion: number;
+  readonly requestedBy: string;
+  readonly executionId: string;
+  readonly failedStep: string | null;
+  readonly lastError: unknown;
+  readonly warnings: unknown[];
+  readonly summary: Record<string, unknown> | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly provisionedAt: string | null;
+}
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly tenantId: string;
+  readonly action: string;
+  readonly actor: string;
+  readonly executionId: string | null;
+  readonly detail: Record<string, unknown>;
+  readonly at: string;
+}
+
+const TENANT_COLUMNS = `tenant_id, display_name, schema_name, status, blueprint, blueprint_version, requested_by,
+  execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at`;
+
+const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
+
+function toTenant(r: Record<string, unknown>): TenantRecord {
+  return {
+    tenantId: r.tenant_id as string,
+    displayName: r.display_name as string,
+    schemaName: r.schema_name as string,
+    status: r.status as TenantStatus,
+    blueprint: r.blueprint as string,
+    blueprintVersion: r.blueprint_version as number,
+    requestedBy: r.requested_by as string,
+    executionId: r.execution_id as string,
+    failedStep: (r.failed_step as string | null) ?? null,
+    lastError: r.last_error ?? null,
+    warnings: (r.warnings as unknown[]) ?? [],
+    summary: (r.summary as Record<string, unknown> | null) ?? null,
+    createdAt: iso(r.created_at) ?? '',
+    updatedAt: iso(r.updated_at) ?? '',
+    provisionedAt: iso(r.provisioned_at),
+  };
+}
+
+export async function getTenant(db: SqlExecutor, tenantId: string): Promise<TenantRecord | undefined> {
+  const { rows } = await db.query(`SELECT ${TENANT_COLUMNS} FROM tenantry.tenants WHERE tenant_id = $1`, [
+    tenantId,
+  ]);
+  return rows[0] ? toTenant(rows[0]) : undefined;
+}
+
+export interface ListTenantsOptions {
+  readonly status?: TenantStatus;
+  /** Return tenants whose id sorts after this one (keyset paging). */
+  readonly after?: string;
+  /** @default 50 */
+  readonly limit?: number;
+}
+
+export async function listTenants(
+  db: SqlExecutor,
+  options: ListTenantsOptions = {},
+): Promise<TenantRecord[]> {
+  const { rows } = await db.query(
+    `SELECT ${TENANT_COLUMNS} FROM tenantry.tenants
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR tenant_id > $2)
+      ORDER BY tenant_id LIMIT $3`,
+    [options.status ?? null, options.after ?? null, Math.min(Math.max(options.limit ?? 50, 1), 500)],
+  );
+  return rows.map(toTenant);
+}
+
+export async function auditTrail(db: SqlExecutor, tenantId: string): Promise<AuditEntry[]> {
+  const { rows } = await db.query(
+    'SELECT id, tenant_id, action, actor, execution_id, detail, at FROM tenantry.audit_log WHERE tenant_id = $1 ORDER BY id',
+    [tenantId],
+  );
+  return rows.map((r) => ({
+    id: r.id as number,
+    tenantId: r.tenant_id as string,
+    action: r.action as string,
+    actor: r.actor as string,
+    executionId: (r.execution_id as string | null) ?? null,
+    detail: (r.detail as Record<string, unknown>) ?? {},
+    at: iso(r.at) ?? '',
+  }));
+}

@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { toDatabaseError } from './errors';
+import type {
+  SqlClient,
+  SqlExecutor,
+  SqlParam,
+  SqlResult,
+  SqlRow,
+  SqlTransaction,
+  StatementFailure,
+} from './port';
+import { PG_OID, parseDate, parseInt8 } from './types';
+
+type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
+
+async function run<T extends SqlRow>(
+  db: Queryable,
+  sql: string,
+  params?: readonly SqlParam[],
+): Promise<SqlResult<T>> {
+  try {
+    const result = await db.query<T>(sql, params ? [...params] : undefined);
+    return { rows: result.rows, rowCount: result.rows.length || (result.affectedRows ?? 0) };
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+function transactionOf(tx: Transaction): SqlTransaction {
+  let savepoints = 0;
+  return {
+    query: (sql, params) => run(tx, sql, params),
+    async script(statements) {
+      if (statements.length === 0) return;
+      try {
+        await tx.exec(statements.join(';\n'));
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
+    async scriptTolerant(statements) {
+      const failures: StatementFailure[] = [];
+      for (const [index, statement] of statements.entries()) {
+        const sp = `tenantry_sp_${++savepoints}`;
+        await run(tx, `SAVEPOINT ${sp}`);
+        try {
+          await tx.exec(statement);
+          await run(tx, `RELEASE SAVEPOINT ${sp}`);
+        } catch (error) {
+          await run(tx, `ROLLBACK TO SAVEPOINT ${sp}`);
+          const mapped = toDatabaseError(error);
+          failures.push({ index, code: mapped.code, message: mapped.message });
+        }
+      }
+      return failures;
+    },
+  };
+}
+
+export interface PgliteClientOptions {
+  /** Folder for the data; omitted means in memory (tests). */
+  readonly dataDir?: string;
+}
+
+/** The embedded default: Postgres compiled to WASM, one session, in this process. */
+export class PgliteClient implements SqlClient {
+  readonly backend = 'pglite' as const;
+  private readonly db: PGlite;
+
+  private constructor(db: PGlite) {
+    this.db = db;
+  }
+
+  static async open(options: PgliteClientOptions = {}): Promise<PgliteClient> {
+    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    const db = await PGlite.create({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      parsers: { [PG_OID.INT8]: parseInt8, [PG_OID.DATE]: parseDate },
+    });
+    return new PgliteClient(db);
+  }
+
+  query<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<SqlResult<T>> {
+    return run<T>(this.db, sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const thrownByFn = new WeakSet<object>();
+    try {
+      return await this.db.transaction(async (tx) => {
+        try {
+          return await fn(transactionOf(tx));
+        } catch (error) {
+          if (error instanceof Object) thrownByFn.add(error);
+          throw error;
+        }
+      });
+    } catch (error) {
+      // The caller's own errors pass through unchanged; only the driver's are mapped.
+      throw error instanceof Object && thrownByFn.has(error) ? error : toDatabaseError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}
+
+export type { SqlExecutor };

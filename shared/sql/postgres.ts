@@ -1,0 +1,115 @@
+import pg from 'pg';
+import { toDatabaseError } from './errors';
+import type { SqlClient, SqlParam, SqlResult, SqlRow, SqlTransaction, StatementFailure } from './port';
+import { PG_OID, parseDate, parseInt8 } from './types';
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === PG_OID.INT8) return parseInt8;
+    if (oid === PG_OID.DATE) return parseDate;
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloads do not accept a union format
+    return pg.types.getTypeParser(oid, format as any);
+  },
+};
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+async function run<T extends SqlRow>(
+  db: Queryable,
+  sql: string,
+  params?: readonly SqlParam[],
+): Promise<SqlResult<T>> {
+  try {
+    const result = await db.query<T>({ text: sql, values: params ? [...params] : [], types });
+    return { rows: result.rows ?? [], rowCount: result.rows?.length || (result.rowCount ?? 0) };
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+function transactionOf(client: pg.PoolClient): SqlTransaction {
+  let savepoints = 0;
+  return {
+    query: (sql, params) => run(client, sql, params),
+    async script(statements) {
+      if (statements.length === 0) return;
+      // No parameters: pg uses the simple query protocol, so this is one round trip.
+      try {
+        await client.query(statements.join(';\n'));
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
+    async scriptTolerant(statements) {
+      const failures: StatementFailure[] = [];
+      for (const [index, statement] of statements.entries()) {
+        const sp = `tenantry_sp_${++savepoints}`;
+        try {
+          await client.query(`SAVEPOINT ${sp};\n${statement};\nRELEASE SAVEPOINT ${sp}`);
+        } catch (error) {
+          await run(client, `ROLLBACK TO SAVEPOINT ${sp}`);
+          const mapped = toDatabaseError(error);
+          failures.push({ index, code: mapped.code, message: mapped.message });
+        }
+      }
+      return failures;
+    },
+  };
+}
+
+export interface PostgresClientOptions {
+  readonly connectionString: string;
+  /** @default 5 */
+  readonly maxConnections?: number;
+  readonly applicationName?: string;
+}
+
+/** A Postgres server through node-postgres: the DATABASE_URL backend. */
+export class PostgresClient implements SqlClient {
+  readonly backend = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(options: PostgresClientOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 5,
+      application_name: options.applicationName ?? 'tenantry',
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => {});
+  }
+
+  query<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<SqlResult<T>> {
+    return run<T>(this.pool, sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+    let broken = false;
+    try {
+      await run(client, 'BEGIN');
+      const result = await fn(transactionOf(client));
+      await run(client, 'COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      // Driver errors were mapped where they happened (run); the caller's own pass through unchanged.
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

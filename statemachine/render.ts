@@ -1,0 +1,84 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { buildProvisionDefinition, PROVISION_TIMEOUT } from './provision';
+import { PROVISION_TASKS, type TaskStep } from './steps';
+
+/** The plain ASL document of a workflow, as Step Functions (and aws-local-stepfunctions) reads it. */
+export interface AslDefinition {
+  readonly StartAt: string;
+  readonly States: Record<string, Record<string, unknown>>;
+  readonly TimeoutSeconds?: number;
+  readonly Comment?: string;
+}
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
+
+/** A Lambda ARN for a state, used where no real function exists (local engine, rendering). */
+export function localFunctionArn(state: string): string {
+  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:tenantry-${state}`;
+}
+
+export interface WorkflowSpec {
+  readonly name: string;
+  readonly tasks: readonly TaskStep[];
+  readonly timeoutSeconds: number;
+  build(scope: Construct, functions: Readonly<Record<string, lambda.IFunction>>): sfn.IChainable;
+}
+
+export const PROVISION_WORKFLOW: WorkflowSpec = {
+  name: 'Provision',
+  tasks: PROVISION_TASKS,
+  timeoutSeconds: PROVISION_TIMEOUT.toSeconds(),
+  build: buildProvisionDefinition,
+};
+
+/**
+ * Renders a workflow's CDK chain to ASL without synthesizing an app: the same states, retries and
+ * catches the deployed state machine has, with placeholder Lambda ARNs.
+ */
+export function renderAsl(workflow: WorkflowSpec): AslDefinition {
+  const stack = new Stack(new App(), 'Render', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const functions = Object.fromEntries(
+    workflow.tasks.map((t) => [
+      t.state,
+      lambda.Function.fromFunctionArn(stack, `${t.state}Fn`, localFunctionArn(t.state)),
+    ]),
+  );
+  const chain = workflow.build(stack, functions);
+  const graph = new sfn.StateGraph(chain.startState, workflow.name);
+  const resolved = resolveIntrinsics(stack.resolve(graph.toGraphJson())) as AslDefinition;
+  return { ...resolved, TimeoutSeconds: workflow.timeoutSeconds };
+}
+
+const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': LOCAL_REGION,
+  'AWS::AccountId': LOCAL_ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+/**
+ * Replaces the CloudFormation intrinsics a rendered chain can hold (`Fn::Join` and pseudo
+ * parameter `Ref`s) with plain strings. Anything else is a reference to a resource that does not
+ * exist outside a stack, and is refused.
+ */
+export function resolveIntrinsics(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(resolveIntrinsics);
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (keys.length === 1 && keys[0] === 'Ref') {
+    const resolved = PSEUDO_PARAMETERS[String(obj.Ref)];
+    if (resolved === undefined) throw new Error(`cannot render a reference to ${String(obj.Ref)}`);
+    return resolved;
+  }
+  if (keys.length === 1 && keys[0] === 'Fn::Join') {
+    const [sep, parts] = obj['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => String(resolveIntrinsics(p))).join(sep);
+  }
+  if (keys.some((k) => k.startsWith('Fn::'))) throw new Error(`cannot render intrinsic ${keys.join(',')}`);
+  return Object.fromEntries(keys.map((k) => [k, resolveIntrinsics(obj[k])]));
+}

@@ -1,0 +1,64 @@
+/**
+ * The workflows' task states and the handler file behind each. `infra/` turns every entry into a
+ * Lambda (NodejsFunction `entry`), the local engine imports the same file: one list, no drift.
+ * Paths are relative to the repository root.
+ */
+/** A task's timeout when its step sets none; the Lambda's own timeout is the same. */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 120;
+
+export interface TaskStep {
+  /** The state's name: what the Step Functions console and the step-progress model show. */
+  readonly state: string;
+  /** Handler file, relative to the repository root. */
+  readonly entry: string;
+  /** What the step does, for people reading the console or `tenantry status`. */
+  readonly description: string;
+  /** @default DEFAULT_TASK_TIMEOUT_SECONDS */
+  readonly timeoutSeconds?: number;
+}
+
+export const PROVISION_STEPS = [
+  {
+    state: 'Validate',
+    entry: 'functions/provision/validate.ts',
+    description: 'Check the request and claim the tenant',
+  },
+  {
+    state: 'CreateSchema',
+    entry: 'functions/provision/create-schema.ts',
+    description: 'Create the tenant schema',
+  },
+  {
+    state: 'SyncTables',
+    entry: 'functions/provision/sync-tables.ts',
+    description: 'Apply pending blueprint migrations',
+    timeoutSeconds: 600,
+  },
+  {
+    state: 'CreateIndexes',
+    entry: 'functions/provision/create-indexes.ts',
+    description: 'Create secondary indexes',
+    timeoutSeconds: 600,
+  },
+  { state: 'Seed', entry: 'functions/provision/seed.ts', description: 'Insert baseline data' },
+  {
+    state: 'Verify',
+    entry: 'functions/provision/verify.ts',
+    description: 'Compare the catalog with the blueprint lock',
+  },
+  { state: 'Register', entry: 'functions/provision/register.ts', description: 'Mark the tenant active' },
+] as const satisfies readonly TaskStep[];
+
+export const PROVISION_CLEANUP: TaskStep = {
+  state: 'Cleanup',
+  entry: 'functions/provision/cleanup.ts',
+  description: 'Undo what this execution made and record the failure',
+};
+
+export type ProvisionStepName = (typeof PROVISION_STEPS)[number]['state'];
+
+/** Every task state of the Provision workflow, in console order, Cleanup last. */
+export const PROVISION_TASKS: readonly TaskStep[] = [...PROVISION_STEPS, PROVISION_CLEANUP];
+
+export const PROVISION_SUCCEEDED_STATE = 'Provisioned';
+export const PROVISION_FAILED_STATE = 'ProvisioningFailed';

@@ -1,0 +1,65 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { localFunctionArn, PROVISION_WORKFLOW, renderAsl } from '../../statemachine/render';
+import { definitionParts, logicalId, type Synthesized, synthStack } from './synth';
+
+/**
+ * Both sides with every function ARN as `<fn:State>` and every `Fn::Join` / `Ref AWS::Partition`
+ * resolved (partition `aws`), so what remains is the workflow itself.
+ */
+function normalise(value: unknown, functionsByArn: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') {
+    const state = functionsByArn.get(value);
+    return state ? `<fn:${state}>` : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => normalise(v, functionsByArn));
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const join = record['Fn::Join'];
+    if (Array.isArray(join) && Object.keys(record).length === 1) {
+      const [separator, parts] = join as [string, unknown[]];
+      return normalise(parts.map((p) => normalise(p, functionsByArn)).join(separator), functionsByArn);
+    }
+    if (record.Ref === 'AWS::Partition' && Object.keys(record).length === 1) return 'aws';
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, normalise(v, functionsByArn)]));
+  }
+  return value;
+}
+
+describe('the synthesized Provision state machine', () => {
+  let synthesized: Synthesized;
+  beforeAll(() => {
+    synthesized = synthStack();
+  });
+
+  /** The DefinitionString with each token as a placeholder: function ARNs `<fn:State>`, the partition `aws`. */
+  function deployedAsl(): unknown {
+    const { stack, template } = synthesized;
+    const stateByLogicalId = new Map(
+      Object.entries(stack.provision.functions).map(([s, fn]) => [logicalId(fn), s]),
+    );
+    const [separator, parts] = definitionParts(template);
+    const text = parts
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const token = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+        if (token.Ref === 'AWS::Partition') return 'aws';
+        const [id, attribute] = token['Fn::GetAtt'] ?? [];
+        const state = id && stateByLogicalId.get(id);
+        if (state && attribute === 'Arn') return `<fn:${state}>`;
+        throw new Error(`unexpected token in the definition: ${JSON.stringify(part)}`);
+      })
+      .join(separator);
+    return normalise(JSON.parse(text), new Map());
+  }
+
+  it('is the ASL the local engine renders, modulo function ARNs', () => {
+    const local = new Map(PROVISION_WORKFLOW.tasks.map((t) => [localFunctionArn(t.state), t.state]));
+    const rendered = normalise(renderAsl(PROVISION_WORKFLOW), local);
+    const deployed = deployedAsl();
+    expect(deployed).toEqual(rendered);
+    // Not vacuous: both sides name every task's function.
+    for (const task of PROVISION_WORKFLOW.tasks) {
+      expect(JSON.stringify(deployed)).toContain(`"FunctionName":"<fn:${task.state}>"`);
+    }
+  });
+});

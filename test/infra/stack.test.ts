@@ -1,0 +1,333 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DATA_API_ACTIONS, TENANTRY_RUNTIME } from '../../infra/constructs/tenantry-function';
+import { PROVISION_WORKFLOW } from '../../statemachine/render';
+import { RETRYABLE_ERRORS } from '../../statemachine/retry';
+import { DEFAULT_TASK_TIMEOUT_SECONDS, PROVISION_STEPS, PROVISION_TASKS } from '../../statemachine/steps';
+import {
+  definitionParts,
+  logicalId,
+  missingHandlers,
+  roleStatements,
+  type Statement,
+  type Synthesized,
+  synthStack,
+} from './synth';
+
+const EXISTING = {
+  clusterArn: 'arn:aws:rds:eu-west-1:123456789012:cluster:tenants',
+  secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tenants-admin-AbC123',
+  databaseName: 'control',
+};
+
+type Asl = { StartAt: string; TimeoutSeconds: number; States: Record<string, Record<string, unknown>> };
+
+describe('the Provision workflow handlers', () => {
+  it('exist for every task state (NodejsFunction refuses a missing entry, even when not bundling)', () => {
+    expect(missingHandlers()).toEqual([]);
+  });
+});
+
+describe('TenantryStack with a new cluster', () => {
+  let stack: Synthesized['stack'];
+  let template: Synthesized['template'];
+  let functions: Synthesized['stack']['provision']['functions'];
+  beforeAll(() => {
+    ({ stack, template } = synthStack());
+    functions = stack.provision.functions;
+  });
+  const resolve = (value: unknown): unknown => stack.resolve(value);
+
+  it('has one function per task state, named after the state', () => {
+    template.resourceCountIs('AWS::Lambda::Function', PROVISION_TASKS.length);
+    expect(Object.keys(functions)).toEqual(PROVISION_TASKS.map((t) => t.state));
+    for (const fn of Object.values(functions))
+      expect(fn.node.path).toMatch(/^Tenantry\/Provision\/Functions\/\w+$/);
+  });
+
+  it('runs every function on the newest Node.js, arm64, traced, with source maps and the database env', () => {
+    for (const task of PROVISION_TASKS) {
+      const fn = functions[task.state];
+      if (!fn) throw new Error(`no function for ${task.state}`);
+      expect(template.toJSON().Resources[logicalId(fn)], task.state).toMatchObject({
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Runtime: TENANTRY_RUNTIME.name,
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          Handler: 'index.handler',
+          Timeout: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+          LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+          Environment: {
+            Variables: {
+              NODE_OPTIONS: '--enable-source-maps',
+              TENANTRY_DB_CLUSTER_ARN: resolve(stack.database.clusterArn),
+              TENANTRY_DB_SECRET_ARN: resolve(stack.database.secret.secretArn),
+              TENANTRY_DB_NAME: 'tenantry',
+            },
+          },
+        },
+      });
+    }
+  });
+
+  it('gives every function its own log group, kept for a month, and no other log group to write to', () => {
+    const resources = template.toJSON().Resources;
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const group = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(resources[group], id).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Delete',
+      });
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      // No AWSLambdaBasicExecutionRole, which may write to any log group.
+      expect(resources[role].Properties.ManagedPolicyArns, id).toBeUndefined();
+      const logs = roleStatements(template, role).filter((s) => s.actions.some((a) => a.startsWith('logs:')));
+      expect(logs, id).toEqual([
+        {
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [{ 'Fn::GetAtt': [group, 'Arn'] }],
+        },
+      ]);
+    }
+  });
+
+  it('grants each function only the Data API on its cluster and GetSecretValue on its secret', () => {
+    const cluster = resolve(stack.database.clusterArn);
+    const secret = resolve(stack.database.secret.secretArn);
+    for (const fn of Object.values(functions)) {
+      const role = resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
+      const statements = roleStatements(template, role['Fn::GetAtt'][0]);
+      expect(sorted(statements)).toEqual(
+        sorted([
+          { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [expect.anything()] },
+          { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
+          { actions: [...DATA_API_ACTIONS].sort(), resources: [cluster] },
+          { actions: ['secretsmanager:GetSecretValue'], resources: [secret] },
+        ]),
+      );
+    }
+  });
+
+  it('lets the state machine invoke its own functions and nothing else', () => {
+    const role = resolve(stack.provision.stateMachine.role.roleArn) as { 'Fn::GetAtt': [string, string] };
+    const statements = roleStatements(template, role['Fn::GetAtt'][0]);
+    const invoke = statements.filter((s) => s.actions.some((a) => a.startsWith('lambda:')));
+    expect(invoke.flatMap((s) => s.actions)).toEqual(['lambda:InvokeFunction']);
+    const allowed = Object.values(functions).flatMap((fn) => {
+      const arn = { 'Fn::GetAtt': [logicalId(fn), 'Arn'] };
+      return [arn, { 'Fn::Join': ['', [arn, ':*']] }];
+    });
+    expect(invoke.flatMap((s) => s.resources)).toEqual(expect.arrayContaining(allowed));
+    expect(invoke.flatMap((s) => s.resources)).toHaveLength(allowed.length);
+    // The rest is X-Ray and the log delivery, which have no resource-level permissions.
+    const rest = statements.filter((s) => !invoke.includes(s));
+    for (const s of rest) {
+      expect(s.resources).toEqual(['*']);
+      for (const action of s.actions) {
+        expect(action).toMatch(
+          /^(xray:|logs:(\w+LogDelivery|ListLogDeliveries|\w+ResourcePolic(y|ies)|DescribeLogGroups)$)/,
+        );
+      }
+    }
+  });
+
+  describe('the Provision state machine', () => {
+    /** The definition with every CloudFormation token (function ARNs, the partition) as `token`. */
+    const definition = (): Asl => {
+      const [separator, parts] = definitionParts(template);
+      return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'token')).join(separator));
+    };
+
+    it('logs everything, traces, and has an overall timeout', () => {
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        LoggingConfiguration: {
+          Level: 'ALL',
+          IncludeExecutionData: true,
+          Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+        },
+        TracingConfiguration: { Enabled: true },
+      });
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+        RetentionInDays: 30,
+      });
+      expect(definition().TimeoutSeconds).toBe(PROVISION_WORKFLOW.timeoutSeconds);
+      expect(PROVISION_WORKFLOW.timeoutSeconds).toBe(Duration.minutes(30).toSeconds());
+    });
+
+    it('has every state by name', () => {
+      const asl = definition();
+      expect(asl.StartAt).toBe('Validate');
+      expect(Object.keys(asl.States).sort()).toEqual(
+        [
+          'Validate',
+          'CreateSchema',
+          'SyncTables',
+          'CreateIndexes',
+          'Seed',
+          'Verify',
+          'Register',
+          'Cleanup',
+          'Provisioned',
+          'ProvisioningFailed',
+        ].sort(),
+      );
+      expect(asl.States.Provisioned?.Type).toBe('Succeed');
+      expect(asl.States.ProvisioningFailed?.Type).toBe('Fail');
+      expect(asl.States.Cleanup).toMatchObject({ Type: 'Task', Next: 'ProvisioningFailed' });
+    });
+
+    it('retries only transient errors, with full jitter and a delay cap, and gives each task its Lambda timeout', () => {
+      const asl = definition();
+      for (const task of PROVISION_TASKS) {
+        const state = asl.States[task.state];
+        expect(state, task.state).toMatchObject({
+          Type: 'Task',
+          TimeoutSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+          Retry: [
+            {
+              ErrorEquals: [...RETRYABLE_ERRORS],
+              JitterStrategy: 'FULL',
+              MaxDelaySeconds: 30,
+              BackoffRate: 2,
+              MaxAttempts: 5,
+            },
+          ],
+        });
+        expect(state?.Retry).toHaveLength(1);
+        expect(JSON.stringify(state?.Retry)).not.toContain('States.ALL');
+      }
+    });
+
+    it('catches States.ALL in every step and goes to Cleanup, keeping the error per step', () => {
+      const asl = definition();
+      for (const step of PROVISION_STEPS) {
+        expect(asl.States[step.state]?.Catch, step.state).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${step.state}`, Next: 'Cleanup' },
+        ]);
+      }
+      expect(asl.States.Cleanup?.Catch).toBeUndefined();
+    });
+  });
+
+  it('runs an encrypted Aurora Serverless v2 PostgreSQL cluster with the Data API', () => {
+    template.resourceCountIs('AWS::RDS::DBCluster', 1);
+    template.hasResource('AWS::RDS::DBCluster', {
+      Properties: {
+        Engine: 'aurora-postgresql',
+        EngineVersion: Match.stringLikeRegexp('^16\\.'),
+        EnableHttpEndpoint: true,
+        StorageEncrypted: true,
+        DeletionProtection: true,
+        BackupRetentionPeriod: 7,
+        DatabaseName: 'tenantry',
+        ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+      },
+      DeletionPolicy: 'Snapshot',
+    });
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      DBInstanceClass: 'db.serverless',
+      PubliclyAccessible: false,
+    });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  it('keeps the cluster in isolated subnets without NAT or internet access', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.resourceCountIs('AWS::EC2::Route', 0);
+    template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+  });
+
+  it('outputs the state machine, cluster and secret ARNs', () => {
+    template.hasOutput('ProvisionStateMachineArn', {
+      Value: { Ref: logicalId(stack.provision.stateMachine) },
+    });
+    template.hasOutput('ClusterArn', { Value: resolve(stack.database.clusterArn) });
+    template.hasOutput('SecretArn', { Value: resolve(stack.database.secret.secretArn) });
+  });
+});
+
+describe('TenantryStack on an existing cluster', () => {
+  let stack: Synthesized['stack'];
+  let template: Synthesized['template'];
+  beforeAll(() => {
+    ({ stack, template } = synthStack({ database: { existing: EXISTING } }));
+  });
+
+  it('creates no cluster, secret or network', () => {
+    for (const type of [
+      'AWS::RDS::DBCluster',
+      'AWS::RDS::DBInstance',
+      'AWS::SecretsManager::Secret',
+      'AWS::EC2::VPC',
+      'AWS::EC2::Subnet',
+      'AWS::EC2::SecurityGroup',
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
+  });
+
+  it('points every function at that cluster and grants it nothing beyond', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TENANTRY_DB_CLUSTER_ARN: EXISTING.clusterArn,
+          TENANTRY_DB_SECRET_ARN: EXISTING.secretArn,
+          TENANTRY_DB_NAME: EXISTING.databaseName,
+        }),
+      },
+    });
+    for (const fn of Object.values(stack.provision.functions)) {
+      const role = stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
+      const data = roleStatements(template, role['Fn::GetAtt'][0]).filter((s) =>
+        s.actions.some((a) => a.startsWith('rds-data:') || a.startsWith('secretsmanager:')),
+      );
+      expect(sorted(data)).toEqual(
+        sorted([
+          { actions: [...DATA_API_ACTIONS].sort(), resources: [EXISTING.clusterArn] },
+          { actions: ['secretsmanager:GetSecretValue'], resources: [EXISTING.secretArn] },
+        ]),
+      );
+    }
+    template.hasOutput('ClusterArn', { Value: EXISTING.clusterArn });
+  });
+
+  it('rejects ARNs that are not a cluster and a complete secret ARN, and options that shape a new cluster', () => {
+    expect(() =>
+      synthStack({
+        database: {
+          existing: { ...EXISTING, secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x' },
+        },
+      }),
+    ).toThrow(/secretArn/);
+    expect(() =>
+      synthStack({
+        database: { existing: { ...EXISTING, clusterArn: 'arn:aws:rds:eu-west-1:123456789012:db:x' } },
+      }),
+    ).toThrow(/clusterArn/);
+    expect(() => synthStack({ database: { existing: EXISTING, minCapacity: 0 } })).toThrow(/minCapacity/);
+  });
+});
+
+describe('TenantryStack with an auto-pausing cluster', () => {
+  it('scales to zero after the idle time', () => {
+    const { template } = synthStack({ database: { minCapacity: 0, maxCapacity: 2 } });
+    template.hasResourceProperties('AWS::RDS::DBCluster', {
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 2, SecondsUntilAutoPause: 600 },
+    });
+  });
+});
+
+function sorted(statements: Statement[]): Statement[] {
+  const key = (s: Statement): string => JSON.stringify(s.actions);
+  return [...statements]
+    .map((s) => ({ ...s, actions: [...s.actions].sort() }))
+    .sort((a, b) => key(a).localeCompare(key(b)));
+}

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { REPO_ROOT } from '../../infra/paths';
+import { TenantryStack, type TenantryStackProps } from '../../infra/stack';
+import { PROVISION_TASKS } from '../../statemachine/steps';
+
+/** The feature flags the CLI gives the app, so the tests synthesize what `cdk synth` does. */
+const CDK_CONTEXT = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: object })
+  .context;
+
+/** An app that skips bundling: fast, and stable asset hashes. */
+export function testApp(): App {
+  return new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+}
+
+export interface Synthesized {
+  readonly app: App;
+  readonly stack: TenantryStack;
+  readonly template: Template;
+}
+
+/** The stack, not synthesized yet: add to it, or register validation plugins, first. */
+export function buildStack(props: TenantryStackProps = {}): Omit<Synthesized, 'template'> {
+  const app = testApp();
+  return { app, stack: new TenantryStack(app, 'Tenantry', props) };
+}
+
+export function synthStack(props: TenantryStackProps = {}): Synthesized {
+  const { app, stack } = buildStack(props);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** Handler files the Provision workflow points at that are not in the repository (yet). */
+export function missingHandlers(): string[] {
+  return PROVISION_TASKS.map((t) => t.entry).filter((entry) => !existsSync(join(REPO_ROOT, entry)));
+}
+
+export function logicalId(element: { node: { defaultChild?: unknown } }): string {
+  const child = element.node.defaultChild as CfnElement | undefined;
+  if (!child) throw new Error('construct has no default child');
+  return Stack.of(child).getLogicalId(child);
+}
+
+/** A policy statement as synthesized, with `Action` and `Resource` always arrays. */
+export interface Statement {
+  readonly actions: string[];
+  readonly resources: unknown[];
+}
+
+interface RawStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** Every Allow statement of the policies attached to the role with this logical id. */
+export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
+  const policies = Object.values(
+    template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleLogicalId }] } }),
+  ) as { Properties: { PolicyDocument: { Statement: RawStatement[] } } }[];
+  return policies.flatMap((p) =>
+    p.Properties.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow').map((s) => ({
+      actions: [s.Action].flat(),
+      resources: [s.Resource].flat(),
+    })),
+  );
+}
+
+/** The state machine's DefinitionString: an `Fn::Join` of JSON text and CloudFormation tokens. */
+export function definitionParts(template: Template): [separator: string, parts: unknown[]] {
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const join = machines[0]?.Properties?.DefinitionString?.['Fn::Join'];
+  if (!Array.isArray(join)) throw new Error('the DefinitionString is not an Fn::Join');
+  return join as [string, unknown[]];
+}

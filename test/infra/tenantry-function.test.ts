@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TenantryFunction } from '../../infra/constructs/tenantry-function';
+import { BLUEPRINTS_DIR } from '../../infra/paths';
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(dir, join(d.parentPath, d.name)))
+    .sort();
+}
+
+// The one test that bundles for real (esbuild, locally, no Docker): the bundle is an ES module
+// with a source map and the blueprints beside it, where the loader looks for them.
+describe('a TenantryFunction bundle', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'tenantry-bundle-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('is ESM with a source map, and carries shared/blueprints at blueprints/', { timeout: 120_000 }, () => {
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Bundle');
+    new TenantryFunction(stack, 'BlueprintNames', { entry: 'test/infra/fixtures/blueprint-names.ts' });
+    const assembly = app.synth();
+    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
+    if (!asset) throw new Error('no asset was bundled');
+    const bundle = join(assembly.directory, asset);
+
+    expect(readdirSync(bundle).sort()).toEqual(['blueprints', 'index.mjs', 'index.mjs.map']);
+    expect(readFileSync(join(bundle, 'index.mjs'), 'utf8')).toMatch(
+      /^import \{ createRequire \} from 'module';/,
+    );
+    const source = files(BLUEPRINTS_DIR);
+    expect(source.length).toBeGreaterThan(0);
+    expect(files(join(bundle, 'blueprints'))).toEqual(source);
+
+    // Run the bundle the way Lambda does: plain Node, ESM, no source tree beside it.
+    const env = { ...process.env };
+    delete env.TENANTRY_BLUEPRINTS_DIR;
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'const { handler } = await import(process.argv[1]); console.log(JSON.stringify(await handler()));',
+        join(bundle, 'index.mjs'),
+      ],
+      { env, encoding: 'utf8' },
+    );
+    const names = JSON.parse(output) as string[];
+    expect(names.length).toBeGreaterThan(0);
+    expect(names).toEqual(
+      readdirSync(BLUEPRINTS_DIR)
+        .filter((n) => existsSync(join(BLUEPRINTS_DIR, n, 'blueprint.json')))
+        .sort(),
+    );
+  });
+});

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type HistoryEvent, stepsFromHistory } from '../../shared/progress';
+
+const STEPS = [
+  'Validate',
+  'CreateSchema',
+  'SyncTables',
+  'CreateIndexes',
+  'Seed',
+  'Verify',
+  'Register',
+  'Cleanup',
+];
+
+function fixture(name: string): HistoryEvent[] {
+  // A fresh copy per test: tests may edit it.
+  return JSON.parse(readFileSync(new URL(`../events/${name}`, import.meta.url), 'utf8')) as HistoryEvent[];
+}
+
+describe('stepsFromHistory', () => {
+  it('maps a failed, caught run: retries, warnings, the failed step, skipped steps and Cleanup', () => {
+    const progress = stepsFromHistory(STEPS, fixture('provision-history-caught.json'));
+    expect(progress.status).toBe('FAILED');
+    expect(progress.error).toEqual({
+      error: 'DatabaseError',
+      cause: 'duplicate key value violates unique constraint',
+    });
+    const byName = Object.fromEntries(progress.steps.map((s) => [s.name, s]));
+    expect(byName.Validate).toMatchObject({ status: 'succeeded', attempts: 1, durationMs: 130 });
+    expect(byName.CreateIndexes).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(byName.CreateIndexes?.warnings).toEqual([`index idx_documents_status: column "x" does not exist`]);
+    expect(byName.Seed).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { error: 'DatabaseError', cause: 'duplicate key value violates unique constraint' },
+      endedAt: '2026-11-23T10:00:02.630Z',
+    });
+    expect(byName.Cleanup?.status).toBe('succeeded');
+    expect(['CreateSchema', 'SyncTables', 'Verify', 'Register'].map((n) => byName[n]?.status)).toEqual([
+      'skipped',
+      'skipped',
+      'skipped',
+      'skipped',
+    ]);
+  });
+
+  it('shows a step waiting for its next attempt as retrying, and later steps as pending', () => {
+    const running = fixture('provision-history-caught.json').slice(0, 10);
+    const progress = stepsFromHistory(STEPS, running);
+    expect(progress.status).toBe('RUNNING');
+    const indexes = progress.steps.find((s) => s.name === 'CreateIndexes');
+    expect(indexes).toMatchObject({
+      status: 'retrying',
+      attempts: 1,
+      error: { error: 'TransientDatabaseError' },
+    });
+    expect(indexes?.error?.cause).toBe('DatabaseResumingException');
+    expect(progress.steps.find((s) => s.name === 'Seed')?.status).toBe('pending');
+  });
+
+  it('treats a TaskStateExited after a caught failure as the failure of that step', () => {
+    const events = fixture('provision-history-caught.json');
+    const exited: HistoryEvent = {
+      id: 18.5,
+      timestamp: '2026-11-23T10:00:02.625Z',
+      type: 'TaskStateExited',
+      stateExitedEventDetails: { name: 'Seed', output: '{}' },
+    };
+    events.splice(18, 0, exited);
+    const seed = stepsFromHistory(STEPS, events).steps.find((s) => s.name === 'Seed');
+    expect(seed).toMatchObject({ status: 'failed', endedAt: '2026-11-23T10:00:02.625Z' });
+  });
+
+  it('marks running and unreached steps cancelled when the execution is aborted', () => {
+    const events = fixture('provision-history-caught.json').slice(0, 9);
+    events.push({ id: 10, timestamp: '2026-11-23T10:00:01.000Z', type: 'ExecutionAborted' });
+    const progress = stepsFromHistory(STEPS, events);
+    expect(progress.status).toBe('ABORTED');
+    expect(progress.steps.find((s) => s.name === 'CreateIndexes')?.status).toBe('cancelled');
+    expect(progress.steps.find((s) => s.name === 'Register')?.status).toBe('cancelled');
+  });
+});

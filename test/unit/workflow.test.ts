@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { TRANSIENT_ERROR_NAMES } from '../../shared/errors';
+import { PROVISION_WORKFLOW, renderAsl } from '../../statemachine/render';
+import { RETRYABLE_ERRORS } from '../../statemachine/retry';
+
+describe('rendered Provision ASL', () => {
+  const asl = renderAsl(PROVISION_WORKFLOW);
+
+  it('runs the steps in order and ends in Provisioned', () => {
+    const order: string[] = [];
+    let state: string | undefined = asl.StartAt;
+    while (state) {
+      order.push(state);
+      state = asl.States[state]?.Next as string | undefined;
+    }
+    expect(order).toEqual([
+      'Validate',
+      'CreateSchema',
+      'SyncTables',
+      'CreateIndexes',
+      'Seed',
+      'Verify',
+      'Register',
+      'Provisioned',
+    ]);
+    expect(asl.TimeoutSeconds).toBe(1800);
+  });
+
+  it('retries only transient errors, with backoff, jitter and a max delay, and catches the rest into Cleanup', () => {
+    for (const name of ['Validate', 'SyncTables', 'Register']) {
+      const state = asl.States[name] as {
+        Retry: unknown[];
+        Catch: unknown[];
+        Resource: string;
+        TimeoutSeconds: number;
+      };
+      expect(state.Resource).toBe('arn:aws:states:::lambda:invoke');
+      expect(state.TimeoutSeconds).toBeGreaterThan(0);
+      expect(state.Retry).toEqual([
+        expect.objectContaining({
+          ErrorEquals: [...RETRYABLE_ERRORS],
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+          MaxDelaySeconds: 30,
+        }),
+      ]);
+      expect(state.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${name}`, Next: 'Cleanup' },
+      ]);
+    }
+    expect(asl.States.Cleanup?.Next).toBe('ProvisioningFailed');
+    expect(asl.States.ProvisioningFailed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.steps.Cleanup.output.error',
+    });
+  });
+
+  it('retries every error the domain calls transient', () => {
+    for (const name of TRANSIENT_ERROR_NAMES) expect(RETRYABLE_ERRORS).toContain(name);
+  });
+});
