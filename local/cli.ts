@@ -12,6 +12,7 @@ import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
 import { PROVISION_WORKFLOW } from '../statemachine/render';
 import { LocalEngine } from './engine';
+import { recoverInterruptedRuns } from './recovery';
 
 const USAGE = `tenantry: provision and inspect tenants with the local engine
 
@@ -193,8 +194,17 @@ export async function main(argv: string[]): Promise<number> {
     };
     const run = handlers[command];
     if (!run) throw new UsageError(`unknown command '${command}' (try: tenantry help)`);
-    const db = await openDatabase(databaseConfigFromEnv());
+    const config = databaseConfigFromEnv();
+    const db = await openDatabase(config);
     try {
+      if (config.kind === 'pglite') {
+        // The embedded database belongs to this process alone: a run still marked RUNNING was cut off.
+        for (const r of await recoverInterruptedRuns(new LocalEngine({ db }))) {
+          console.error(
+            `recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step}; cleaned up)`,
+          );
+        }
+      }
       return await run(db, rest);
     } finally {
       await db.close();

@@ -70,6 +70,8 @@ export interface LocalEngineOptions {
 interface WorkflowRuntime {
   readonly spec: WorkflowSpec;
   readonly asl: AslDefinition;
+  /** Built and validated once: validating the ASL costs ~100 ms, too much to pay per run. */
+  readonly machine: StateMachine;
   readonly handlers: Map<string, Promise<LambdaHandler>>;
 }
 
@@ -79,7 +81,7 @@ interface WorkflowRuntime {
  * history (in GetExecutionHistory's shape) are kept in the control schema.
  */
 export class LocalEngine {
-  private readonly runtime: Runtime;
+  private readonly scope: Runtime;
   private readonly workflows = new Map<string, WorkflowRuntime>();
   private readonly live = new Map<
     string,
@@ -87,21 +89,30 @@ export class LocalEngine {
   >();
 
   constructor(private readonly options: LocalEngineOptions) {
-    this.runtime = { db: options.db, blueprints: options.blueprints ?? new BlueprintCatalog() };
+    this.scope = { db: options.db, blueprints: options.blueprints ?? new BlueprintCatalog() };
+  }
+
+  /** What the handlers run against: the database and the blueprints. */
+  get runtime(): Runtime {
+    return this.scope;
   }
 
   get db(): SqlClient {
-    return this.runtime.db;
+    return this.scope.db;
   }
 
   get blueprints(): BlueprintCatalog {
-    return this.runtime.blueprints;
+    return this.scope.blueprints;
   }
 
   private workflow(spec: WorkflowSpec): WorkflowRuntime {
     let wf = this.workflows.get(spec.name);
     if (!wf) {
-      wf = { spec, asl: renderAsl(spec), handlers: new Map() };
+      const asl = renderAsl(spec);
+      const machine = new StateMachine(asl as unknown as StateMachineDefinition, {
+        validationOptions: { checkArn: false },
+      });
+      wf = { spec, asl, machine, handlers: new Map() };
       this.workflows.set(spec.name, wf);
     }
     return wf;
@@ -212,7 +223,7 @@ export class LocalEngine {
           await this.options.beforeTask?.(task.state, attempt);
           const handler = await this.handlerFor(wf, task.state, task.entry);
           const payload = (taskInput as { Payload?: unknown } | null)?.Payload;
-          const result = await withRuntime(this.runtime, () => handler(payload, lambdaContext(task.state)));
+          const result = await withRuntime(this.scope, () => handler(payload, lambdaContext(task.state)));
           await this.options.afterTask?.(task.state, attempt);
           const output = { ExecutedVersion: '$LATEST', Payload: (result ?? null) as Json, StatusCode: 200 };
           append({
@@ -230,10 +241,7 @@ export class LocalEngine {
       };
     }
 
-    const machine = new StateMachine(wf.asl as unknown as StateMachineDefinition, {
-      validationOptions: { checkArn: false },
-    });
-    const execution = machine.run(input as Json, {
+    const execution = wf.machine.run(input as Json, {
       overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryOverrides },
       context: {
         Execution: {
@@ -272,14 +280,15 @@ export class LocalEngine {
     await consume;
     const failed = history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails;
     await writer.flush();
-    const { rows } = await this.db.query<ExecutionRow>(
+    // Only a run still RUNNING is closed here: one recovered meanwhile (recovery.ts) keeps its verdict.
+    await this.db.query(
       `UPDATE tenantry.executions SET status = $2, output = $3::jsonb, error = $4, cause = $5, stopped_at = clock_timestamp()
-        WHERE execution_id = $1 RETURNING ${EXECUTION_COLUMNS}`,
+        WHERE execution_id = $1 AND status = 'RUNNING'`,
       [executionId, status, JSON.stringify(output ?? null), failed?.error ?? null, failed?.cause ?? null],
     );
-    const row = rows[0];
-    if (!row) throw new Error(`execution ${executionId} is missing from the store`);
-    return toRecord(row);
+    const record = await this.describe(executionId);
+    if (!record) throw new Error(`execution ${executionId} is missing from the store`);
+    return record;
   }
 
   private handlerFor(wf: WorkflowRuntime, state: string, entry: string): Promise<LambdaHandler> {
@@ -434,10 +443,14 @@ function mapEngineEvent(
   }
 }
 
-/** Appends history rows in order, one write at a time, without holding up the run. */
+/**
+ * Appends history rows in order, one write at a time, without holding up the run. A failed write
+ * is kept and reported by `flush()`, after the rest have still been tried.
+ */
 class HistoryWriter {
   private queue: HistoryEvent[] = [];
   private writing: Promise<void> = Promise.resolve();
+  private failure: unknown;
 
   constructor(
     private readonly db: SqlClient,
@@ -446,7 +459,11 @@ class HistoryWriter {
 
   push(event: HistoryEvent): void {
     this.queue.push(event);
-    this.writing = this.writing.then(() => this.drain());
+    this.writing = this.writing.then(() =>
+      this.drain().catch((error: unknown) => {
+        this.failure ??= error;
+      }),
+    );
   }
 
   private async drain(): Promise<void> {
@@ -460,7 +477,8 @@ class HistoryWriter {
     );
   }
 
-  flush(): Promise<void> {
-    return this.writing;
+  async flush(): Promise<void> {
+    await this.writing;
+    if (this.failure) throw this.failure;
   }
 }

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../local/cli';
+import { LocalEngine } from '../../local/engine';
+import { recoverInterruptedRuns } from '../../local/recovery';
+import { getTenant } from '../../shared/registry/tenants';
+import { PgliteClient } from '../../shared/sql/pglite';
+import { PROVISION_WORKFLOW } from '../../statemachine/render';
+
+/** Runs the CLI in process against its own embedded database folder, capturing what it prints. */
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi
+    .spyOn(console, 'error')
+    .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe('tenantry CLI on embedded PGlite', () => {
+  let dataDir: string;
+  const saved = { ...process.env };
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tenantry-cli-'));
+    delete process.env.DATABASE_URL;
+    process.env.TENANTRY_DATA_DIR = dataDir;
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('provisions with --watch, showing each step live and a summary', async () => {
+    const { code, out } = await cli('provision', 'cli-acme', '--blueprint', 'docex', '--watch');
+    expect(code).toBe(0);
+    for (const step of [
+      'Validate',
+      'CreateSchema',
+      'SyncTables',
+      'CreateIndexes',
+      'Seed',
+      'Verify',
+      'Register',
+    ]) {
+      expect(out).toMatch(new RegExp(`▶ ${step}\\s+running`));
+      expect(out).toMatch(new RegExp(`✓ ${step}\\s+\\d+ ms`));
+    }
+    expect(out).toMatch(
+      /Tenant cli-acme is active: schema tenant_cli_acme, 11 tables, \d+ indexes, 18 seed rows/,
+    );
+  });
+
+  it('shows status and lists tenants', async () => {
+    const status = await cli('status', 'cli-acme');
+    expect(status.code).toBe(0);
+    expect(status.out).toContain('cli-acme (cli-acme): active');
+    expect(status.out).toMatch(/✓ Register/);
+    const list = await cli('list', '--status', 'active');
+    expect(list.out).toMatch(/cli-acme\s+active\s+docex v1\s+tenant_cli_acme/);
+  });
+
+  it('reports a refused request on one line with a non-zero exit', async () => {
+    const again = await cli('provision', 'cli-acme', '--blueprint', 'docex');
+    expect(again.code).toBe(1);
+    expect(again.err).toBe(
+      'Provisioning cli-acme failed: TenantExistsError: tenant cli-acme already exists (status active)',
+    );
+    const bad = await cli('provision', 'Bad Id');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/ValidationError: tenantId: 'Bad Id' is not allowed/);
+  });
+
+  it('answers usage errors with exit code 2', async () => {
+    expect((await cli('frobnicate')).code).toBe(2);
+    expect((await cli('provision')).err).toBe('tenantry: provision takes exactly one tenant id');
+    expect((await cli('provision', 'x1y', '--colour')).code).toBe(2);
+    expect((await cli('status', 'nobody')).code).toBe(1);
+  });
+});
+
+describe('recovering runs cut off by a stopped process', () => {
+  it('cleans up a run left RUNNING and lets the tenant be provisioned again', async () => {
+    const db = await PgliteClient.open();
+    try {
+      // A process that dies right after CreateSchema: its run never finishes.
+      let release: () => void = () => {};
+      const hung = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const dying = new LocalEngine({
+        db,
+        beforeTask: async (state) => {
+          if (state === 'SyncTables') await hung;
+        },
+      });
+      const input = { tenantId: 'orphan', displayName: 'Orphan', blueprint: 'docex', requestedBy: 'test' };
+      const run = await dying.start(PROVISION_WORKFLOW, 'orphan', input);
+      while ((await getTenant(db, 'orphan'))?.status !== 'provisioning')
+        await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+
+      const recovered = await recoverInterruptedRuns(new LocalEngine({ db }));
+      expect(recovered).toEqual([
+        { executionId: run.executionId, tenantId: 'orphan', step: 'SyncTables', droppedSchema: true },
+      ]);
+      expect(await getTenant(db, 'orphan')).toMatchObject({ status: 'failed', failedStep: 'SyncTables' });
+      const { rows } = await db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'tenant_orphan'");
+      expect(rows).toEqual([]);
+      expect((await new LocalEngine({ db }).describe(run.executionId))?.status).toBe('ABORTED');
+
+      const fresh = new LocalEngine({ db, retryDelayMs: 0 });
+      const again = await fresh.start(PROVISION_WORKFLOW, 'orphan', input);
+      expect(again.alreadyRunning).toBe(false);
+      expect((await again.done).status).toBe('SUCCEEDED');
+
+      // Should the cut-off run wake up after all, it no longer owns the tenant and changes nothing.
+      release();
+      const zombie = await run.done;
+      expect(zombie).toMatchObject({ status: 'ABORTED', error: 'Interrupted' });
+      expect(await getTenant(db, 'orphan')).toMatchObject({
+        status: 'active',
+        executionId: again.executionId,
+      });
+    } finally {
+      await db.close();
+    }
+  });
+});
