@@ -43,7 +43,7 @@ function describeStep(step: StepProgress): string {
   const attempts = step.attempts > 1 ? ` (${step.attempts} attempts)` : '';
   const error = step.error && step.status !== 'succeeded' ? `  ${step.error.error}: ${step.error.cause}` : '';
   const warnings = step.warnings.map((w) => `\n      warning: ${w}`).join('');
-  const label = step.status === 'retrying' ? 'retrying' : step.status === 'running' ? 'running' : '';
+  const label = ['retrying', 'running', 'skipped'].includes(step.status) ? step.status : '';
   return `  ${SYMBOL[step.status]} ${step.name.padEnd(14)} ${label || duration.padStart(8)}${attempts}${error}${warnings}`;
 }
 

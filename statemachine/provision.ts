@@ -10,6 +10,7 @@ import {
   PROVISION_FAILED_STATE,
   PROVISION_STEPS,
   PROVISION_SUCCEEDED_STATE,
+  PROVISION_TEMPLATE_CHOICE,
   type TaskStep,
 } from './steps';
 
@@ -49,7 +50,8 @@ function invoke(scope: Construct, step: TaskStep, fn: lambda.IFunction): tasks.L
 }
 
 /**
- * Validate -> CreateSchema -> SyncTables -> CreateIndexes -> Seed -> Verify -> Register.
+ * Validate -> CreateSchema -> SyncTables -> CreateIndexes -> Seed -> [UsesTemplate: ApplySettings ->
+ * CreateAdminUser -> LoadInitialData] -> Verify -> Register.
  * Every step retries transient faults with backoff and jitter; any other failure is caught with
  * the error under `$.failure.<StepName>`, so Cleanup knows which step failed, and the run ends in
  * the ProvisioningFailed state after Cleanup.
@@ -72,11 +74,12 @@ export function buildProvisionDefinition(scope: Construct, functions: ProvisionF
   // Cleanup returns {error, cause, step}; the Fail state reports that error and cause.
   const cleanupThenFail = cleanup.next(failed);
 
-  const states = PROVISION_STEPS.map((step) => {
+  const steps: readonly TaskStep[] = PROVISION_STEPS;
+  const tasks = steps.map((step) => {
     const task = invoke(scope, step, fn(step));
     task.addRetry(TRANSIENT_RETRY);
     task.addCatch(cleanupThenFail, { errors: ['States.ALL'], resultPath: `$.failure.${step.state}` });
-    return task;
+    return { step, task };
   });
 
   const succeeded = new sfn.Succeed(scope, PROVISION_SUCCEEDED_STATE, {
@@ -84,9 +87,32 @@ export function buildProvisionDefinition(scope: Construct, functions: ProvisionF
     comment: 'Tenant is active',
   });
 
-  const [first, ...rest] = states;
-  if (!first) throw new Error('the Provision workflow has no steps');
+  // Steps in order; the template-only ones form a branch taken when Validate planned a template.
+  const always = tasks.filter((t) => !t.step.templateOnly).map((t) => t.task);
+  const templated = tasks.filter((t) => t.step.templateOnly).map((t) => t.task);
+  const firstAfterTemplate = steps.findIndex((s, i) => i > 0 && !s.templateOnly && steps[i - 1]?.templateOnly);
+  const [first, ...rest] = always;
+  const [firstTemplated] = templated;
+  const resumeAt = tasks[firstAfterTemplate]?.task;
+  if (!first || !firstTemplated || !resumeAt) throw new Error('the Provision workflow lost its steps');
+
   let chain: sfn.Chain = sfn.Chain.start(first);
-  for (const state of rest) chain = chain.next(state);
+  for (const task of rest) {
+    if (task === resumeAt) {
+      let branch: sfn.Chain = sfn.Chain.start(firstTemplated);
+      for (const t of templated.slice(1)) branch = branch.next(t);
+      const choice = new sfn.Choice(scope, PROVISION_TEMPLATE_CHOICE, {
+        stateName: PROVISION_TEMPLATE_CHOICE,
+        comment: 'Requests with a template get its settings, admin user and initial data',
+      })
+        .when(sfn.Condition.isPresent('$.steps.Validate.output.template'), branch.next(task))
+        .otherwise(task);
+      chain = chain.next(choice);
+      // Both branches meet at `task`; carry on from it.
+      chain = sfn.Chain.sequence(chain, task) as sfn.Chain;
+      continue;
+    }
+    chain = chain.next(task);
+  }
   return chain.next(succeeded);
 }

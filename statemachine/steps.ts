@@ -15,6 +15,8 @@ export interface TaskStep {
   readonly description: string;
   /** @default DEFAULT_TASK_TIMEOUT_SECONDS */
   readonly timeoutSeconds?: number;
+  /** Runs only for requests with a template; otherwise the workflow passes it by (shown as skipped). */
+  readonly templateOnly?: boolean;
 }
 
 export const PROVISION_STEPS = [
@@ -42,6 +44,25 @@ export const PROVISION_STEPS = [
   },
   { state: 'Seed', entry: 'functions/provision/seed.ts', description: 'Insert baseline data' },
   {
+    state: 'ApplySettings',
+    entry: 'functions/provision/apply-settings.ts',
+    description: "Record the template's settings and limits",
+    templateOnly: true,
+  },
+  {
+    state: 'CreateAdminUser',
+    entry: 'functions/provision/create-admin-user.ts',
+    description: "Create the template's admin user",
+    templateOnly: true,
+  },
+  {
+    state: 'LoadInitialData',
+    entry: 'functions/provision/load-initial-data.ts',
+    description: "Insert the template's initial rows",
+    templateOnly: true,
+    timeoutSeconds: 600,
+  },
+  {
     state: 'Verify',
     entry: 'functions/provision/verify.ts',
     description: 'Compare the catalog with the blueprint lock',
@@ -61,4 +82,6 @@ export type ProvisionStepName = (typeof PROVISION_STEPS)[number]['state'];
 export const PROVISION_TASKS: readonly TaskStep[] = [...PROVISION_STEPS, PROVISION_CLEANUP];
 
 export const PROVISION_SUCCEEDED_STATE = 'Provisioned';
+/** The Choice that sends template requests through the template steps. */
+export const PROVISION_TEMPLATE_CHOICE = 'UsesTemplate';
 export const PROVISION_FAILED_STATE = 'ProvisioningFailed';

@@ -1,8 +1,9 @@
 import middy from '@middy/core';
 import { stepMiddleware } from '../../shared/lambda/step-middleware';
 import { StepEventSchema } from '../../shared/provision/schemas';
-import { createSchema, parseOrThrow } from '../../shared/provision/steps';
+import { createSchema } from '../../shared/provision/steps';
 import { runtime } from '../../shared/runtime';
+import { parseOrThrow } from '../../shared/validation';
 
 /** CreateSchema step of the Provision workflow. */
 export const handler = middy<unknown>()

@@ -1,8 +1,9 @@
 import middy from '@middy/core';
 import { stepMiddleware } from '../../shared/lambda/step-middleware';
 import { StepEventSchema } from '../../shared/provision/schemas';
-import { parseOrThrow, validate } from '../../shared/provision/steps';
+import { validate } from '../../shared/provision/steps';
 import { runtime } from '../../shared/runtime';
+import { parseOrThrow } from '../../shared/validation';
 
 /** Validate step of the Provision workflow. */
 export const handler = middy<unknown>()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AdminUserRequestSchema } from '../templates/schema';
 import { tenantIdProblem } from '../tenant-id';
 
 /** What a caller asks for: the input of a Provision execution. */
@@ -8,10 +9,17 @@ export const ProvisionRequestSchema = z.object({
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
   displayName: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-  blueprint: z.string().min(1, 'must name a blueprint'),
+  /** The blueprint; optional when a template names it. */
+  blueprint: z.string().min(1, 'must name a blueprint').optional(),
+  /** A template id or name: its current version is used. */
+  template: z.string().min(1).max(100).optional(),
+  /** The admin user a template creates; the password arrives hashed (see shared/templates/password.ts). */
+  adminUser: AdminUserRequestSchema.strict().optional(),
   requestedBy: z.string().trim().min(1).max(200).default('unknown'),
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
+
+export const TemplateRefSchema = z.object({ id: z.string(), version: z.number().int().positive() });
 
 /** What Validate settles for the rest of the run. */
 export const ProvisionPlanSchema = z.object({
@@ -21,6 +29,8 @@ export const ProvisionPlanSchema = z.object({
   blueprint: z.string(),
   blueprintVersion: z.number().int().positive(),
   requestedBy: z.string(),
+  template: TemplateRefSchema.optional(),
+  adminUser: AdminUserRequestSchema.optional(),
 });
 export type ProvisionPlan = z.infer<typeof ProvisionPlanSchema>;
 
@@ -44,6 +54,14 @@ export const StepOutputSchemas = {
     warnings: z.array(IndexWarningSchema),
   }),
   Seed: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  ApplySettings: z.object({
+    template: z.string(),
+    version: z.number(),
+    settings: z.record(z.string(), z.unknown()),
+    limits: z.record(z.string(), z.unknown()),
+  }),
+  CreateAdminUser: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  LoadInitialData: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
   Verify: z.object({
     fingerprint: z.string(),
     tables: z.number(),

@@ -1,38 +1,58 @@
 import type { z } from 'zod';
-import type { Blueprint, BlueprintLockVersion } from '../blueprint';
+import type { Blueprint, BlueprintLockVersion, SeedTable } from '../blueprint';
 import { diffCatalog, readCatalog } from '../catalog';
-import { BlueprintError, TenantryError, ValidationError, VerificationError } from '../errors';
+import {
+  BlueprintError,
+  type FieldIssue,
+  NotFoundError,
+  TenantryError,
+  ValidationError,
+  VerificationError,
+} from '../errors';
 import { ensureControlSchema, mapControlError } from '../registry/control';
 import type { Runtime } from '../runtime';
 import type { SqlParam } from '../sql/port';
+import { fillAdminRows } from '../templates/admin';
+import { type TemplateRecord, TemplateStore } from '../templates/store';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
+import { parseOrThrow } from '../validation';
+
+/** @deprecated import from shared/validation; kept while the API code moves over. */
+export { parseOrThrow };
 import {
   CaughtErrorSchema,
   type ExecutionRef,
   type ProvisionPlan,
+  type ProvisionRequest,
   ProvisionRequestSchema,
   type StepEvent,
   StepOutputSchemas,
   type StepOutputs,
 } from './schemas';
 
-/** Turns zod issues into one ValidationError naming every offending field. */
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix = ''): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((i) => ({ field: prefix + (i.path.join('.') || '(input)'), reason: i.message })),
-  );
+/** A control-function argument sent as JSON text and cast to jsonb in the call itself. */
+interface JsonArg {
+  readonly json: unknown;
 }
+type ControlArg = SqlParam | JsonArg;
 
-/** One call of a control function: `SELECT tenantry.fn($1, ...) AS result`, errors typed. */
+const jsonArg = (json: unknown): JsonArg => ({ json });
+const isJsonArg = (a: ControlArg): a is JsonArg =>
+  typeof a === 'object' && a !== null && !(a instanceof Date);
+
+/**
+ * One call of a control function: `SELECT tenantry.fn($1, $2::jsonb, ...) AS result`, errors typed.
+ * JSON arguments carry an explicit cast: the Data API types a string parameter as varchar, which no
+ * jsonb parameter accepts.
+ */
 async function callControl<T>(
   rt: Runtime,
   tenantId: string,
   fn: string,
-  params: readonly SqlParam[],
+  args: readonly ControlArg[],
 ): Promise<T> {
-  const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
+  const placeholders = args.map((a, i) => (isJsonArg(a) ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ');
+  const params = args.map((a) => (isJsonArg(a) ? JSON.stringify(a.json) : a));
   try {
     const { rows } = await rt.db.query<{ result: T }>(
       `SELECT tenantry.${fn}(${placeholders}) AS result`,
@@ -64,12 +84,17 @@ function planOf(event: StepEvent): ProvisionPlan {
 
 function blueprintOf(rt: Runtime, plan: ProvisionPlan): Blueprint {
   const blueprint = rt.blueprints.get(plan.blueprint);
-  if (blueprint.version !== plan.blueprintVersion) {
+  if (plan.blueprintVersion > blueprint.version) {
     throw new BlueprintError(
       `blueprint ${plan.blueprint} is at version ${blueprint.version}, this execution planned version ${plan.blueprintVersion}`,
     );
   }
   return blueprint;
+}
+
+/** The migrations that make a blueprint version: a template may pin an older one. */
+function migrationsUpTo(blueprint: Blueprint, version: number) {
+  return blueprint.migrations.filter((m) => m.version <= version);
 }
 
 /** The catalog a blueprint version must produce; refused when missing or recorded for other migrations. */
@@ -89,26 +114,77 @@ function lockOf(blueprint: Blueprint, version: number): BlueprintLockVersion {
   return lock;
 }
 
+/** The template a request names, at its current version; it must be active and match the blueprint. */
+async function templateFor(rt: Runtime, request: ProvisionRequest) {
+  if (!request.template) return undefined;
+  let template: TemplateRecord;
+  try {
+    template = await new TemplateStore(rt.db, rt.blueprints).get(request.template);
+  } catch (error) {
+    if (error instanceof NotFoundError)
+      throw new ValidationError([{ field: 'template', reason: error.message }]);
+    throw error;
+  }
+  if (template.status !== 'active') {
+    throw new ValidationError([
+      { field: 'template', reason: `template '${template.name}' is ${template.status}` },
+    ]);
+  }
+  return template;
+}
+
 /** Validate: check the request, then claim the tenant for this execution. Nothing is created on bad input. */
 export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutputs['Validate']> {
   const { steps: _s, failure: _f, ...input } = event.state;
   const request = parseOrThrow(ProvisionRequestSchema, input);
-  const blueprint = rt.blueprints.get(request.blueprint);
+  await ensureControlSchema(rt.db);
+  const template = await templateFor(rt, request);
+  const definition = template?.definition;
+  const problems: FieldIssue[] = [];
+  if (definition && request.blueprint && request.blueprint !== definition.blueprint) {
+    problems.push({
+      field: 'blueprint',
+      reason: `template '${template.name}' provisions ${definition.blueprint}, not ${request.blueprint}`,
+    });
+  }
+  if (!definition && !request.blueprint)
+    problems.push({ field: 'blueprint', reason: 'must name a blueprint or a template' });
+  if (definition?.adminUser && !request.adminUser) {
+    problems.push({
+      field: 'adminUser',
+      reason: `template '${template?.name}' creates an admin user: give adminUser.email`,
+    });
+  }
+  if (request.adminUser && !definition?.adminUser) {
+    problems.push({ field: 'adminUser', reason: 'only a template with an admin user can create one' });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  const blueprint = rt.blueprints.get(definition?.blueprint ?? request.blueprint ?? '');
+  const blueprintVersion = definition?.blueprintVersion ?? blueprint.version;
+  if (blueprintVersion > blueprint.version) {
+    throw new ValidationError([
+      {
+        field: 'template',
+        reason: `template needs ${blueprint.name} v${blueprintVersion}; this build has v${blueprint.version}`,
+      },
+    ]);
+  }
+  lockOf(blueprint, blueprintVersion);
   const plan: ProvisionPlan = {
     tenantId: request.tenantId,
     displayName: request.displayName,
     schemaName: schemaNameFor(request.tenantId),
     blueprint: blueprint.name,
-    blueprintVersion: blueprint.version,
+    blueprintVersion,
     requestedBy: request.requestedBy,
+    ...(template ? { template: { id: template.templateId, version: template.currentVersion } } : {}),
+    ...(request.adminUser ? { adminUser: request.adminUser } : {}),
   };
-  lockOf(blueprint, blueprint.version);
-  await ensureControlSchema(rt.db);
   const claim = await callControl<{ claimed: boolean; previousStatus: string | null }>(
     rt,
     plan.tenantId,
     'claim_tenant',
-    [JSON.stringify({ ...plan, executionId: event.execution.id })],
+    [jsonArg({ ...plan, executionId: event.execution.id })],
   );
   return { ...plan, ...claim };
 }
@@ -130,9 +206,9 @@ export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOut
   const result = await callControl<{ applied: number[] }>(rt, plan.tenantId, 'sync_migrations', [
     plan.tenantId,
     event.execution.id,
-    JSON.stringify(migrations),
+    jsonArg(migrations),
   ]);
-  return { applied: result.applied, version: blueprint.version };
+  return { applied: result.applied, version: plan.blueprintVersion };
 }
 
 export async function createIndexes(rt: Runtime, event: StepEvent): Promise<StepOutputs['CreateIndexes']> {
@@ -142,21 +218,71 @@ export async function createIndexes(rt: Runtime, event: StepEvent): Promise<Step
   return callControl(rt, plan.tenantId, 'create_indexes', [
     plan.tenantId,
     event.execution.id,
-    JSON.stringify(indexes),
+    jsonArg(indexes),
   ]);
+}
+
+/** Inserts rows that are not there yet, table by table in the order given: one call. */
+async function insertRows(rt: Runtime, event: StepEvent, plan: ProvisionPlan, tables: readonly SeedTable[]) {
+  if (tables.length === 0) return { inserted: {}, total: 0 };
+  const result = await callControl<{ inserted: Record<string, number> }>(rt, plan.tenantId, 'seed_tables', [
+    plan.tenantId,
+    event.execution.id,
+    jsonArg(tables),
+  ]);
+  const total = Object.values(result.inserted).reduce((a, b) => a + b, 0);
+  return { inserted: result.inserted, total };
 }
 
 export async function seed(rt: Runtime, event: StepEvent): Promise<StepOutputs['Seed']> {
   const plan = planOf(event);
-  const blueprint = blueprintOf(rt, plan);
-  if (blueprint.seed.length === 0) return { inserted: {}, total: 0 };
-  const result = await callControl<{ inserted: Record<string, number> }>(rt, plan.tenantId, 'seed_tables', [
+  return insertRows(rt, event, plan, blueprintOf(rt, plan).seed);
+}
+
+function templateOf(plan: ProvisionPlan) {
+  if (!plan.template) {
+    throw new ValidationError([
+      { field: 'template', reason: 'this step runs only for a request with a template' },
+    ]);
+  }
+  return plan.template;
+}
+
+/** ApplySettings: the template version, its settings and limits, recorded on the tenant for apps to read. */
+export async function applySettings(rt: Runtime, event: StepEvent): Promise<StepOutputs['ApplySettings']> {
+  const plan = planOf(event);
+  const template = templateOf(plan);
+  return callControl(rt, plan.tenantId, 'apply_settings', [
     plan.tenantId,
     event.execution.id,
-    JSON.stringify(blueprint.seed),
+    template.id,
+    template.version,
   ]);
-  const total = Object.values(result.inserted).reduce((a, b) => a + b, 0);
-  return { inserted: result.inserted, total };
+}
+
+/** CreateAdminUser: the template's admin rows, with the request's email, name and password hash. */
+export async function createAdminUser(
+  rt: Runtime,
+  event: StepEvent,
+): Promise<StepOutputs['CreateAdminUser']> {
+  const plan = planOf(event);
+  const ref = templateOf(plan);
+  const { definition } = await new TemplateStore(rt.db, rt.blueprints).version(ref.id, ref.version);
+  if (!definition.adminUser) return { inserted: {}, total: 0 };
+  if (!plan.adminUser)
+    throw new ValidationError([{ field: 'adminUser', reason: 'the template creates an admin user' }]);
+  return insertRows(rt, event, plan, fillAdminRows(definition.adminUser.rows, plan.adminUser));
+}
+
+/** LoadInitialData: the template's rows per table, in foreign-key order, each inserted once. */
+export async function loadInitialData(
+  rt: Runtime,
+  event: StepEvent,
+): Promise<StepOutputs['LoadInitialData']> {
+  const plan = planOf(event);
+  const ref = templateOf(plan);
+  const { definition } = await new TemplateStore(rt.db, rt.blueprints).version(ref.id, ref.version);
+  return insertRows(rt, event, plan, definition.initialData);
 }
 
 /** Verify: the schema's catalog must be what the blueprint version's lock says, index warnings aside. */
@@ -196,6 +322,7 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
   const seeded = stepOutput(event, 'Seed');
   const indexes = stepOutput(event, 'CreateIndexes');
   const summary = {
+    ...(plan.template ? { template: plan.template.id, templateVersion: plan.template.version } : {}),
     blueprint: plan.blueprint,
     blueprintVersion: plan.blueprintVersion,
     schema: plan.schemaName,
@@ -212,8 +339,8 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
   }>(rt, plan.tenantId, 'register_tenant', [
     plan.tenantId,
     event.execution.id,
-    JSON.stringify(summary),
-    JSON.stringify(indexes.warnings),
+    jsonArg(summary),
+    jsonArg(indexes.warnings),
   ]);
   return { ...result, summary };
 }
@@ -251,7 +378,7 @@ export async function cleanup(
     rt,
     tenantId,
     'cleanup_tenant',
-    [tenantId, event.execution.id, step, JSON.stringify(detail), status],
+    [tenantId, event.execution.id, step, jsonArg(detail), status],
   );
   return { ...base, owned: result.owned, droppedSchema: result.droppedSchema };
 }

@@ -7,9 +7,13 @@
  * registry/errors.ts:
  *   TY001 another execution owns the tenant   TY002 applied migration changed or missing
  *   TY003 tenant exists / not provisionable   TY004 schema name taken by another tenant
- *   TY900 write to the append-only audit log
+ *   TY005 no such template version            TY900 write to an append-only or immutable table
  * Never edit an entry once released: add a new one.
  */
+import { quoteLiteral } from '../identifiers';
+import { DEFAULT_TEMPLATES } from '../templates/defaults';
+import { TemplateDefinitionSchema, templateIdFor } from '../templates/schema';
+
 export interface ControlMigration {
   readonly version: number;
   readonly name: string;
@@ -348,7 +352,119 @@ END
 $$;
 `;
 
+/** Version 1 of each default template, as rows. */
+function defaultTemplateRows(): string {
+  return DEFAULT_TEMPLATES.map((input) => {
+    const t = TemplateDefinitionSchema.parse(input);
+    const id = quoteLiteral(templateIdFor(t.name));
+    return `INSERT INTO tenantry.templates (template_id, name, category, current_version)
+  VALUES (${id}, ${quoteLiteral(t.name)}, ${quoteLiteral(t.category)}, 1);
+INSERT INTO tenantry.template_versions (template_id, version, definition, created_by)
+  VALUES (${id}, 1, ${quoteLiteral(JSON.stringify(t))}::jsonb, 'tenantry');`;
+  }).join('\n');
+}
+
+const TEMPLATES = `
+CREATE TABLE tenantry.templates (
+  template_id      text PRIMARY KEY,
+  name             text NOT NULL UNIQUE,
+  category         text NOT NULL CHECK (category IN ('basic', 'school_district', 'municipality', 'enterprise', 'custom')),
+  status           text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived', 'deleted')),
+  current_version  integer NOT NULL,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE tenantry.template_versions (
+  template_id  text NOT NULL REFERENCES tenantry.templates (template_id),
+  version      integer NOT NULL CHECK (version > 0),
+  definition   jsonb NOT NULL,
+  created_by   text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (template_id, version)
+);
+
+CREATE FUNCTION tenantry.forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'rows of tenantry.% are immutable', TG_TABLE_NAME USING ERRCODE = 'TY900';
+END
+$$;
+CREATE TRIGGER template_versions_immutable BEFORE UPDATE OR DELETE ON tenantry.template_versions
+  FOR EACH ROW EXECUTE FUNCTION tenantry.forbid_change();
+
+ALTER TABLE tenantry.tenants
+  ADD COLUMN template_id text,
+  ADD COLUMN template_version integer,
+  ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'::jsonb,
+  ADD COLUMN limits jsonb NOT NULL DEFAULT '{}'::jsonb,
+  ADD CONSTRAINT tenants_template_fkey FOREIGN KEY (template_id, template_version)
+    REFERENCES tenantry.template_versions (template_id, version);
+CREATE INDEX tenants_template_idx ON tenantry.tenants (template_id, template_version);
+
+-- Reclaiming a failed tenant also forgets the template settings of the failed run.
+CREATE OR REPLACE FUNCTION tenantry.forget_failed_template() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.status IN ('failed', 'cancelled') AND NEW.status = 'provisioning' THEN
+    NEW.template_id := NULL;
+    NEW.template_version := NULL;
+    NEW.settings := '{}'::jsonb;
+    NEW.limits := '{}'::jsonb;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER tenants_reclaim_resets_template BEFORE UPDATE OF status ON tenantry.tenants
+  FOR EACH ROW EXECUTE FUNCTION tenantry.forget_failed_template();
+
+-- ApplySettings: record the template version, its settings and limits on the tenant. Idempotent.
+CREATE FUNCTION tenantry.apply_settings(p_tenant text, p_execution text, p_template text, p_version bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
+  d jsonb;
+BEGIN
+  SELECT definition INTO d FROM tenantry.template_versions WHERE template_id = p_template AND version = p_version;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'template % version % does not exist', p_template, p_version USING ERRCODE = 'TY005';
+  END IF;
+  UPDATE tenantry.tenants
+     SET template_id = p_template, template_version = p_version, settings = coalesce(d->'settings', '{}'::jsonb),
+         limits = coalesce(d->'limits', '{}'::jsonb), updated_at = now()
+   WHERE tenant_id = p_tenant;
+  RETURN jsonb_build_object('template', p_template, 'version', p_version,
+                            'settings', coalesce(d->'settings', '{}'::jsonb), 'limits', coalesce(d->'limits', '{}'::jsonb));
+END
+$$;
+`;
+
+const STOPPED_EXECUTIONS = `
+-- Executions stopped from outside (the API's cancel). A stopped execution may never claim a tenant:
+-- on AWS a Validate already in flight when StopExecution lands still runs to its end, and could
+-- otherwise claim the tenant after the cancel's cleanup and leave it 'provisioning' for good.
+CREATE TABLE tenantry.stopped_executions (
+  execution_id  text PRIMARY KEY,
+  tenant_id     text NOT NULL,
+  stopped_by    text NOT NULL,
+  at            timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE FUNCTION tenantry.refuse_stopped_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status = 'provisioning' AND EXISTS (
+       SELECT 1 FROM tenantry.stopped_executions WHERE execution_id = NEW.execution_id) THEN
+    RAISE EXCEPTION 'tenant % cannot be claimed by execution %: it was stopped', NEW.tenant_id, NEW.execution_id
+      USING ERRCODE = 'TY001', DETAIL = NEW.execution_id;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER tenants_refuse_stopped_claim BEFORE INSERT OR UPDATE OF status, execution_id ON tenantry.tenants
+  FOR EACH ROW EXECUTE FUNCTION tenantry.refuse_stopped_claim();
+`;
+
 export const CONTROL_MIGRATIONS: readonly ControlMigration[] = [
   { version: 1, name: 'registry', sql: REGISTRY },
   { version: 2, name: 'step_functions', sql: STEP_FUNCTIONS },
+  { version: 3, name: 'templates', sql: TEMPLATES + defaultTemplateRows() },
+  { version: 4, name: 'stopped_executions', sql: STOPPED_EXECUTIONS },
 ];

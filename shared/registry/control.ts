@@ -2,6 +2,7 @@ import {
   ConflictError,
   DatabaseError,
   MigrationChecksumError,
+  NotFoundError,
   TenantBusyError,
   TenantExistsError,
 } from '../errors';
@@ -15,8 +16,8 @@ const CONTROL_LOCK_KEY = 7_302_114_001;
 const installed = new WeakMap<SqlClient, Promise<number>>();
 
 /**
- * Brings the control schema to the newest version, once per client and process: 1 round trip when
- * it is current, plus one transaction per pending migration otherwise.
+ * Brings the control schema up to date, once per client and process: 1 round trip when it is
+ * current, plus one transaction per missing migration otherwise.
  */
 export function ensureControlSchema(db: SqlClient): Promise<number> {
   let pending = installed.get(db);
@@ -28,23 +29,26 @@ export function ensureControlSchema(db: SqlClient): Promise<number> {
   return pending;
 }
 
-async function currentVersion(db: SqlClient): Promise<number> {
+async function appliedVersions(db: SqlClient): Promise<Set<number>> {
   try {
-    const { rows } = await db.query<{ version: number | null }>(
-      `SELECT max(version) AS version FROM ${CONTROL_SCHEMA}.schema_migrations`,
+    const { rows } = await db.query<{ version: number }>(
+      `SELECT version FROM ${CONTROL_SCHEMA}.schema_migrations`,
     );
-    return rows[0]?.version ?? 0;
+    return new Set(rows.map((r) => r.version));
   } catch (error) {
     // 3F000 no such schema, 42P01 no such table: a database that never saw Tenantry.
-    if (error instanceof DatabaseError && (error.code === '3F000' || error.code === '42P01')) return 0;
+    if (error instanceof DatabaseError && (error.code === '3F000' || error.code === '42P01'))
+      return new Set();
     throw error;
   }
 }
 
 async function install(db: SqlClient): Promise<number> {
-  const latest = CONTROL_MIGRATIONS.at(-1)?.version ?? 0;
-  if ((await currentVersion(db)) >= latest) return latest;
-  for (const migration of CONTROL_MIGRATIONS) {
+  const latest = Math.max(0, ...CONTROL_MIGRATIONS.map((m) => m.version));
+  const applied = await appliedVersions(db);
+  // Every missing version is applied, not just those above the highest: nothing is skipped.
+  const pending = CONTROL_MIGRATIONS.filter((m) => !applied.has(m.version));
+  for (const migration of pending) {
     await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [CONTROL_LOCK_KEY]);
       await tx.script([
@@ -82,6 +86,8 @@ export function mapControlError(error: unknown, tenantId: string): unknown {
       return new TenantExistsError(message, { cause: error });
     case 'TY004':
       return new ConflictError(message, { cause: error });
+    case 'TY005':
+      return new NotFoundError(message, { cause: error });
     default:
       return error;
   }

@@ -37,9 +37,25 @@ describe.each(testBackends())('Provision workflow on $name', (backend) => {
   it('provisions school-erp: 51 tables, indexes, seed rows, registry row and audit trail', async () => {
     const { record, progress } = await provision(engineFor(t.db), 'greenfield-high', 'school-erp');
     expect(record.status).toBe('SUCCEEDED');
-    expect(progress.steps.map((s) => [s.name, s.status])).toEqual([
-      ...STEPS.map((s) => [s, 'succeeded']),
-      ['Cleanup', 'skipped'],
+    // Every task state is listed in workflow order; those a request without a template does not run are skipped.
+    expect(progress.steps.map((s) => [s.name, s.status])).toEqual(
+      PROVISION_WORKFLOW.tasks.map((t) => [
+        t.state,
+        t.templateOnly || t.state === 'Cleanup' ? 'skipped' : 'succeeded',
+      ]),
+    );
+    expect(progress.steps.map((s) => s.name)).toEqual([
+      'Validate',
+      'CreateSchema',
+      'SyncTables',
+      'CreateIndexes',
+      'Seed',
+      'ApplySettings',
+      'CreateAdminUser',
+      'LoadInitialData',
+      'Verify',
+      'Register',
+      'Cleanup',
     ]);
     await expectProvisioned(t.db, shipped, 'school-erp', 'tenant_greenfield_high');
     const tables = await t.db.query<{ n: number }>(

@@ -5,6 +5,7 @@ import { readCatalog } from '../../shared/catalog';
 import type { SqlExecutor } from '../../shared/sql/port';
 import { PROVISION_WORKFLOW } from '../../statemachine/render';
 
+/** The steps every request runs (template steps aside). */
 export const STEPS = [
   'Validate',
   'CreateSchema',
@@ -14,6 +15,8 @@ export const STEPS = [
   'Verify',
   'Register',
 ] as const;
+/** The steps only a request with a template runs. */
+export const TEMPLATE_STEPS = ['ApplySettings', 'CreateAdminUser', 'LoadInitialData'] as const;
 
 export function engineFor(
   db: LocalEngineOptions['db'],

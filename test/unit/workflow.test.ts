@@ -6,23 +6,34 @@ import { RETRYABLE_ERRORS } from '../../statemachine/retry';
 describe('rendered Provision ASL', () => {
   const asl = renderAsl(PROVISION_WORKFLOW);
 
-  it('runs the steps in order and ends in Provisioned', () => {
+  /** The states a run passes through, taking the Choice's first rule when `withTemplate`, else its default. */
+  function path(withTemplate: boolean): string[] {
     const order: string[] = [];
     let state: string | undefined = asl.StartAt;
     while (state) {
       order.push(state);
-      state = asl.States[state]?.Next as string | undefined;
+      const s = asl.States[state] as { Next?: string; Default?: string; Choices?: { Next: string }[] };
+      state = s.Choices ? (withTemplate ? s.Choices[0]?.Next : s.Default) : s.Next;
     }
-    expect(order).toEqual([
-      'Validate',
-      'CreateSchema',
-      'SyncTables',
-      'CreateIndexes',
-      'Seed',
+    return order;
+  }
+
+  it('runs the steps in order and ends in Provisioned', () => {
+    const common = ['Validate', 'CreateSchema', 'SyncTables', 'CreateIndexes', 'Seed', 'UsesTemplate'];
+    expect(path(false)).toEqual([...common, 'Verify', 'Register', 'Provisioned']);
+    expect(path(true)).toEqual([
+      ...common,
+      'ApplySettings',
+      'CreateAdminUser',
+      'LoadInitialData',
       'Verify',
       'Register',
       'Provisioned',
     ]);
+    expect(asl.States.UsesTemplate).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.steps.Validate.output.template', IsPresent: true, Next: 'ApplySettings' }],
+    });
     expect(asl.TimeoutSeconds).toBe(1800);
   });
 

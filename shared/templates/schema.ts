@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { BLUEPRINT_NAME_PATTERN } from '../blueprint';
+import { MAX_IDENTIFIER_BYTES } from '../identifiers';
+
+/**
+ * A template: one kind of customer, captured once. It names the blueprint version it provisions,
+ * adds settings (feature flags) and limits, initial rows per table, and how the admin user is made.
+ * Templates are versioned: an update makes a new immutable version.
+ */
+export const TEMPLATE_CATEGORIES = [
+  'basic',
+  'school_district',
+  'municipality',
+  'enterprise',
+  'custom',
+] as const;
+export const TemplateCategorySchema = z.enum(TEMPLATE_CATEGORIES);
+
+const IdentifierSchema = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier')
+  .refine(
+    (s) => Buffer.byteLength(s) <= MAX_IDENTIFIER_BYTES,
+    `must be at most ${MAX_IDENTIFIER_BYTES} bytes`,
+  );
+
+export const TableRowsSchema = z.object({
+  table: IdentifierSchema,
+  rows: z
+    .array(
+      z
+        .record(IdentifierSchema, z.unknown())
+        .refine((row) => Object.keys(row).length > 0, 'a row needs at least one column'),
+    )
+    .min(1, 'needs at least one row'),
+});
+export type TableRows = z.infer<typeof TableRowsSchema>;
+
+/** Placeholders an admin row may hold; they are filled in when the tenant is provisioned. */
+export const ADMIN_PLACEHOLDERS = ['{{admin.email}}', '{{admin.name}}', '{{admin.passwordHash}}'] as const;
+
+export const TemplateDefinitionSchema = z.object({
+  name: z.string().trim().min(3, 'must be at least 3 characters').max(100),
+  description: z.string().trim().max(2000).default(''),
+  category: TemplateCategorySchema,
+  blueprint: z.string().regex(BLUEPRINT_NAME_PATTERN, 'must name a blueprint'),
+  blueprintVersion: z.number().int().positive(),
+  /** Feature flags and other switches apps read. */
+  settings: z
+    .record(
+      z.string().regex(/^[a-z][a-zA-Z0-9_.-]*$/, 'must be a setting key'),
+      z.union([z.boolean(), z.number(), z.string()]),
+    )
+    .default({}),
+  /** Quotas apps enforce: maxUsers, maxSchools, maxProducts, maxStorageGb, ... */
+  limits: z
+    .record(
+      z.string().regex(/^max[A-Z][a-zA-Z]*$/, "must look like 'maxUsers'"),
+      z.number().int().nonnegative(),
+    )
+    .default({}),
+  /** Rows per table, in foreign-key order, inserted once (re-running inserts nothing twice). */
+  initialData: z.array(TableRowsSchema).default([]),
+  /** The admin user's rows (users, role links, ...) with {{admin.*}} placeholders. */
+  adminUser: z
+    .object({
+      description: z.string().default(''),
+      rows: z.array(TableRowsSchema).min(1),
+    })
+    .optional(),
+});
+export type TemplateDefinition = z.infer<typeof TemplateDefinitionSchema>;
+/** What a caller sends: defaults not yet applied. */
+export type TemplateDefinitionInput = z.input<typeof TemplateDefinitionSchema>;
+
+/** A template id: the name as a slug, e.g. 'basic-school-system'. */
+export function templateIdFor(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+}
+
+/** The admin user a provisioning request names. Only the hash travels through the workflow. */
+export const AdminUserRequestSchema = z.object({
+  email: z.email('must be an email address').max(254),
+  name: z.string().trim().min(1).max(200).default('Administrator'),
+  passwordHash: z
+    .string()
+    .regex(
+      /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+      'must be a scrypt hash made by Tenantry, never a plain password',
+    ),
+});
+export type AdminUserRequest = z.infer<typeof AdminUserRequestSchema>;
