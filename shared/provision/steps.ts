@@ -19,6 +19,7 @@ import { parseOrThrow } from '../validation';
 
 /** @deprecated import from shared/validation; kept while the API code moves over. */
 export { parseOrThrow };
+
 import {
   CaughtErrorSchema,
   type ExecutionRef,
@@ -103,7 +104,7 @@ function lockOf(blueprint: Blueprint, version: number): BlueprintLockVersion {
   const relock = `run 'tenantry blueprint lock ${blueprint.name}' and commit ${blueprint.name}/blueprint.lock.json`;
   if (!lock)
     throw new BlueprintError(`blueprint ${blueprint.name} v${version} has no catalog lock: ${relock}`);
-  const changed = blueprint.migrations
+  const changed = migrationsUpTo(blueprint, version)
     .filter((m) => lock.migrations[m.name] !== m.checksum)
     .map((m) => m.name);
   if (changed.length > 0) {
@@ -197,12 +198,14 @@ export async function createSchema(rt: Runtime, event: StepEvent): Promise<StepO
 export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOutputs['SyncTables']> {
   const plan = planOf(event);
   const blueprint = blueprintOf(rt, plan);
-  const migrations = blueprint.migrations.map(({ version, name, checksum, sql }) => ({
-    version,
-    name,
-    checksum,
-    sql,
-  }));
+  const migrations = migrationsUpTo(blueprint, plan.blueprintVersion).map(
+    ({ version, name, checksum, sql }) => ({
+      version,
+      name,
+      checksum,
+      sql,
+    }),
+  );
   const result = await callControl<{ applied: number[] }>(rt, plan.tenantId, 'sync_migrations', [
     plan.tenantId,
     event.execution.id,

@@ -1,5 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BlueprintCatalog } from '../../shared/blueprint';
+import { computeBlueprintLock, writeBlueprintLock } from '../../shared/blueprint-lock';
+import { readCatalog } from '../../shared/catalog';
 import { ConflictError, TransientDatabaseError, ValidationError } from '../../shared/errors';
 import { getTenant } from '../../shared/registry/tenants';
 import type { SqlExecutor } from '../../shared/sql/port';
@@ -7,6 +11,7 @@ import { DEFAULT_TEMPLATES } from '../../shared/templates/defaults';
 import { generatePassword, hashPassword, verifyPassword } from '../../shared/templates/password';
 import { type TemplateDefinitionInput, TemplateDefinitionSchema } from '../../shared/templates/schema';
 import { TemplateStore } from '../../shared/templates/store';
+import { blueprintSandbox } from '../support/blueprints';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { engineFor, provision, registryRow, schemaExists, TEMPLATE_STEPS } from '../support/provisioning';
 
@@ -276,6 +281,38 @@ describe.each(testBackends())('Templates on $name', (backend) => {
     await store.delete('pilot-programme');
     await expect(store.get('pilot-programme')).rejects.toThrow(/no template/);
     expect(await registryRow(t.db, 'pilot-one')).toMatchObject({ status: 'active', template_version: 1 });
+  });
+
+  it('provisions the blueprint version a template pins, not the newest one', async () => {
+    const sandbox = blueprintSandbox();
+    try {
+      writeFileSync(
+        join(sandbox.root, 'docex/migrations/0002_partner_notes.sql'),
+        'CREATE TABLE partner_notes (id bigint PRIMARY KEY, note text NOT NULL);\n',
+      );
+      const catalog = sandbox.catalog();
+      const docex = catalog.get('docex');
+      expect(docex.version).toBe(2);
+      writeBlueprintLock(docex, await computeBlueprintLock(t.db, docex));
+      catalog.reload();
+      const pinned = new TemplateStore(t.db, catalog);
+      await pinned.create(
+        { name: 'Docex Classic', category: 'custom', blueprint: 'docex', blueprintVersion: 1 },
+        'test',
+      );
+      const { record } = await provision(engineFor(t.db, { blueprints: catalog }), 'classic', 'docex', {
+        template: 'docex-classic',
+      });
+      expect(record.status).toBe('SUCCEEDED');
+      const ledger = await t.db.query(
+        'SELECT version FROM tenant_classic._tenantry_migrations ORDER BY version',
+      );
+      expect(ledger.rows).toEqual([{ version: 1 }]);
+      expect(await registryRow(t.db, 'classic')).toMatchObject({ blueprint_version: 1, template_version: 1 });
+      expect((await readCatalog(t.db, 'tenant_classic')).fingerprint).toBe(docex.lock['1']?.fingerprint);
+    } finally {
+      sandbox.dispose();
+    }
   });
 
   it.each([
