@@ -90,7 +90,9 @@ export function buildProvisionDefinition(scope: Construct, functions: ProvisionF
   // Steps in order; the template-only ones form a branch taken when Validate planned a template.
   const always = tasks.filter((t) => !t.step.templateOnly).map((t) => t.task);
   const templated = tasks.filter((t) => t.step.templateOnly).map((t) => t.task);
-  const firstAfterTemplate = steps.findIndex((s, i) => i > 0 && !s.templateOnly && steps[i - 1]?.templateOnly);
+  const firstAfterTemplate = steps.findIndex(
+    (s, i) => i > 0 && !s.templateOnly && steps[i - 1]?.templateOnly,
+  );
   const [first, ...rest] = always;
   const [firstTemplated] = templated;
   const resumeAt = tasks[firstAfterTemplate]?.task;
