@@ -1,5 +1,7 @@
 #!/usr/bin/env -S npx tsx
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { BlueprintCatalog } from '../shared/blueprint';
 import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
 import { databaseConfigFromEnv } from '../shared/config';
 import { TenantryError } from '../shared/errors';
@@ -10,6 +12,9 @@ import { getTenant, listTenants, type TenantStatus } from '../shared/registry/te
 import { openDatabase } from '../shared/sql/connect';
 import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
+import { generatePassword, hashPassword } from '../shared/templates/password';
+import type { TemplateDefinitionInput } from '../shared/templates/schema';
+import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
 import { PROVISION_WORKFLOW } from '../statemachine/render';
 import { LocalEngine } from './engine';
 import { recoverInterruptedRuns } from './recovery';
@@ -17,10 +22,13 @@ import { recoverInterruptedRuns } from './recovery';
 const USAGE = `tenantry: provision and inspect tenants with the local engine
 
   tenantry provision <tenant-id> [--blueprint school-erp] [--name "Display name"] [--requested-by you] [--watch]
+                     [--template <name> --admin-email you@example.com [--admin-name "Ada"]]
   tenantry status <tenant-id>
   tenantry list [--status active]
   tenantry blueprint list
   tenantry blueprint lock <name>
+  tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
+  tenantry template create --file t.json | update <name> --file t.json
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).`;
 
@@ -59,7 +67,10 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      blueprint: { type: 'string', default: 'school-erp' },
+      blueprint: { type: 'string' },
+      template: { type: 'string' },
+      'admin-email': { type: 'string' },
+      'admin-name': { type: 'string' },
       name: { type: 'string' },
       'requested-by': { type: 'string' },
       watch: { type: 'boolean', default: false },
@@ -68,13 +79,26 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
   const tenantId = positionals[0];
   if (!tenantId || positionals.length > 1) throw new UsageError('provision takes exactly one tenant id');
   const engine = new LocalEngine({ db });
+  // The admin's password is made here and shown once; only its hash goes into the workflow.
+  const password = values['admin-email'] ? generatePassword() : undefined;
   const input = {
     tenantId,
     displayName: values.name ?? tenantId,
-    blueprint: values.blueprint,
+    ...(values.template ? { template: values.template } : { blueprint: values.blueprint ?? 'school-erp' }),
+    ...(values.blueprint && values.template ? { blueprint: values.blueprint } : {}),
+    ...(values['admin-email'] && password
+      ? {
+          adminUser: {
+            email: values['admin-email'],
+            ...(values['admin-name'] ? { name: values['admin-name'] } : {}),
+            passwordHash: await hashPassword(password),
+          },
+        }
+      : {}),
     requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
   };
-  console.log(`Provisioning ${tenantId} from ${values.blueprint} on ${describeBackend(db)}`);
+  const source = values.template ? `template ${values.template}` : (input.blueprint ?? 'school-erp');
+  console.log(`Provisioning ${tenantId} from ${source} on ${describeBackend(db)}`);
   const run = await engine.start(PROVISION_WORKFLOW, tenantId, input);
   console.log(
     `  execution ${run.executionId}${run.alreadyRunning ? ' (already running: not starting another)' : ''}`,
@@ -107,6 +131,7 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
       `Tenant ${tenantId} is ${tenant.status}: schema ${tenant.schemaName}, ${s.tables} tables, ${s.indexes} indexes, ` +
         `${s.seedRows} seed rows, ${seconds} s`,
     );
+    if (password) console.log(`Admin ${values['admin-email']} password (shown once): ${password}`);
     return 0;
   }
   const error = progress.error ?? { error: record.error ?? record.status, cause: record.cause ?? '' };
@@ -178,6 +203,65 @@ async function blueprint(args: string[]): Promise<number> {
   }
 }
 
+async function template(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { file: { type: 'string' } },
+  });
+  const [sub, name] = positionals;
+  const store = new TemplateStore(db, new BlueprintCatalog());
+  const actor = process.env.USER ?? 'cli';
+  const fromFile = () => {
+    if (!values.file) throw new UsageError(`template ${sub} needs --file <template.json>`);
+    return JSON.parse(readFileSync(values.file, 'utf8')) as TemplateDefinitionInput;
+  };
+  const show = (t: TemplateRecord) =>
+    console.log(
+      `${t.templateId} v${t.currentVersion} (${t.status}, ${t.category}, ${t.tenants} tenants): ${t.name}\n` +
+        JSON.stringify(t.definition, null, 2),
+    );
+  switch (sub) {
+    case 'list':
+      for (const t of await store.list({ includeArchived: true })) {
+        const limits = Object.entries(t.definition.limits)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ');
+        console.log(
+          `${t.templateId.padEnd(24)} v${String(t.currentVersion).padEnd(3)} ${t.status.padEnd(9)} ${t.category.padEnd(16)} ${limits}`,
+        );
+      }
+      return 0;
+    case 'show':
+      if (!name) throw new UsageError('template show <name>');
+      show(await store.get(name));
+      return 0;
+    case 'versions':
+      if (!name) throw new UsageError('template versions <name>');
+      for (const v of await store.versions(name))
+        console.log(`v${v.version} ${v.createdAt} by ${v.createdBy}`);
+      return 0;
+    case 'create':
+      show(await store.create(fromFile(), actor));
+      return 0;
+    case 'update':
+      if (!name) throw new UsageError('template update <name> --file <template.json>');
+      show(await store.update(name, fromFile(), actor));
+      return 0;
+    case 'archive':
+      if (!name) throw new UsageError('template archive <name>');
+      show(await store.archive(name));
+      return 0;
+    case 'delete':
+      if (!name) throw new UsageError('template delete <name>');
+      await store.delete(name);
+      console.log(`deleted template ${name}`);
+      return 0;
+    default:
+      throw new UsageError('usage: tenantry template list|show|versions|create|update|archive|delete');
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   process.env.TENANTRY_LOG_LEVEL ??= 'silent';
   const [command, ...rest] = argv;
@@ -191,6 +275,7 @@ export async function main(argv: string[]): Promise<number> {
       provision,
       status,
       list,
+      template,
     };
     const run = handlers[command];
     if (!run) throw new UsageError(`unknown command '${command}' (try: tenantry help)`);

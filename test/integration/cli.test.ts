@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -78,6 +78,51 @@ describe('tenantry CLI on embedded PGlite', () => {
     const bad = await cli('provision', 'Bad Id');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/ValidationError: tenantId: 'Bad Id' is not allowed/);
+  });
+
+  it('provisions from a template with an admin whose password is shown once and stored only as a hash', async () => {
+    const { code, out } = await cli(
+      'provision',
+      'cli-district',
+      '--template',
+      'School District',
+      '--admin-email',
+      'ada@district.example',
+    );
+    expect(code).toBe(0);
+    expect(out).toMatch(/✓ ApplySettings/);
+    expect(out).toMatch(/✓ LoadInitialData/);
+    const password = /password \(shown once\): (\S+)/.exec(out)?.[1];
+    expect(password).toBeDefined();
+    const status = await cli('status', 'cli-district');
+    expect(status.out).not.toContain(password);
+    const plain = await cli('provision', 'cli-plain', '--blueprint', 'docex');
+    expect(plain.out).toMatch(/- ApplySettings\s+skipped/);
+  });
+
+  it('manages templates: list, create from a file, update, versions, archive', async () => {
+    const list = await cli('template', 'list');
+    expect(list.out).toMatch(
+      /basic-school-system\s+v1\s+active\s+basic\s+maxUsers=50 maxSchools=10 maxProducts=500/,
+    );
+    const file = join(dataDir, 'pilot.json');
+    const definition = {
+      name: 'CLI Pilot',
+      category: 'custom',
+      blueprint: 'docex',
+      blueprintVersion: 1,
+      limits: { maxUsers: 3 },
+    };
+    writeFileSync(file, JSON.stringify(definition));
+    expect((await cli('template', 'create', '--file', file)).code).toBe(0);
+    writeFileSync(file, JSON.stringify({ ...definition, limits: { maxUsers: 4 } }));
+    expect((await cli('template', 'update', 'cli-pilot', '--file', file)).out).toMatch(/cli-pilot v2/);
+    expect((await cli('template', 'versions', 'cli-pilot')).out.split('\n')).toHaveLength(2);
+    expect((await cli('template', 'archive', 'cli-pilot')).out).toMatch(/archived/);
+    writeFileSync(file, JSON.stringify({ ...definition, name: 'Bad', category: 'nope' }));
+    const bad = await cli('template', 'create', '--file', file);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/tenantry: category: /);
   });
 
   it('answers usage errors with exit code 2', async () => {
