@@ -40,6 +40,7 @@ export interface BlueprintLockVersion {
 export interface Blueprint {
   readonly name: string;
   readonly description: string;
+  readonly auditTables: readonly string[];
   readonly version: number;
   readonly dir: string;
   readonly migrations: readonly Migration[];
@@ -57,6 +58,8 @@ export const LOCK_FILE = 'blueprint.lock.json';
 const ManifestSchema = z.object({
   name: z.string().regex(BLUEPRINT_NAME_PATTERN),
   description: z.string().min(1),
+  /** The tenant's own audit tables: kept in the control schema when a deprovisioning asks for it. */
+  auditTables: z.array(z.string()).default([]),
 });
 
 const SeedSchema = z.object({
@@ -194,6 +197,8 @@ export function loadBlueprintFrom(dir: string): Blueprint {
         assertIdentifier(col, `${manifest.name}/seed.json ${t.table} column`);
   }
 
+  for (const t of manifest.auditTables) assertIdentifier(t, `${manifest.name}/blueprint.json auditTables`);
+
   const lockPath = join(dir, LOCK_FILE);
   const lock = existsSync(lockPath)
     ? parseWith(LockSchema, readJson(lockPath), `${manifest.name}/${LOCK_FILE}`)
@@ -205,6 +210,7 @@ export function loadBlueprintFrom(dir: string): Blueprint {
   return {
     name: manifest.name,
     description: manifest.description,
+    auditTables: manifest.auditTables,
     version: migrations.at(-1)?.version ?? 0,
     dir,
     migrations,

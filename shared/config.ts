@@ -53,3 +53,45 @@ export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dat
   if (e.DATABASE_URL) return { kind: 'postgres', url: e.DATABASE_URL };
   return { kind: 'pglite', dataDir: resolve(e.TENANTRY_DATA_DIR ?? DEFAULT_DATA_DIR) };
 }
+
+/**
+ * Where backups and events go: an S3 bucket and an EventBridge bus on AWS (set by infra), else a
+ * local folder and the control schema's outbox table.
+ */
+export const DeprovisionEnvSchema = z.object({
+  TENANTRY_BACKUP_BUCKET: z.string().min(3).optional(),
+  TENANTRY_BACKUP_DIR: z.string().min(1).optional(),
+  TENANTRY_EVENT_BUS_NAME: z.string().min(1).optional(),
+});
+
+export const DEFAULT_BACKUP_DIR = '.tenantry/backups';
+
+export type BackupConfig =
+  | { readonly kind: 's3'; readonly bucket: string }
+  | { readonly kind: 'folder'; readonly dir: string };
+export type EventsConfig =
+  | { readonly kind: 'eventbridge'; readonly busName: string }
+  | { readonly kind: 'outbox' };
+
+function deprovisionEnv(env: NodeJS.ProcessEnv) {
+  const parsed = DeprovisionEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+export function backupConfigFromEnv(env: NodeJS.ProcessEnv = process.env): BackupConfig {
+  const e = deprovisionEnv(env);
+  if (e.TENANTRY_BACKUP_BUCKET) return { kind: 's3', bucket: e.TENANTRY_BACKUP_BUCKET };
+  return { kind: 'folder', dir: resolve(e.TENANTRY_BACKUP_DIR ?? DEFAULT_BACKUP_DIR) };
+}
+
+export function eventsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EventsConfig {
+  const e = deprovisionEnv(env);
+  return e.TENANTRY_EVENT_BUS_NAME
+    ? { kind: 'eventbridge', busName: e.TENANTRY_EVENT_BUS_NAME }
+    : { kind: 'outbox' };
+}

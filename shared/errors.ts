@@ -53,6 +53,9 @@ export class ConflictError extends TenantryError {
 /** The tenant is already active (or otherwise not provisionable). */
 export class TenantExistsError extends ConflictError {}
 
+/** The tenant's status does not allow the operation (e.g. deprovisioning a deprovisioned tenant). */
+export class TenantStateError extends ConflictError {}
+
 /** Another execution owns the tenant right now; this one must not touch it. */
 export class TenantBusyError extends ConflictError {
   constructor(

@@ -2,8 +2,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { buildDeprovisionDefinition, DEPROVISION_TIMEOUT } from './deprovision';
 import { buildProvisionDefinition, PROVISION_TIMEOUT } from './provision';
-import { PROVISION_TASKS, type TaskStep } from './steps';
+import { DEPROVISION_TASKS, PROVISION_TASKS, type TaskStep } from './steps';
 
 /** The plain ASL document of a workflow, as Step Functions (and aws-local-stepfunctions) reads it. */
 export interface AslDefinition {
@@ -27,6 +28,13 @@ export interface WorkflowSpec {
   readonly timeoutSeconds: number;
   build(scope: Construct, functions: Readonly<Record<string, lambda.IFunction>>): sfn.IChainable;
 }
+
+export const DEPROVISION_WORKFLOW: WorkflowSpec = {
+  name: 'Deprovision',
+  tasks: DEPROVISION_TASKS,
+  timeoutSeconds: DEPROVISION_TIMEOUT.toSeconds(),
+  build: buildDeprovisionDefinition,
+};
 
 export const PROVISION_WORKFLOW: WorkflowSpec = {
   name: 'Provision',

@@ -85,3 +85,50 @@ export const PROVISION_SUCCEEDED_STATE = 'Provisioned';
 /** The Choice that sends template requests through the template steps. */
 export const PROVISION_TEMPLATE_CHOICE = 'UsesTemplate';
 export const PROVISION_FAILED_STATE = 'ProvisioningFailed';
+
+export const DEPROVISION_STEPS = [
+  {
+    state: 'Validate',
+    entry: 'functions/deprovision/validate.ts',
+    description: 'Check the tenant can be deprovisioned and claim it',
+  },
+  {
+    state: 'Disable',
+    entry: 'functions/deprovision/disable.ts',
+    description: 'Stop apps resolving the tenant',
+  },
+  {
+    state: 'Backup',
+    entry: 'functions/deprovision/backup.ts',
+    description: 'Export every table, page by page, with a manifest',
+    timeoutSeconds: 900,
+  },
+  {
+    state: 'VerifyBackup',
+    entry: 'functions/deprovision/verify-backup.ts',
+    description: 'Check the backup against its manifest and the live row counts',
+    timeoutSeconds: 600,
+  },
+  { state: 'Notify', entry: 'functions/deprovision/notify.ts', description: 'Publish TenantDeprovisioned' },
+  {
+    state: 'DropSchema',
+    entry: 'functions/deprovision/drop-schema.ts',
+    description: 'Keep the audit rows if asked, then drop the tenant schema',
+    timeoutSeconds: 300,
+  },
+  {
+    state: 'Finalize',
+    entry: 'functions/deprovision/finalize.ts',
+    description: 'Mark the tenant deprovisioned',
+  },
+] as const satisfies readonly TaskStep[];
+
+export const DEPROVISION_CLEANUP: TaskStep = {
+  state: 'Cleanup',
+  entry: 'functions/deprovision/cleanup.ts',
+  description: 'Re-enable the tenant if its schema is still there, and record the failure',
+};
+
+export const DEPROVISION_TASKS: readonly TaskStep[] = [...DEPROVISION_STEPS, DEPROVISION_CLEANUP];
+export const DEPROVISION_SUCCEEDED_STATE = 'Deprovisioned';
+export const DEPROVISION_FAILED_STATE = 'DeprovisioningFailed';

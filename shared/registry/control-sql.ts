@@ -7,12 +7,15 @@
  * registry/errors.ts:
  *   TY001 another execution owns the tenant   TY002 applied migration changed or missing
  *   TY003 tenant exists / not provisionable   TY004 schema name taken by another tenant
- *   TY005 no such template version            TY900 write to an append-only or immutable table
+ *   TY005 no such template version            TY006 no such tenant
+ *   TY007 tenant in the wrong state for this   TY008 tenant already scheduled for deletion
+ *   TY900 write to an append-only or immutable table
  * Never edit an entry once released: add a new one.
  */
 import { quoteLiteral } from '../identifiers';
 import { DEFAULT_TEMPLATES } from '../templates/defaults';
 import { TemplateDefinitionSchema, templateIdFor } from '../templates/schema';
+import { SCHEDULES_SQL } from './migrations/schedules';
 
 export interface ControlMigration {
   readonly version: number;
@@ -462,9 +465,168 @@ CREATE TRIGGER tenants_refuse_stopped_claim BEFORE INSERT OR UPDATE OF status, e
   FOR EACH ROW EXECUTE FUNCTION tenantry.refuse_stopped_claim();
 `;
 
+const DEPROVISION = `
+ALTER TABLE tenantry.tenants
+  ADD COLUMN previous_status text,
+  ADD COLUMN deletion_due_at timestamptz,
+  ADD COLUMN deprovision_options jsonb,
+  ADD COLUMN backup_location text,
+  ADD COLUMN deprovisioned_at timestamptz;
+COMMENT ON COLUMN tenantry.tenants.previous_status IS 'The status to return to if a deprovisioning fails before the drop.';
+
+-- The tenant's own audit rows, kept after its schema is dropped (preserveAuditLogs).
+CREATE TABLE tenantry.archived_audit_rows (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant_id     text NOT NULL,
+  source_table  text NOT NULL,
+  row_data      jsonb NOT NULL,
+  row_hash      text NOT NULL,
+  execution_id  text NOT NULL,
+  archived_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+  UNIQUE (tenant_id, source_table, row_hash)
+);
+CREATE TRIGGER archived_audit_rows_append_only BEFORE UPDATE OR DELETE ON tenantry.archived_audit_rows
+  FOR EACH ROW EXECUTE FUNCTION tenantry.forbid_change();
+
+-- Events for apps when no EventBridge bus is configured (the local engine).
+CREATE TABLE tenantry.outbox_events (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_key   text NOT NULL UNIQUE,
+  source      text NOT NULL,
+  type        text NOT NULL,
+  detail      jsonb NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- Validate: claim a tenant that exists and is live, remembering its status to return to on failure.
+CREATE FUNCTION tenantry.begin_deprovision(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_tenant text := p->>'tenantId';
+  v_exec text := p->>'executionId';
+  t tenantry.tenants;
+BEGIN
+  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = v_tenant FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no tenant %', v_tenant USING ERRCODE = 'TY006';
+  END IF;
+  IF t.execution_id = v_exec AND t.previous_status IS NOT NULL THEN
+    RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.previous_status, 'blueprint', t.blueprint,
+                              'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
+                              'templateVersion', t.template_version);
+  END IF;
+  IF t.status = 'provisioning' THEN
+    RAISE EXCEPTION 'tenant % is being provisioned by execution %', v_tenant, t.execution_id
+      USING ERRCODE = 'TY001', DETAIL = t.execution_id;
+  END IF;
+  IF t.status NOT IN ('active', 'disabled', 'scheduled_for_deletion') THEN
+    RAISE EXCEPTION 'tenant % is % and cannot be deprovisioned', v_tenant, t.status USING ERRCODE = 'TY007', DETAIL = t.status;
+  END IF;
+  UPDATE tenantry.tenants
+     SET execution_id = v_exec, previous_status = CASE WHEN t.status = 'scheduled_for_deletion' THEN 'active' ELSE t.status END,
+         deprovision_options = p->'options', failed_step = NULL, last_error = NULL, updated_at = now()
+   WHERE tenant_id = v_tenant;
+  PERFORM tenantry.audit(v_tenant, 'deprovision.started', p->>'requestedBy', v_exec, jsonb_build_object('options', p->'options'));
+  RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.status, 'blueprint', t.blueprint,
+                            'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
+                            'templateVersion', t.template_version);
+END
+$$;
+
+-- Disable: apps must stop resolving the tenant.
+CREATE FUNCTION tenantry.disable_tenant(p_tenant text, p_execution text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['active', 'disabled', 'scheduled_for_deletion']);
+BEGIN
+  IF t.status <> 'disabled' THEN
+    UPDATE tenantry.tenants SET status = 'disabled', deletion_due_at = NULL, updated_at = now() WHERE tenant_id = p_tenant;
+    PERFORM tenantry.audit(p_tenant, 'tenant.disabled', NULL, p_execution, '{}'::jsonb);
+  END IF;
+  RETURN jsonb_build_object('status', 'disabled');
+END
+$$;
+
+-- DropSchema: keep the audit rows if asked (same transaction), then drop. Idempotent.
+CREATE FUNCTION tenantry.drop_tenant_schema(p_tenant text, p_execution text, p_audit_tables jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['disabled', 'deprovisioning']);
+  v_table text;
+  v_n bigint;
+  v_archived bigint := 0;
+  v_dropped boolean := false;
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
+    FOR v_table IN SELECT jsonb_array_elements_text(coalesce(p_audit_tables, '[]'::jsonb)) LOOP
+      CONTINUE WHEN to_regclass(format('%I.%I', t.schema_name, v_table)) IS NULL;
+      EXECUTE format(
+        'INSERT INTO tenantry.archived_audit_rows (tenant_id, source_table, row_data, row_hash, execution_id)
+         SELECT $1, $2, to_jsonb(r), md5(to_jsonb(r)::text), $3 FROM %I.%I r ON CONFLICT DO NOTHING', t.schema_name, v_table)
+        USING p_tenant, v_table, p_execution;
+      GET DIAGNOSTICS v_n = ROW_COUNT;
+      v_archived := v_archived + v_n;
+    END LOOP;
+    EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
+    v_dropped := true;
+  END IF;
+  UPDATE tenantry.tenants SET status = 'deprovisioning', updated_at = now() WHERE tenant_id = p_tenant;
+  PERFORM tenantry.audit(p_tenant, 'tenant.schema_dropped', NULL, p_execution,
+    jsonb_build_object('archivedAuditRows', v_archived, 'dropped', v_dropped));
+  RETURN jsonb_build_object('dropped', v_dropped, 'archivedAuditRows', v_archived);
+END
+$$;
+
+-- Finalize: deprovisioned, with where the backup is. Idempotent for its execution.
+CREATE FUNCTION tenantry.finalize_deprovision(p_tenant text, p_execution text, p_backup text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['deprovisioning', 'deprovisioned']);
+BEGIN
+  IF t.status = 'deprovisioning' THEN
+    UPDATE tenantry.tenants
+       SET status = 'deprovisioned', backup_location = p_backup, deprovisioned_at = now(), previous_status = NULL,
+           updated_at = now()
+     WHERE tenant_id = p_tenant RETURNING * INTO t;
+    PERFORM tenantry.audit(p_tenant, 'deprovision.succeeded', NULL, p_execution, jsonb_build_object('backup', p_backup));
+  END IF;
+  RETURN jsonb_build_object('status', t.status, 'backupLocation', t.backup_location, 'deprovisionedAt', t.deprovisioned_at);
+END
+$$;
+
+-- Cleanup: before the drop, give the tenant back its status; after it, leave it clearly marked.
+CREATE FUNCTION tenantry.deprovision_cleanup(p_tenant text, p_execution text, p_step text, p_error jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants;
+  v_reenabled boolean := false;
+BEGIN
+  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = p_tenant FOR UPDATE;
+  IF NOT FOUND OR t.execution_id IS DISTINCT FROM p_execution OR t.previous_status IS NULL THEN
+    IF FOUND THEN
+      PERFORM tenantry.audit(p_tenant, 'deprovision.rejected', NULL, p_execution, jsonb_build_object('step', p_step, 'error', p_error));
+    END IF;
+    RETURN jsonb_build_object('owned', false, 'reenabled', false, 'status', t.status);
+  END IF;
+  IF t.status IN ('active', 'disabled', 'scheduled_for_deletion')
+     AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
+    UPDATE tenantry.tenants
+       SET status = t.previous_status, previous_status = NULL, failed_step = p_step, last_error = p_error, updated_at = now()
+     WHERE tenant_id = p_tenant RETURNING * INTO t;
+    v_reenabled := true;
+  ELSE
+    UPDATE tenantry.tenants SET failed_step = p_step, last_error = p_error, updated_at = now()
+     WHERE tenant_id = p_tenant RETURNING * INTO t;
+  END IF;
+  PERFORM tenantry.audit(p_tenant, 'deprovision.failed', NULL, p_execution,
+    jsonb_build_object('step', p_step, 'error', p_error, 'reenabled', v_reenabled));
+  RETURN jsonb_build_object('owned', true, 'reenabled', v_reenabled, 'status', t.status);
+END
+$$;
+`;
+
 export const CONTROL_MIGRATIONS: readonly ControlMigration[] = [
   { version: 1, name: 'registry', sql: REGISTRY },
   { version: 2, name: 'step_functions', sql: STEP_FUNCTIONS },
   { version: 3, name: 'templates', sql: TEMPLATES + defaultTemplateRows() },
   { version: 4, name: 'stopped_executions', sql: STOPPED_EXECUTIONS },
+  { version: 5, name: 'deprovision', sql: DEPROVISION },
+  { version: 6, name: 'deletion_schedules', sql: SCHEDULES_SQL },
 ];

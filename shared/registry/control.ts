@@ -5,6 +5,7 @@ import {
   NotFoundError,
   TenantBusyError,
   TenantExistsError,
+  TenantStateError,
 } from '../errors';
 import type { SqlClient } from '../sql/port';
 import { CONTROL_SCHEMA } from '../tenant-id';
@@ -87,7 +88,12 @@ export function mapControlError(error: unknown, tenantId: string): unknown {
     case 'TY004':
       return new ConflictError(message, { cause: error });
     case 'TY005':
+    case 'TY006':
       return new NotFoundError(message, { cause: error });
+    case 'TY007':
+      return new TenantStateError(message, { cause: error });
+    case 'TY008':
+      return new ConflictError(message, { cause: error });
     default:
       return error;
   }

@@ -156,7 +156,7 @@ describe('recovering runs cut off by a stopped process', () => {
 
       const recovered = await recoverInterruptedRuns(new LocalEngine({ db }));
       expect(recovered).toEqual([
-        { executionId: run.executionId, tenantId: 'orphan', step: 'SyncTables', droppedSchema: true },
+        { workflow: 'Provision', executionId: run.executionId, tenantId: 'orphan', step: 'SyncTables' },
       ]);
       expect(await getTenant(db, 'orphan')).toMatchObject({ status: 'failed', failedStep: 'SyncTables' });
       const { rows } = await db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'tenant_orphan'");

@@ -1,0 +1,41 @@
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { NotFoundError } from '../errors';
+import { type BlobStore, RETENTION_TAG, type Retention } from './port';
+
+/** The backup bucket. Objects are tagged with their retention for the bucket's lifecycle rule. */
+export class S3Store implements BlobStore {
+  constructor(
+    private readonly bucket: string,
+    private readonly client: S3Client = new S3Client({}),
+  ) {}
+
+  async put(
+    key: string,
+    body: string,
+    options: { contentType: string; retention: Retention },
+  ): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: options.contentType,
+        Tagging: `${RETENTION_TAG}=${options.retention}`,
+      }),
+    );
+  }
+
+  async get(key: string): Promise<string> {
+    try {
+      const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return (await result.Body?.transformToString('utf8')) ?? '';
+    } catch (error) {
+      if (error instanceof NoSuchKey) throw new NotFoundError(`no backup object s3://${this.bucket}/${key}`);
+      throw error;
+    }
+  }
+
+  location(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+}

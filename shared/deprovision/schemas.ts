@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { tenantIdProblem } from '../tenant-id';
+
+/** The input of a Deprovision execution (and of the deprovision route). */
+export const DeprovisionRequestSchema = z.object({
+  tenantId: z.string().superRefine((id, ctx) => {
+    const problem = tenantIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  requestedBy: z.string().trim().min(1).max(200).default('unknown'),
+  reason: z.string().trim().max(1000).optional(),
+  /** Keep the tenant's own audit rows in the control schema after its schema is dropped. */
+  preserveAuditLogs: z.boolean().default(true),
+  /** Keep the backup for good; otherwise the bucket's lifecycle rule expires it. */
+  preserveBackups: z.boolean().default(false),
+  /** Passed on in the TenantDeprovisioned event for apps to tell the tenant's users. */
+  notifyUsers: z.boolean().default(false),
+  /** How long to wait before running (a scheduled deletion); 0 runs now. */
+  gracePeriodHours: z
+    .number()
+    .min(0)
+    .max(24 * 90)
+    .default(0),
+  /** Set by the scheduler on the run a schedule starts: the run only proceeds while it is live. */
+  scheduleName: z.string().min(1).max(64).optional(),
+});
+export type DeprovisionRequest = z.infer<typeof DeprovisionRequestSchema>;
+
+export const DeprovisionTargetSchema = z.object({
+  schema: z.string(),
+  previousStatus: z.string(),
+  blueprint: z.string(),
+  blueprintVersion: z.number(),
+  templateId: z.string().nullable(),
+  templateVersion: z.number().nullable(),
+});
+
+export const BackupPartSchema = z.object({ key: z.string(), rows: z.number(), sha256: z.string() });
+export const BackupTableSchema = z.object({
+  table: z.string(),
+  rows: z.number(),
+  sha256: z.string(),
+  parts: z.array(BackupPartSchema),
+});
+export const BackupManifestSchema = z.object({
+  format: z.literal('tenantry-backup/1'),
+  tenantId: z.string(),
+  schema: z.string(),
+  blueprint: z.string(),
+  blueprintVersion: z.number(),
+  templateId: z.string().nullable(),
+  templateVersion: z.number().nullable(),
+  executionId: z.string(),
+  createdAt: z.string(),
+  retention: z.enum(['expire', 'preserve']),
+  tables: z.array(BackupTableSchema),
+});
+export type BackupManifest = z.infer<typeof BackupManifestSchema>;
+
+export const DeprovisionOutputSchemas = {
+  Validate: DeprovisionRequestSchema.extend({ target: DeprovisionTargetSchema }),
+  Backup: z.object({ manifestKey: z.string(), location: z.string(), tables: z.number(), rows: z.number() }),
+} as const;
