@@ -210,7 +210,7 @@ async function liveCounts(
   const sql = tables
     .map(
       (t) =>
-        `SELECT ${quoteIdent(t).replaceAll('"', "'")} AS t, count(*)::int AS n FROM ${quoteIdent(schema)}.${quoteIdent(t)}`,
+        `SELECT ${quoteLiteral(t)} AS t, count(*)::int AS n FROM ${quoteIdent(schema)}.${quoteIdent(t)}`,
     )
     .join(' UNION ALL ');
   const { rows } = await db.query<{ t: string; n: number }>(sql);
