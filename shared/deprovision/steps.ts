@@ -209,8 +209,7 @@ async function liveCounts(
   if (tables.length === 0) return new Map();
   const sql = tables
     .map(
-      (t) =>
-        `SELECT ${quoteLiteral(t)} AS t, count(*)::int AS n FROM ${quoteIdent(schema)}.${quoteIdent(t)}`,
+      (t) => `SELECT ${quoteLiteral(t)} AS t, count(*)::int AS n FROM ${quoteIdent(schema)}.${quoteIdent(t)}`,
     )
     .join(' UNION ALL ');
   const { rows } = await db.query<{ t: string; n: number }>(sql);
