@@ -74,7 +74,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 async function tablesOf(db: SqlExecutor, schema: string): Promise<{ table: string; orderBy: string }[]> {
   const { rows } = await db.query<{ table: string; keys: string[] | null }>(
     `SELECT c.relname AS table,
-            (SELECT array_agg(a.attname ORDER BY k.ord)
+            (SELECT array_agg(a.attname::text ORDER BY k.ord)
                FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
               WHERE i.indrelid = c.oid AND i.indisprimary) AS keys

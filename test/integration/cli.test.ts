@@ -142,17 +142,24 @@ describe('recovering runs cut off by a stopped process', () => {
       const hung = new Promise<void>((resolve) => {
         release = resolve;
       });
+      let reached: () => void = () => {};
+      const atSync = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
       const dying = new LocalEngine({
         db,
         beforeTask: async (state) => {
-          if (state === 'SyncTables') await hung;
+          if (state !== 'SyncTables') return;
+          reached();
+          await hung;
         },
       });
       const input = { tenantId: 'orphan', displayName: 'Orphan', blueprint: 'docex', requestedBy: 'test' };
       const run = await dying.start(PROVISION_WORKFLOW, 'orphan', input);
-      while ((await getTenant(db, 'orphan'))?.status !== 'provisioning')
-        await new Promise((r) => setTimeout(r, 10));
-      await new Promise((r) => setTimeout(r, 50));
+      await atSync;
+      const entered = async () =>
+        (await dying.history(run.executionId)).some((e) => e.stateEnteredEventDetails?.name === 'SyncTables');
+      while (!(await entered())) await new Promise((r) => setTimeout(r, 10));
 
       const recovered = await recoverInterruptedRuns(new LocalEngine({ db }));
       expect(recovered).toEqual([

@@ -209,18 +209,26 @@ describe.each(testBackends())('Deprovision workflow on $name', (backend) => {
     const hung = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let reached: () => void = () => {};
+    const atDrop = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
     const dying = engineFor(t.db, {
       beforeTask: async (state) => {
-        if (state === 'DropSchema') await hung;
+        if (state !== 'DropSchema') return;
+        reached();
+        await hung;
       },
     });
     const run = await dying.start(DEPROVISION_WORKFLOW, 'cut-off', {
       tenantId: 'cut-off',
       requestedBy: 'test',
     });
-    while ((await registryRow(t.db, 'cut-off'))?.status !== 'disabled')
-      await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 300));
+    await atDrop;
+    // Recovery knows what was persisted: wait until the run's entry into DropSchema is stored.
+    const entered = async () =>
+      (await dying.history(run.executionId)).some((e) => e.stateEnteredEventDetails?.name === 'DropSchema');
+    while (!(await entered())) await new Promise((r) => setTimeout(r, 10));
 
     const recovered = await recoverInterruptedRuns(engineFor(t.db));
     expect(recovered).toEqual([
