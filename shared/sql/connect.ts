@@ -1,5 +1,4 @@
 import type { DatabaseConfig } from '../config';
-import { ConfigError } from '../errors';
 import type { SqlClient } from './port';
 
 /** Opens the adapter the configuration names. Adapters load on demand, so a bundle carries only the one it uses. */
@@ -13,7 +12,14 @@ export async function openDatabase(config: DatabaseConfig): Promise<SqlClient> {
       const { PostgresClient } = await import('./postgres');
       return new PostgresClient({ connectionString: config.url });
     }
-    case 'data-api':
-      throw new ConfigError('the RDS Data API adapter is not available in this build');
+    case 'data-api': {
+      const { DataApiClient } = await import('./data-api');
+      return new DataApiClient({
+        resourceArn: config.clusterArn,
+        secretArn: config.secretArn,
+        database: config.database,
+        ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      });
+    }
   }
 }
