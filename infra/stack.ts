@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
 import { TenantryWorkflow } from './constructs/workflow';
 
@@ -16,6 +17,7 @@ export interface TenantryStackProps extends StackProps {
 export class TenantryStack extends Stack {
   public readonly database: TenantryDatabase;
   public readonly provision: TenantryWorkflow;
+  public readonly api: TenantryApi;
 
   constructor(scope: Construct, id: string, props: TenantryStackProps = {}) {
     const { database, logRetention, ...stackProps } = props;
@@ -24,6 +26,13 @@ export class TenantryStack extends Stack {
     this.database = new TenantryDatabase(this, 'Database', database);
     this.provision = new TenantryWorkflow(this, PROVISION_WORKFLOW.name, {
       workflow: PROVISION_WORKFLOW,
+      database: this.database,
+      logRetention,
+    });
+
+    this.api = new TenantryApi(this, 'Api', {
+      stateMachine: this.provision.stateMachine,
+      steps: PROVISION_WORKFLOW.tasks.map((t) => t.state),
       database: this.database,
       logRetention,
     });

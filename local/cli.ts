@@ -16,6 +16,7 @@ import { generatePassword, hashPassword } from '../shared/templates/password';
 import type { TemplateDefinitionInput } from '../shared/templates/schema';
 import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
 import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { ApiClient, runRemote } from './api-client';
 import { LocalEngine } from './engine';
 import { recoverInterruptedRuns } from './recovery';
 
@@ -29,6 +30,8 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry blueprint lock <name>
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
+  tenantry --api <url> provision|status|list|cancel <execution>|redrive <execution>|stats ...
+      talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).`;
 
@@ -270,6 +273,11 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   try {
+    if (command === '--api') {
+      const [url, sub, ...subArgs] = rest;
+      if (!url || !sub) throw new UsageError('usage: tenantry --api <url> <command> ...');
+      return await runRemote(new ApiClient(url), sub, subArgs, { describeStep });
+    }
     if (command === 'blueprint') return await blueprint(rest);
     const handlers: Record<string, (db: SqlClient, args: string[]) => Promise<number>> = {
       provision,

@@ -43,6 +43,12 @@ export interface ExecutionRecord {
   readonly stoppedAt: string | null;
 }
 
+/** Why an execution was stopped, as StopExecution's `error` and `cause`. */
+export interface StopReason {
+  readonly error: string;
+  readonly cause: string;
+}
+
 export interface StartResult {
   readonly executionId: string;
   /** True when a run for this tenant (or this exact execution) was already going: no new one started. */
@@ -85,7 +91,7 @@ export class LocalEngine {
   private readonly workflows = new Map<string, WorkflowRuntime>();
   private readonly live = new Map<
     string,
-    { done: Promise<ExecutionRecord>; events: EventEmitter; abort: () => void }
+    { done: Promise<ExecutionRecord>; events: EventEmitter; abort: (reason?: StopReason) => void }
   >();
 
   constructor(private readonly options: LocalEngineOptions) {
@@ -159,21 +165,67 @@ export class LocalEngine {
       };
     }
     const events = new EventEmitter();
-    let abort = () => {};
+    let abort = (_reason?: StopReason) => {};
     const done = this.run(this.workflow(spec), executionId, execName, input, events, (fn) => {
       abort = fn;
     });
-    this.live.set(executionId, { done, events, abort: () => abort() });
+    this.live.set(executionId, { done, events, abort: (reason) => abort(reason) });
     void done.finally(() => this.live.delete(executionId));
     return { executionId, alreadyRunning: false, done, events };
   }
 
   /** Stops a run of this engine; false if it is not running here. */
-  abort(executionId: string): boolean {
+  abort(executionId: string, reason?: StopReason): boolean {
     const run = this.live.get(executionId);
     if (!run) return false;
-    run.abort();
+    run.abort(reason);
     return true;
+  }
+
+  /**
+   * Stops an execution as StopExecution does: it ends ABORTED with this error and cause on its
+   * ExecutionAborted event, and nothing more is recorded for it. Like StopExecution, this does not
+   * run the Catch (the caller cleans up), and a task already in flight is not interrupted: its
+   * result is dropped. A run left RUNNING by another process is closed in the store.
+   */
+  async stop(executionId: string, reason: StopReason): Promise<ExecutionRecord | undefined> {
+    const run = this.live.get(executionId);
+    if (run) {
+      run.abort(reason);
+      return run.done;
+    }
+    await ensureControlSchema(this.db);
+    await this.db.transaction(async (tx) => {
+      // The row lock first, then (a new snapshot) the last event: the run's history writer takes
+      // the same row FOR SHARE, so no event of it can land between the two.
+      const running = await tx.query(
+        `SELECT 1 FROM tenantry.executions WHERE execution_id = $1 AND status = 'RUNNING' FOR UPDATE`,
+        [executionId],
+      );
+      if (running.rows.length === 0) return;
+      const { rows } = await tx.query<{ id: number }>(
+        'SELECT coalesce(max(id), 0) AS id FROM tenantry.execution_events WHERE execution_id = $1',
+        [executionId],
+      );
+      const last = rows[0]?.id ?? 0;
+      const event: HistoryEvent = {
+        id: last + 1,
+        previousEventId: last,
+        timestamp: new Date().toISOString(),
+        type: 'ExecutionAborted',
+        executionAbortedEventDetails: reason,
+      };
+      await tx.query(
+        'INSERT INTO tenantry.execution_events (execution_id, id, event) VALUES ($1, $2, $3::jsonb)',
+        [executionId, event.id, JSON.stringify(event)],
+      );
+      await tx.query(
+        `UPDATE tenantry.executions SET status = 'ABORTED', error = $2, cause = $3, stopped_at = clock_timestamp()
+          WHERE execution_id = $1`,
+        [executionId, reason.error, reason.cause],
+      );
+    });
+    return this.describe(executionId);
   }
 
   private async run(
@@ -182,13 +234,21 @@ export class LocalEngine {
     name: string,
     input: Record<string, unknown>,
     events: EventEmitter,
-    onAbort: (abort: () => void) => void,
+    onAbort: (abort: (reason?: StopReason) => void) => void,
   ): Promise<ExecutionRecord> {
     const history: HistoryEvent[] = [];
     const writer = new HistoryWriter(this.db, executionId);
+    let stopReason: StopReason | undefined;
+    let ended = false;
     const append = (event: Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'>, at = Date.now()) => {
+      // As on Step Functions: once the execution has ended (a stop), a task still in flight records nothing.
+      if (ended || (stopReason && event.type !== 'ExecutionAborted')) return;
+      if (event.type.startsWith('Execution') && event.type !== 'ExecutionStarted') ended = true;
       const full: HistoryEvent = {
         ...event,
+        ...(event.type === 'ExecutionAborted' && stopReason
+          ? { executionAbortedEventDetails: stopReason }
+          : {}),
         id: history.length + 1,
         previousEventId: history.length,
         timestamp: new Date(at).toISOString(),
@@ -255,7 +315,10 @@ export class LocalEngine {
         },
       },
     });
-    onAbort(() => execution.abort());
+    onAbort((reason) => {
+      stopReason = reason ?? { error: 'Aborted', cause: 'the execution was stopped' };
+      execution.abort();
+    });
 
     const consume = (async () => {
       for await (const e of execution.eventLogs) {
@@ -278,7 +341,9 @@ export class LocalEngine {
       if (status !== 'FAILED') logger.warn('execution ended', { executionId, status });
     }
     await consume;
-    const failed = history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails;
+    const failed =
+      history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
+      (status === 'ABORTED' ? stopReason : undefined);
     await writer.flush();
     // Only a run still RUNNING is closed here: one recovered meanwhile (recovery.ts) keeps its verdict.
     await this.db.query(
@@ -470,9 +535,13 @@ class HistoryWriter {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    // Only while the execution is RUNNING: once another process has closed it (a stop, a
+    // recovery), a run that wakes up again adds nothing to its history.
     await this.db.query(
       `INSERT INTO tenantry.execution_events (execution_id, id, event)
-       SELECT $1, (e->>'id')::integer, e FROM jsonb_array_elements($2::jsonb) AS e ON CONFLICT DO NOTHING`,
+       SELECT $1, (e->>'id')::integer, e FROM jsonb_array_elements($2::jsonb) AS e
+        WHERE EXISTS (SELECT 1 FROM tenantry.executions WHERE execution_id = $1 AND status = 'RUNNING' FOR SHARE)
+       ON CONFLICT DO NOTHING`,
       [this.executionId, JSON.stringify(batch)],
     );
   }

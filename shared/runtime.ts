@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BlueprintCatalog } from './blueprint';
 import { databaseConfigFromEnv } from './config';
+import type { WorkflowEngine } from './engine/port';
 import { openDatabase } from './sql/connect';
 import type { SqlClient } from './sql/port';
 
@@ -12,6 +13,11 @@ import type { SqlClient } from './sql/port';
 export interface Runtime {
   readonly db: SqlClient;
   readonly blueprints: BlueprintCatalog;
+  /**
+   * The engine that runs workflows, for the API routes. The local server scopes the local engine
+   * here; on Lambda it is absent and `shared/api/runtime.ts` supplies Step Functions.
+   */
+  readonly engine?: WorkflowEngine;
 }
 
 const scoped = new AsyncLocalStorage<Runtime>();
@@ -19,6 +25,11 @@ let fromEnv: Promise<Runtime> | undefined;
 
 export function withRuntime<T>(runtime: Runtime, fn: () => Promise<T>): Promise<T> {
   return scoped.run(runtime, fn);
+}
+
+/** The runtime `withRuntime` scoped for this call, if any; never opens anything. */
+export function scopedRuntime(): Runtime | undefined {
+  return scoped.getStore();
 }
 
 export function runtime(): Promise<Runtime> {

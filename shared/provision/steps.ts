@@ -9,17 +9,13 @@ import {
   ValidationError,
   VerificationError,
 } from '../errors';
-import { ensureControlSchema, mapControlError } from '../registry/control';
+import { callControl, jsonArg } from '../registry/call';
+import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
-import type { SqlParam } from '../sql/port';
 import { fillAdminRows } from '../templates/admin';
 import { type TemplateRecord, TemplateStore } from '../templates/store';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
 import { parseOrThrow } from '../validation';
-
-/** @deprecated import from shared/validation; kept while the API code moves over. */
-export { parseOrThrow };
-
 import {
   CaughtErrorSchema,
   type ExecutionRef,
@@ -30,42 +26,6 @@ import {
   StepOutputSchemas,
   type StepOutputs,
 } from './schemas';
-
-/** A control-function argument sent as JSON text and cast to jsonb in the call itself. */
-interface JsonArg {
-  readonly json: unknown;
-}
-type ControlArg = SqlParam | JsonArg;
-
-const jsonArg = (json: unknown): JsonArg => ({ json });
-const isJsonArg = (a: ControlArg): a is JsonArg =>
-  typeof a === 'object' && a !== null && !(a instanceof Date);
-
-/**
- * One call of a control function: `SELECT tenantry.fn($1, $2::jsonb, ...) AS result`, errors typed.
- * JSON arguments carry an explicit cast: the Data API types a string parameter as varchar, which no
- * jsonb parameter accepts.
- */
-async function callControl<T>(
-  rt: Runtime,
-  tenantId: string,
-  fn: string,
-  args: readonly ControlArg[],
-): Promise<T> {
-  const placeholders = args.map((a, i) => (isJsonArg(a) ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ');
-  const params = args.map((a) => (isJsonArg(a) ? JSON.stringify(a.json) : a));
-  try {
-    const { rows } = await rt.db.query<{ result: T }>(
-      `SELECT tenantry.${fn}(${placeholders}) AS result`,
-      params,
-    );
-    const row = rows[0];
-    if (!row) throw new Error(`tenantry.${fn} returned no row`);
-    return row.result;
-  } catch (error) {
-    throw mapControlError(error, tenantId);
-  }
-}
 
 function stepOutput<K extends keyof StepOutputs>(event: StepEvent, step: K): StepOutputs[K] {
   const raw = event.state.steps?.[step]?.output;
@@ -182,7 +142,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     ...(request.adminUser ? { adminUser: request.adminUser } : {}),
   };
   const claim = await callControl<{ claimed: boolean; previousStatus: string | null }>(
-    rt,
+    rt.db,
     plan.tenantId,
     'claim_tenant',
     [jsonArg({ ...plan, executionId: event.execution.id })],
@@ -192,7 +152,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
 
 export async function createSchema(rt: Runtime, event: StepEvent): Promise<StepOutputs['CreateSchema']> {
   const plan = planOf(event);
-  return callControl(rt, plan.tenantId, 'create_tenant_schema', [plan.tenantId, event.execution.id]);
+  return callControl(rt.db, plan.tenantId, 'create_tenant_schema', [plan.tenantId, event.execution.id]);
 }
 
 export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOutputs['SyncTables']> {
@@ -206,7 +166,7 @@ export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOut
       sql,
     }),
   );
-  const result = await callControl<{ applied: number[] }>(rt, plan.tenantId, 'sync_migrations', [
+  const result = await callControl<{ applied: number[] }>(rt.db, plan.tenantId, 'sync_migrations', [
     plan.tenantId,
     event.execution.id,
     jsonArg(migrations),
@@ -218,7 +178,7 @@ export async function createIndexes(rt: Runtime, event: StepEvent): Promise<Step
   const plan = planOf(event);
   const blueprint = blueprintOf(rt, plan);
   const indexes = blueprint.indexes.map(({ name, sql }) => ({ name, sql }));
-  return callControl(rt, plan.tenantId, 'create_indexes', [
+  return callControl(rt.db, plan.tenantId, 'create_indexes', [
     plan.tenantId,
     event.execution.id,
     jsonArg(indexes),
@@ -228,11 +188,12 @@ export async function createIndexes(rt: Runtime, event: StepEvent): Promise<Step
 /** Inserts rows that are not there yet, table by table in the order given: one call. */
 async function insertRows(rt: Runtime, event: StepEvent, plan: ProvisionPlan, tables: readonly SeedTable[]) {
   if (tables.length === 0) return { inserted: {}, total: 0 };
-  const result = await callControl<{ inserted: Record<string, number> }>(rt, plan.tenantId, 'seed_tables', [
+  const result = await callControl<{ inserted: Record<string, number> }>(
+    rt.db,
     plan.tenantId,
-    event.execution.id,
-    jsonArg(tables),
-  ]);
+    'seed_tables',
+    [plan.tenantId, event.execution.id, jsonArg(tables)],
+  );
   const total = Object.values(result.inserted).reduce((a, b) => a + b, 0);
   return { inserted: result.inserted, total };
 }
@@ -255,7 +216,7 @@ function templateOf(plan: ProvisionPlan) {
 export async function applySettings(rt: Runtime, event: StepEvent): Promise<StepOutputs['ApplySettings']> {
   const plan = planOf(event);
   const template = templateOf(plan);
-  return callControl(rt, plan.tenantId, 'apply_settings', [
+  return callControl(rt.db, plan.tenantId, 'apply_settings', [
     plan.tenantId,
     event.execution.id,
     template.id,
@@ -339,7 +300,7 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
     status: string;
     provisionedAt: string | null;
     alreadyRegistered: boolean;
-  }>(rt, plan.tenantId, 'register_tenant', [
+  }>(rt.db, plan.tenantId, 'register_tenant', [
     plan.tenantId,
     event.execution.id,
     jsonArg(summary),
@@ -378,7 +339,7 @@ export async function cleanup(
   await ensureControlSchema(rt.db);
   const detail = { error: error.Error, cause: summariseCause(error.Cause) };
   const result = await callControl<{ owned: boolean; droppedSchema: boolean }>(
-    rt,
+    rt.db,
     tenantId,
     'cleanup_tenant',
     [tenantId, event.execution.id, step, jsonArg(detail), status],

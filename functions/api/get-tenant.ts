@@ -1,0 +1,12 @@
+import middy from '@middy/core';
+import { type HttpEvent, type HttpResult, httpProblems, json, pathParam } from '../../shared/api/http';
+import { getTenant } from '../../shared/api/routes';
+import { apiRuntime } from '../../shared/api/runtime';
+
+/** GET /tenants/{tenantId} */
+export const handler = middy<HttpEvent, HttpResult>()
+  .use(httpProblems('GetTenant'))
+  .handler(async (event) => {
+    const tenantId = pathParam(event, 'tenantId');
+    return json(200, await getTenant(await apiRuntime(), tenantId));
+  });

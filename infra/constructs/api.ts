@@ -1,0 +1,156 @@
+import { ArnFormat, CfnOutput, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { API_ROUTES, type ApiRoute, type SfnAccess } from '../../shared/api/route-table';
+import type { TenantryDatabase } from './database';
+import { TenantryFunction } from './tenantry-function';
+
+/** The Step Functions actions behind each kind of access a route may have. */
+export const SFN_ACTIONS: Readonly<Record<SfnAccess, string>> = {
+  start: 'states:StartExecution',
+  describe: 'states:DescribeExecution',
+  history: 'states:GetExecutionHistory',
+  stop: 'states:StopExecution',
+  list: 'states:ListExecutions',
+};
+
+/** Accesses that act on the state machine itself; the others act on its executions. */
+const ON_STATE_MACHINE: ReadonlySet<SfnAccess> = new Set(['start', 'list']);
+
+export interface TenantryApiProps {
+  /** The Provision state machine the routes start, read, stop and list executions of. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** Its task states in order, Cleanup last: what an execution's steps are. */
+  readonly steps: readonly string[];
+  /** The registry database. */
+  readonly database: TenantryDatabase;
+  /** How long function and access logs are kept. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default - every route of shared/api/route-table.ts */
+  readonly routes?: readonly ApiRoute[];
+}
+
+/**
+ * The HTTP API (API Gateway v2): one TenantryFunction per route, IAM authorization on every
+ * route, access logs for the stage, and for each function exactly the Step Functions actions its
+ * route needs, on the state machine or on its executions only.
+ */
+export class TenantryApi extends Construct {
+  public readonly httpApi: apigw.HttpApi;
+  public readonly stage: apigw.HttpStage;
+  /** The function behind each route, keyed by route id. */
+  public readonly functions: Readonly<Record<string, TenantryFunction>>;
+  public readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: TenantryApiProps) {
+    super(scope, id);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Tenantry admin API: provision, track, cancel and redrive tenants',
+      defaultAuthorizer: new HttpIamAuthorizer(),
+      createDefaultStage: false,
+    });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+
+    const functionScope = new Construct(this, 'Functions');
+    const functions: Record<string, TenantryFunction> = {};
+    const routes: readonly ApiRoute[] = props.routes ?? API_ROUTES;
+    for (const route of routes) {
+      const fn = new TenantryFunction(functionScope, route.id, {
+        entry: route.entry,
+        description: `API ${route.method} ${route.path}: ${route.summary}`,
+        logRetention: retention,
+      });
+      if (route.database !== false) fn.useDatabase(props.database);
+      this.useWorkflow(fn, props.stateMachine, props.steps, route.sfn);
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.id}Integration`, fn, {
+          payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+        }),
+      });
+      functions[route.id] = fn;
+    }
+    this.functions = functions;
+
+    new CfnOutput(Stack.of(this), 'ApiUrl', { value: this.stage.url });
+  }
+
+  /**
+   * Points a function at the state machine and grants it the listed Step Functions access, in one
+   * call so the environment and the policy cannot drift: StartExecution and ListExecutions on the
+   * state machine, the execution actions on its executions only.
+   */
+  private useWorkflow(
+    fn: TenantryFunction,
+    stateMachine: sfn.IStateMachine,
+    steps: readonly string[],
+    access: readonly SfnAccess[],
+  ): void {
+    fn.addEnvironment('TENANTRY_PROVISION_STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    fn.addEnvironment('TENANTRY_PROVISION_STEPS', steps.join(','));
+    const onMachine = access.filter((a) => ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
+    const onExecutions = access.filter((a) => !ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
+    if (onMachine.length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: onMachine, resources: [stateMachine.stateMachineArn] }),
+      );
+    }
+    if (onExecutions.length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: onExecutions, resources: [executionsOf(this, stateMachine)] }),
+      );
+      const policy = fn.role?.node.tryFindChild('DefaultPolicy') ?? fn.role;
+      if (policy) {
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagExecutionsArn(this, stateMachine)}]`,
+          reason: `${onExecutions.join(', ')} on the executions of the Provision state machine only: execution names are not known in advance.`,
+        });
+      }
+    }
+  }
+}
+
+/** `arn:…:states:…:execution:<state machine name>:*`: every execution of this state machine, no other. */
+function executionsOf(scope: Construct, stateMachine: sfn.IStateMachine): string {
+  return Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${(stateMachine as sfn.StateMachine).stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** The executions ARN as cdk-nag prints it in a finding: tokens as `<Name>`, known values as they are. */
+function nagExecutionsArn(scope: Construct, stateMachine: sfn.IStateMachine): string {
+  const stack = Stack.of(scope);
+  const shown = (value: string, token: string) => (Token.isUnresolved(value) ? `<${token}>` : value);
+  return (
+    `arn:${shown(stack.partition, 'AWS::Partition')}:states:${shown(stack.region, 'AWS::Region')}:` +
+    `${shown(stack.account, 'AWS::AccountId')}:execution:<${logicalIdOf(stateMachine)}.Name>:*`
+  );
+}
+
+function logicalIdOf(stateMachine: sfn.IStateMachine): string {
+  const child = stateMachine.node.defaultChild as sfn.CfnStateMachine | undefined;
+  return child ? Stack.of(stateMachine).getLogicalId(child) : stateMachine.node.id;
+}

@@ -1,0 +1,242 @@
+import { parseArgs } from 'node:util';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { StepProgress } from '../shared/progress';
+
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export interface ApiClientOptions {
+  /**
+   * Sign requests with SigV4 for API Gateway's IAM authorization, with the default credential chain.
+   * @default true for an `*.amazonaws.com` host, false otherwise (the local server)
+   */
+  readonly sign?: boolean;
+  /** @default the region in an `execute-api` host name, else AWS_REGION, else us-east-1 */
+  readonly region?: string;
+}
+
+/** The region of an API Gateway endpoint (`<id>.execute-api.<region>.amazonaws.com`). */
+export function regionOf(host: string): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1];
+}
+
+/** A small client for the Tenantry HTTP API, deployed (SigV4-signed) or local. */
+export class ApiClient {
+  private readonly base: URL;
+  private readonly signer: SignatureV4 | undefined;
+
+  constructor(baseUrl: string, options: ApiClientOptions = {}) {
+    this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    const sign = options.sign ?? this.base.hostname.endsWith('.amazonaws.com');
+    this.signer = sign
+      ? new SignatureV4({
+          service: 'execute-api',
+          region: options.region ?? regionOf(this.base.hostname) ?? process.env.AWS_REGION ?? 'us-east-1',
+          credentials: fromNodeProviderChain(),
+          sha256: Sha256,
+        })
+      : undefined;
+  }
+
+  async request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse<T>> {
+    const url = new URL(path.replace(/^\//, ''), this.base);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    let headers: Record<string, string> = {
+      host: url.host,
+      accept: 'application/json',
+      ...(text === undefined ? {} : { 'content-type': 'application/json' }),
+    };
+    if (this.signer) {
+      const signed = await this.signer.sign({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port ? { port: Number(url.port) } : {}),
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        ...(text === undefined ? {} : { body: text }),
+      });
+      headers = signed.headers as Record<string, string>;
+    }
+    const { host: _host, ...sendHeaders } = headers;
+    const res = await fetch(url, {
+      method,
+      headers: sendHeaders,
+      ...(text === undefined ? {} : { body: text }),
+    });
+    const raw = await res.text();
+    let parsed: unknown = raw;
+    try {
+      parsed = raw ? JSON.parse(raw) : null;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed as T };
+  }
+
+  get<T = unknown>(path: string): Promise<ApiResponse<T>> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T = unknown>(path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>('POST', path, body);
+  }
+}
+
+/** The step model the API returns (see shared/api/schemas.ts `StepSchema`). */
+export type ApiStep = StepProgress;
+
+interface RemoteExecution {
+  readonly executionId: string;
+  readonly name: string;
+  readonly status: string;
+  readonly steps: ApiStep[];
+  readonly error?: { error: string; cause: string };
+}
+
+interface RemoteOptions {
+  /** Renders one step line, as the in-process CLI does. */
+  readonly describeStep: (step: ApiStep) => string;
+  /** How often `--watch` polls. @default 500 ms */
+  readonly pollMs?: number;
+}
+
+/** A problem document's one-line summary, with its field errors. */
+function problemLine(body: unknown, status: number): string {
+  const p = body as { detail?: string; errors?: { field: string; reason: string }[] } | null;
+  const fields = p?.errors?.map((e) => `\n  ${e.field}: ${e.reason}`).join('') ?? '';
+  return `${status} ${p?.detail ?? JSON.stringify(body)}${fields}`;
+}
+
+/**
+ * The CLI's commands against a deployed or local HTTP API (`tenantry --api <url> ...`): provision
+ * [--watch], status, list, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
+ * failed or the API refused, 2 bad usage (the caller handles parsing errors).
+ */
+export async function runRemote(
+  client: ApiClient,
+  command: string,
+  args: string[],
+  options: RemoteOptions,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      blueprint: { type: 'string' },
+      template: { type: 'string' },
+      name: { type: 'string' },
+      'requested-by': { type: 'string' },
+      watch: { type: 'boolean', default: false },
+      status: { type: 'string' },
+    },
+  });
+  const fail = (res: ApiResponse) => {
+    console.error(`tenantry: ${problemLine(res.body, res.status)}`);
+    return 1;
+  };
+  const printSteps = (e: RemoteExecution) => {
+    for (const step of e.steps)
+      if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(options.describeStep(step));
+  };
+  const [id] = positionals;
+  switch (command) {
+    case 'provision': {
+      if (!id || positionals.length > 1) return usage('provision takes exactly one tenant id');
+      const started = await client.post<{ executionName: string; started: boolean }>('/tenants', {
+        tenantId: id,
+        displayName: values.name ?? id,
+        ...(values.template
+          ? { template: values.template }
+          : { blueprint: values.blueprint ?? 'school-erp' }),
+        ...(values.template && values.blueprint ? { blueprint: values.blueprint } : {}),
+        requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
+      });
+      if (started.status !== 202) return fail(started);
+      const name = started.body.executionName;
+      console.log(
+        `  execution ${name}${started.body.started ? '' : ' (already started: not starting another)'}`,
+      );
+      if (!values.watch) return 0;
+      const shown = new Map<string, string>();
+      for (;;) {
+        const res = await client.get<RemoteExecution>(`/executions/${name}`);
+        if (res.status !== 200) return fail(res);
+        for (const step of res.body.steps) {
+          if (step.status === 'pending' || step.status === 'skipped') continue;
+          const key = `${step.status}:${Math.max(step.attempts, 1)}`;
+          if (shown.get(step.name) === key) continue;
+          shown.set(step.name, key);
+          console.log(options.describeStep(step));
+        }
+        if (res.body.status !== 'RUNNING') {
+          if (res.body.status === 'SUCCEEDED') {
+            console.log(`Tenant ${id} is active`);
+            return 0;
+          }
+          const e = res.body.error;
+          console.error(
+            `Provisioning ${id} ${res.body.status.toLowerCase()}: ${e?.error ?? ''}: ${e?.cause ?? ''}`,
+          );
+          return 1;
+        }
+        await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+      }
+    }
+    case 'status': {
+      if (!id) return usage('status takes a tenant id');
+      const tenant = await client.get<{ status: string; executionId: string; schemaName: string }>(
+        `/tenants/${id}`,
+      );
+      if (tenant.status !== 200) return fail(tenant);
+      console.log(`${id}: ${tenant.body.status}, schema ${tenant.body.schemaName}`);
+      const execution = await client.get<RemoteExecution>(
+        `/executions/${encodeURIComponent(tenant.body.executionId)}`,
+      );
+      if (execution.status !== 200) return fail(execution);
+      console.log(`  last execution ${execution.body.name}: ${execution.body.status}`);
+      printSteps(execution.body);
+      return 0;
+    }
+    case 'list': {
+      const res = await client.get<{ items: { tenantId: string; status: string; blueprint: string }[] }>(
+        `/tenants?limit=500${values.status ? `&status=${encodeURIComponent(values.status)}` : ''}`,
+      );
+      if (res.status !== 200) return fail(res);
+      if (res.body.items.length === 0) console.log('no tenants');
+      for (const t of res.body.items)
+        console.log(`${t.tenantId.padEnd(24)} ${t.status.padEnd(14)} ${t.blueprint}`);
+      return 0;
+    }
+    case 'cancel':
+    case 'redrive': {
+      if (!id) return usage(`${command} takes an execution name or ARN`);
+      const res = await client.post<Record<string, unknown>>(
+        `/executions/${encodeURIComponent(id)}/${command}`,
+      );
+      if (res.status !== 200 && res.status !== 202) return fail(res);
+      console.log(JSON.stringify(res.body, null, 2));
+      return 0;
+    }
+    case 'stats': {
+      const res = await client.get('/stats');
+      if (res.status !== 200) return fail(res);
+      console.log(JSON.stringify(res.body, null, 2));
+      return 0;
+    }
+    default:
+      return usage(
+        `'${command}' is not available with --api (provision, status, list, cancel, redrive, stats)`,
+      );
+  }
+}
+
+function usage(message: string): number {
+  console.error(`tenantry: ${message}`);
+  return 2;
+}

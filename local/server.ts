@@ -1,0 +1,336 @@
+#!/usr/bin/env -S npx tsx
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import type { HttpEvent, HttpResult } from '../shared/api/http';
+import { problemFor, problemResponse } from '../shared/api/http';
+import { openApiDocument } from '../shared/api/openapi';
+import { API_ROUTES, type ApiRoute } from '../shared/api/route-table';
+import { databaseConfigFromEnv } from '../shared/config';
+import type {
+  ExecutionDescription,
+  ExecutionListItem,
+  Page,
+  PageRequest,
+  StartedExecution,
+  StopReason,
+  WorkflowEngine,
+} from '../shared/engine/port';
+import { NotFoundError, ValidationError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import type { HistoryEvent } from '../shared/progress';
+import { ensureControlSchema } from '../shared/registry/control';
+import { withRuntime } from '../shared/runtime';
+import { openDatabase } from '../shared/sql/connect';
+import type { SqlClient } from '../shared/sql/port';
+import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { LocalEngine, type LocalEngineOptions } from './engine';
+import { recoverInterruptedRuns } from './recovery';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The local engine behind the API's workflow-engine port: the same semantics as Step Functions'. */
+export class LocalWorkflowEngine implements WorkflowEngine {
+  readonly steps = PROVISION_WORKFLOW.tasks.map((t) => t.state);
+
+  constructor(readonly engine: LocalEngine) {}
+
+  executionArn(name: string): string {
+    return this.engine.executionArn(PROVISION_WORKFLOW.name, name);
+  }
+
+  async start(name: string, tenantId: string, input: Record<string, unknown>): Promise<StartedExecution> {
+    const run = await this.engine.start(PROVISION_WORKFLOW, tenantId, input, name);
+    // A run ending in failure is recorded in the store; nobody awaits it here.
+    run.done.catch((error: unknown) => logger.error('local run failed to finish', { error: String(error) }));
+    return {
+      executionId: run.executionId,
+      name: run.executionId.split(':').at(-1) ?? name,
+      started: !run.alreadyRunning,
+    };
+  }
+
+  describe(executionId: string): Promise<ExecutionDescription | undefined> {
+    return this.engine.describe(executionId);
+  }
+
+  /** Pages by event id: the token is the id of the last event given. */
+  async history(executionId: string, page: PageRequest = {}): Promise<Page<HistoryEvent>> {
+    const after = page.nextToken === undefined ? 0 : Number(page.nextToken);
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new ValidationError([{ field: 'nextToken', reason: 'is not a token this API gave' }]);
+    const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
+    await ensureControlSchema(this.engine.db);
+    const { rows } = await this.engine.db.query<{ event: HistoryEvent }>(
+      `SELECT event FROM tenantry.execution_events WHERE execution_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [executionId, after, limit],
+    );
+    const items = rows.map((r) => r.event);
+    const last = items.at(-1);
+    return { items, ...(items.length === limit && last ? { nextToken: String(last.id) } : {}) };
+  }
+
+  async stop(executionId: string, reason: StopReason): Promise<void> {
+    await this.engine.stop(executionId, reason);
+  }
+
+  /** Pages by offset: the token is how many executions came before. */
+  async listByTenant(tenantId: string, page: PageRequest = {}): Promise<Page<ExecutionListItem>> {
+    const offset = page.nextToken === undefined ? 0 : Number(page.nextToken);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new ValidationError([{ field: 'nextToken', reason: 'is not a token this API gave' }]);
+    const limit = Math.min(Math.max(page.limit ?? 50, 1), 100);
+    await ensureControlSchema(this.engine.db);
+    const { rows } = await this.engine.db.query<{
+      execution_id: string;
+      name: string;
+      status: ExecutionListItem['status'];
+      started_at: Date;
+      stopped_at: Date | null;
+    }>(
+      `SELECT execution_id, name, status, started_at, stopped_at FROM tenantry.executions
+        WHERE tenant_id = $1 AND workflow = $2 ORDER BY started_at DESC, execution_id LIMIT $3 OFFSET $4`,
+      [tenantId, PROVISION_WORKFLOW.name, limit, offset],
+    );
+    const items = rows.map((r) => ({
+      executionId: r.execution_id,
+      name: r.name,
+      status: r.status,
+      startedAt: new Date(r.started_at).toISOString(),
+      stoppedAt: r.stopped_at ? new Date(r.stopped_at).toISOString() : null,
+    }));
+    return { items, ...(items.length === limit ? { nextToken: String(offset + limit) } : {}) };
+  }
+}
+
+type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+interface CompiledRoute {
+  readonly route: ApiRoute;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+}
+
+function compile(route: ApiRoute): CompiledRoute {
+  const params: string[] = [];
+  const source = route.path.replace(/[.]/g, '\\.').replace(/\{(\w+)\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${source}$`), params };
+}
+
+const ROUTES = API_ROUTES.map(compile);
+const handlers = new Map<string, Promise<RouteHandler>>();
+
+function handlerFor(route: ApiRoute): Promise<RouteHandler> {
+  let handler = handlers.get(route.entry);
+  if (!handler) {
+    handler = import(pathToFileURL(resolve(ROOT, route.entry)).href).then(
+      (mod: { handler?: RouteHandler }) => {
+        if (typeof mod.handler !== 'function') throw new Error(`${route.entry} does not export a handler`);
+        return mod.handler;
+      },
+    );
+    handlers.set(route.entry, handler);
+  }
+  return handler;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** The API Gateway HTTP API (payload format 2.0) event for a request, as Lambda would receive it. */
+export function toHttpEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: string,
+  match: { route: ApiRoute; params: Record<string, string> },
+): HttpEvent {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = [v].flat().join(',');
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const now = Date.now();
+  const requestId = randomUUID();
+  const routeKey = `${match.route.method} ${match.route.path}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    ...(match.route.path.includes('{') ? { pathParameters: match.params } : {}),
+    ...(body ? { body, isBase64Encoded: false } : { isBase64Encoded: false }),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+  };
+}
+
+function lambdaContext(route: ApiRoute, requestId: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `tenantry-api-${route.id}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:tenantry-api-${route.id}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/tenantry-api-${route.id}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(result.body ?? '');
+}
+
+export interface ApiServerOptions {
+  /** The database: executions, their history and the registry live there. */
+  readonly db: SqlClient;
+  /** Options for the local engine (tests inject faults and set retry delays here). @default {} */
+  readonly engine?: Omit<LocalEngineOptions, 'db'>;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly server: Server;
+  readonly engine: LocalWorkflowEngine;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the HTTP API on localhost: each request becomes the API Gateway v2 event its route's
+ * Lambda would get, and goes to that same handler module, with the local engine scoped in.
+ */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const local = new LocalEngine({ db: options.db, ...options.engine });
+  const engine = new LocalWorkflowEngine(local);
+  const scope = { ...local.runtime, engine };
+  await ensureControlSchema(options.db);
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      let found: { route: ApiRoute; params: Record<string, string> } | undefined;
+      for (const c of ROUTES) {
+        if (c.route.method !== req.method) continue;
+        const m = c.pattern.exec(url.pathname);
+        if (!m) continue;
+        found = { route: c.route, params: Object.fromEntries(c.params.map((p, i) => [p, m[i + 1] ?? ''])) };
+        break;
+      }
+      if (!found) {
+        send(res, problemResponse(problemFor(new NotFoundError(`no route ${req.method} ${url.pathname}`))));
+        return;
+      }
+      const event = toHttpEvent(req, url, await readBody(req), found);
+      const handler = await handlerFor(found.route);
+      const context = lambdaContext(found.route, event.requestContext.requestId);
+      send(res, await withRuntime(scope, () => handler(event, context)));
+    })().catch((error: unknown) => {
+      logger.error('local server error', { error: String(error) });
+      if (!res.headersSent) send(res, problemResponse(problemFor(error)));
+      else res.end();
+    });
+  });
+  await new Promise<void>((ready) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', ready));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    server,
+    engine,
+    close: () =>
+      new Promise<void>((done, fail) => {
+        server.close((error) => (error ? fail(error) : done()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Where `npm start` writes the OpenAPI document with `--write-openapi`. */
+export const OPENAPI_FILE = resolve(ROOT, 'openapi.json');
+
+export function openApiText(): string {
+  return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--write-openapi')) {
+    writeFileSync(OPENAPI_FILE, openApiText());
+    // In the layout the linter wants; the drift test compares the JSON, not the text.
+    spawnSync(resolve(ROOT, 'node_modules/.bin/biome'), ['format', '--write', OPENAPI_FILE], {
+      stdio: 'ignore',
+    });
+    console.log(`wrote ${OPENAPI_FILE}`);
+    return;
+  }
+  const config = databaseConfigFromEnv();
+  const db = await openDatabase(config);
+  if (config.kind === 'pglite') {
+    // The embedded database belongs to this process alone: a run still RUNNING was cut off.
+    for (const r of await recoverInterruptedRuns(new LocalEngine({ db }))) {
+      console.error(`recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step})`);
+    }
+  }
+  const api = await startApiServer({
+    db,
+    port: Number(process.env.PORT ?? 3000),
+    host: process.env.HOST ?? '127.0.0.1',
+  });
+  console.log(`Tenantry API on ${api.url} (${config.kind}); try: curl ${api.url}/stats`);
+  const shutdown = () => {
+    void api
+      .close()
+      .then(() => db.close())
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(`tenantry api: ${(error as Error).message}`);
+    process.exitCode = 1;
+  });
+}

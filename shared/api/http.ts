@@ -1,0 +1,155 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { TenantryError, ValidationError } from '../errors';
+import { logger } from '../logger';
+import { ExecutionIdParamSchema, type Problem } from './schemas';
+
+/** API Gateway HTTP API (payload format 2.0) events and results: what every route handler takes and gives. */
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+const REASON: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** Parses with zod; a failure is one ValidationError naming every offending field and why. */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    result.error.issues.flatMap((i) => {
+      const at = i.path.join('.');
+      // One entry per unknown field, named, rather than one for the object that holds them.
+      if (i.code === 'unrecognized_keys')
+        return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, reason: 'is not a known field' }));
+      return [{ field: at || '(body)', reason: i.message }];
+    }),
+  );
+}
+
+/** The JSON body, parsed and validated. A missing or malformed body is a 400 like any bad field. */
+export function parseBody<T>(event: HttpEvent, schema: z.ZodType<T>): T {
+  let raw: unknown;
+  try {
+    const text = event.body
+      ? event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body
+      : '';
+    raw = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new ValidationError([{ field: '(body)', reason: 'is not valid JSON' }]);
+  }
+  if (raw === undefined)
+    throw new ValidationError([{ field: '(body)', reason: 'is required (a JSON object)' }]);
+  return parseInput(schema, raw);
+}
+
+/** The query string, validated (an absent one is an empty object). */
+export function parseQuery<T>(event: HttpEvent, schema: z.ZodType<T>): T {
+  return parseInput(schema, { ...(event.queryStringParameters ?? {}) });
+}
+
+/** A path parameter, URL-decoded (API Gateway may pass it encoded). */
+export function pathParam(event: HttpEvent, name: string): string {
+  const raw = event.pathParameters?.[name];
+  if (!raw) throw new ValidationError([{ field: name, reason: 'is required in the path' }]);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError([{ field: name, reason: 'is not validly URL-encoded' }]);
+  }
+}
+
+/** The `{executionId}` path parameter: an execution name or ARN. */
+export function executionRef(event: HttpEvent): string {
+  return parseInput(ExecutionIdParamSchema, { executionId: pathParam(event, 'executionId') }).executionId;
+}
+
+/** Who called: the IAM principal API Gateway authorized, or 'unknown' (local server). */
+export function callerOf(event: HttpEvent): string {
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam;
+  return iam?.userArn ?? 'unknown';
+}
+
+/**
+ * The problem document for an error: a TenantryError below 500 says what was wrong (with field
+ * errors for a ValidationError); anything else, including our own 5xx errors whose messages can
+ * carry SQL or ARNs, is a bare 500 (or 503 for a transient fault) that leaks nothing.
+ */
+export function problemFor(error: unknown, requestId?: string): Problem {
+  const base = requestId ? { requestId } : {};
+  if (error instanceof TenantryError && error.status < 500) {
+    return {
+      type: 'about:blank',
+      title: REASON[error.status] ?? error.name,
+      status: error.status,
+      detail: error.message,
+      ...(error instanceof ValidationError ? { errors: [...error.fields] } : {}),
+      ...base,
+    };
+  }
+  if (error instanceof TenantryError && error.retryable) {
+    return {
+      type: 'about:blank',
+      title: REASON[503] ?? 'Service Unavailable',
+      status: 503,
+      detail: 'a transient fault; try again shortly',
+      ...base,
+    };
+  }
+  return {
+    type: 'about:blank',
+    title: REASON[500] ?? 'Internal Server Error',
+    status: 500,
+    detail: 'an unexpected error occurred',
+    ...base,
+  };
+}
+
+export function problemResponse(problem: Problem): HttpResult {
+  return {
+    statusCode: problem.status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: JSON.stringify(problem),
+  };
+}
+
+/**
+ * The one error middleware of every API route: typed errors become their problem response,
+ * anything unexpected is logged in full and answered with a 500 that says nothing more.
+ */
+export function httpProblems(route: string): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: (request) => {
+      const requestId = request.event.requestContext?.requestId;
+      const problem = problemFor(request.error, requestId);
+      const error = request.error;
+      const fields = {
+        route,
+        requestId,
+        status: problem.status,
+        error:
+          error instanceof TenantryError ? error.toJSON() : { name: error?.name, message: error?.message },
+      };
+      if (problem.status >= 500) logger.error('request failed', { ...fields, stack: error?.stack });
+      else logger.info('request refused', fields);
+      return problemResponse(problem);
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { API_ROUTES } from './route-table';
+import {
+  apiSchemas,
+  ExecutionIdParamSchema,
+  ListTenantsQuerySchema,
+  PageQuerySchema,
+  StartTenantSchema,
+  TenantIdParamSchema,
+} from './schemas';
+
+type JsonSchema = Record<string, unknown>;
+type RouteId = (typeof API_ROUTES)[number]['id'];
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+
+/** What each route takes and answers, by the schemas that validate it. */
+const ROUTE_SHAPES: Readonly<
+  Record<
+    RouteId,
+    {
+      readonly body?: z.ZodType;
+      readonly query?: z.ZodObject;
+      readonly params?: z.ZodObject;
+      readonly ok: readonly [status: number, component: string | JsonSchema];
+      readonly errors: readonly number[];
+    }
+  >
+> = {
+  StartTenant: { body: StartTenantSchema, ok: [202, 'StartedExecution'], errors: [400, 409] },
+  ListTenants: { query: ListTenantsQuerySchema, ok: [200, 'TenantPage'], errors: [400] },
+  GetTenant: { params: TenantIdParamSchema, ok: [200, 'Tenant'], errors: [404] },
+  ListTenantExecutions: {
+    params: TenantIdParamSchema,
+    query: PageQuerySchema,
+    ok: [200, 'ExecutionPage'],
+    errors: [400],
+  },
+  GetExecution: { params: ExecutionIdParamSchema, ok: [200, 'Execution'], errors: [400, 404] },
+  GetExecutionHistory: {
+    params: ExecutionIdParamSchema,
+    query: PageQuerySchema,
+    ok: [200, 'HistoryPage'],
+    errors: [400, 404],
+  },
+  CancelExecution: { params: ExecutionIdParamSchema, ok: [200, 'Cancelled'], errors: [400, 404, 409] },
+  RedriveExecution: {
+    params: ExecutionIdParamSchema,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 404, 409],
+  },
+  GetStats: { ok: [200, 'Stats'], errors: [] },
+  GetOpenApi: { ok: [200, { type: 'object' }], errors: [] },
+};
+
+function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (json.required ?? []).includes(name),
+    schema: s,
+  }));
+}
+
+/** The OpenAPI 3.1 document of the HTTP API, generated from the route table and the zod schemas. */
+export function openApiDocument(): Record<string, unknown> {
+  const components = z.toJSONSchema(apiSchemas, {
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, JsonSchema> };
+  const schemas = Object.fromEntries(
+    Object.entries(components.schemas).map(([id, { $id: _id, $schema: _s, ...s }]) => [id, s]),
+  );
+  const problem = (description: string) => ({
+    description,
+    content: { 'application/problem+json': { schema: ref('Problem') } },
+  });
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of API_ROUTES) {
+    const shape = ROUTE_SHAPES[route.id];
+    const [okStatus, okBody] = shape.ok;
+    const operation = {
+      operationId: route.id,
+      summary: route.summary,
+      security: [{ sigv4: [] }],
+      parameters: [...parameters(shape.params, 'path'), ...parameters(shape.query, 'query')],
+      ...(shape.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: ref('StartTenantRequest') } },
+            },
+          }
+        : {}),
+      responses: {
+        [String(okStatus)]: {
+          description: okStatus === 202 ? 'Accepted' : 'OK',
+          content: { 'application/json': { schema: typeof okBody === 'string' ? ref(okBody) : okBody } },
+        },
+        ...Object.fromEntries(shape.errors.map((s) => [String(s), problem(PROBLEM_TEXT[s] ?? 'Error')])),
+        500: problem('Unexpected error; nothing about it is disclosed'),
+      },
+    };
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tenantry API',
+      version: '1.0.0',
+      description:
+        'Provision, track, cancel and redrive schema-per-tenant PostgreSQL tenants. Every route needs ' +
+        'IAM (SigV4) authorization on AWS. Errors are RFC 9457 problem documents with field errors.',
+    },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 (API Gateway IAM authorization), service execute-api',
+        },
+      },
+    },
+  };
+}
+
+const PROBLEM_TEXT: Readonly<Record<number, string>> = {
+  400: 'Invalid input: every invalid field and why',
+  404: 'Not found',
+  409: 'Conflict with the tenant or execution as it is',
+};

@@ -1,0 +1,110 @@
+/**
+ * Every route of the HTTP API and the handler file behind it. `infra/` makes one Lambda per entry
+ * (with exactly the Step Functions access listed), the local server maps requests to the same
+ * files: one list, no drift. Paths use API Gateway's `{param}` syntax; `entry` is relative to the
+ * repository root. This module holds data only, so infra can read it without loading runtime code.
+ */
+
+/** What a route may do to Step Functions; infra turns each into IAM actions on the narrowest ARNs. */
+export type SfnAccess = 'start' | 'describe' | 'history' | 'stop' | 'list';
+
+export interface ApiRoute {
+  /** Also the handler's construct id in infra. */
+  readonly id: string;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly entry: string;
+  readonly summary: string;
+  /** @default [] */
+  readonly sfn: readonly SfnAccess[];
+  /** Whether the route reads or writes the registry. @default true */
+  readonly database?: boolean;
+}
+
+export const API_ROUTES = [
+  {
+    id: 'StartTenant',
+    method: 'POST',
+    path: '/tenants',
+    entry: 'functions/api/start-tenant.ts',
+    summary: 'Provision a tenant (idempotent: the same request returns the same execution)',
+    sfn: ['start', 'describe'],
+  },
+  {
+    id: 'ListTenants',
+    method: 'GET',
+    path: '/tenants',
+    entry: 'functions/api/list-tenants.ts',
+    summary: 'List tenants, paged, optionally by status',
+    sfn: [],
+  },
+  {
+    id: 'GetTenant',
+    method: 'GET',
+    path: '/tenants/{tenantId}',
+    entry: 'functions/api/get-tenant.ts',
+    summary: 'A tenant from the registry',
+    sfn: [],
+  },
+  {
+    id: 'ListTenantExecutions',
+    method: 'GET',
+    path: '/tenants/{tenantId}/executions',
+    entry: 'functions/api/list-tenant-executions.ts',
+    summary: "A tenant's Provision executions, newest first",
+    sfn: ['list'],
+    database: false,
+  },
+  {
+    id: 'GetExecution',
+    method: 'GET',
+    path: '/executions/{executionId}',
+    entry: 'functions/api/get-execution.ts',
+    summary: "An execution's status and its steps",
+    sfn: ['describe', 'history'],
+    database: false,
+  },
+  {
+    id: 'GetExecutionHistory',
+    method: 'GET',
+    path: '/executions/{executionId}/history',
+    entry: 'functions/api/get-execution-history.ts',
+    summary: "An execution's raw history events, paged",
+    sfn: ['describe', 'history'],
+    database: false,
+  },
+  {
+    id: 'CancelExecution',
+    method: 'POST',
+    path: '/executions/{executionId}/cancel',
+    entry: 'functions/api/cancel-execution.ts',
+    summary: 'Stop a running execution; the tenant is cleaned up and ends cancelled',
+    sfn: ['describe', 'history', 'stop'],
+  },
+  {
+    id: 'RedriveExecution',
+    method: 'POST',
+    path: '/executions/{executionId}/redrive',
+    entry: 'functions/api/redrive-execution.ts',
+    summary: 'Run a failed, cancelled or timed-out execution again, as a new execution linked to it',
+    // history: a timed-out source is cleaned up at the step it had reached before its redrive.
+    sfn: ['start', 'describe', 'history'],
+  },
+  {
+    id: 'GetStats',
+    method: 'GET',
+    path: '/stats',
+    entry: 'functions/api/get-stats.ts',
+    summary: 'Tenant and execution statistics',
+    sfn: [],
+  },
+  {
+    id: 'GetOpenApi',
+    method: 'GET',
+    path: '/openapi.json',
+    entry: 'functions/api/get-openapi.ts',
+    summary: 'This API as an OpenAPI 3.1 document',
+    sfn: [],
+    database: false,
+  },
+] as const satisfies readonly ApiRoute[];

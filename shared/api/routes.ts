@@ -1,0 +1,342 @@
+import { provisionExecutionName, redriveExecutionName } from '../engine/names';
+import type { ExecutionDescription } from '../engine/port';
+import { fullHistory } from '../engine/port';
+import { ConflictError, NotFoundError, TenantBusyError, TenantExistsError, ValidationError } from '../errors';
+import { causeMessage, stepsFromHistory } from '../progress';
+import { StepEventSchema } from '../provision/schemas';
+import { cleanup } from '../provision/steps';
+import { ensureControlSchema } from '../registry/control';
+import { getTenant as readTenant, listTenants as readTenants, type TenantRecord } from '../registry/tenants';
+import type { ApiRuntime, EngineRuntime } from './runtime';
+import type {
+  ExecutionResponse,
+  ListTenantsQuery,
+  PageQuery,
+  StartedExecutionResponse,
+  StartTenant,
+  Stats,
+} from './schemas';
+
+/**
+ * One function per route. Each takes the runtime and its already-validated input, and throws typed
+ * errors (shared/errors.ts) that the HTTP edge turns into problem responses.
+ */
+
+const statusUrl = (name: string) => `/executions/${name}`;
+
+interface FoundExecution extends ExecutionDescription {
+  readonly tenantId: string;
+  readonly request: Record<string, unknown>;
+}
+
+/** An execution by name or ARN, or NotFoundError. Only executions of this API's state machine are found. */
+async function findExecution(rt: EngineRuntime, ref: string): Promise<FoundExecution> {
+  const name = ref.startsWith('arn:') ? (ref.split(':').at(-1) ?? '') : ref;
+  const executionId = rt.engine.executionArn(name);
+  if (ref.startsWith('arn:') && ref !== executionId) throw new NotFoundError(`no execution '${ref}'`);
+  const found = await rt.engine.describe(executionId);
+  if (!found) throw new NotFoundError(`no execution '${ref}'`);
+  const request = (found.input ?? {}) as Record<string, unknown>;
+  return { ...found, tenantId: String(request.tenantId ?? ''), request };
+}
+
+/** `POST /tenants`: start provisioning, or answer with the execution this same request already started. */
+export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise<StartedExecutionResponse> {
+  if (request.blueprint && !rt.blueprints.names().includes(request.blueprint)) {
+    throw new ValidationError([
+      {
+        field: 'blueprint',
+        reason: `unknown blueprint '${request.blueprint}' (known: ${rt.blueprints.names().join(', ')})`,
+      },
+    ]);
+  }
+  const { tenantId } = request;
+  const name = provisionExecutionName(tenantId, request);
+  const executionId = rt.engine.executionArn(name);
+  const existing = await rt.engine.describe(executionId);
+  if (!existing) {
+    await ensureControlSchema(rt.db);
+    const tenant = await readTenant(rt.db, tenantId);
+    if (tenant && tenant.executionId !== executionId) refuseIfTaken(tenant);
+  }
+  const started = await rt.engine.start(name, tenantId, request);
+  // The local engine answers with the tenant's running execution when it has one of another name.
+  if (started.name !== name) throw new TenantBusyError(tenantId, started.executionId);
+  return {
+    executionId: started.executionId,
+    executionName: name,
+    tenantId,
+    started: started.started && !existing,
+    statusUrl: statusUrl(name),
+  };
+}
+
+function refuseIfTaken(tenant: TenantRecord): void {
+  if (tenant.status === 'provisioning') throw new TenantBusyError(tenant.tenantId, tenant.executionId);
+  if (tenant.status !== 'failed' && tenant.status !== 'cancelled') {
+    throw new TenantExistsError(`tenant '${tenant.tenantId}' already exists (status ${tenant.status})`);
+  }
+}
+
+/** `GET /tenants`: keyset paging by tenant id. */
+export async function listTenants(rt: ApiRuntime, query: ListTenantsQuery) {
+  await ensureControlSchema(rt.db);
+  const items = await readTenants(rt.db, {
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.nextToken ? { after: query.nextToken } : {}),
+    limit: query.limit,
+  });
+  const last = items.at(-1);
+  return { items, ...(items.length === query.limit && last ? { nextToken: last.tenantId } : {}) };
+}
+
+/** `GET /tenants/{tenantId}` */
+export async function getTenant(rt: ApiRuntime, tenantId: string): Promise<TenantRecord> {
+  await ensureControlSchema(rt.db);
+  const tenant = await readTenant(rt.db, tenantId);
+  if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
+  return tenant;
+}
+
+/** `GET /tenants/{tenantId}/executions` */
+export async function listTenantExecutions(rt: EngineRuntime, tenantId: string, query: PageQuery) {
+  return rt.engine.listByTenant(tenantId, { limit: Math.min(query.limit, 100), nextToken: query.nextToken });
+}
+
+/** `GET /executions/{executionId}`: status and the ordered steps, from the history. */
+export async function getExecution(rt: EngineRuntime, ref: string): Promise<ExecutionResponse> {
+  const found = await findExecution(rt, ref);
+  const [history, redrive] = await Promise.all([
+    fullHistory(rt.engine, found.executionId),
+    rt.engine.describe(rt.engine.executionArn(redriveExecutionName(found.tenantId, found.name))),
+  ]);
+  const progress = stepsFromHistory(rt.engine.steps, history);
+  const error =
+    progress.error ??
+    (found.error ? { error: found.error, cause: causeMessage(found.cause ?? undefined) } : undefined);
+  const redriveOf = typeof found.request.redriveOf === 'string' ? found.request.redriveOf : undefined;
+  return {
+    executionId: found.executionId,
+    name: found.name,
+    tenantId: found.tenantId,
+    status: found.status,
+    startedAt: found.startedAt,
+    stoppedAt: found.stoppedAt,
+    ...(error ? { error } : {}),
+    steps: progress.steps.map(({ output: _output, ...step }) => step),
+    ...(redriveOf ? { redriveOf } : {}),
+    ...(redrive ? { redrivenBy: redrive.executionId } : {}),
+  };
+}
+
+/** `GET /executions/{executionId}/history`: the raw events, a page at a time. */
+export async function getExecutionHistory(rt: EngineRuntime, ref: string, query: PageQuery) {
+  const found = await findExecution(rt, ref);
+  return rt.engine.history(found.executionId, query);
+}
+
+/** The step a run had got to: the last one it entered. */
+async function reachedStep(rt: EngineRuntime, executionId: string): Promise<string> {
+  const progress = stepsFromHistory(rt.engine.steps, await fullHistory(rt.engine, executionId));
+  return (
+    progress.steps.filter((s) => s.startedAt !== undefined).at(-1)?.name ?? rt.engine.steps[0] ?? 'unknown'
+  );
+}
+
+/**
+ * Runs Cleanup for an execution that will not run its own (stopped, or timed out): what it made
+ * is dropped and the tenant ends `status`, exactly as the workflow's Catch would have done. It is
+ * a no-op for a tenant the execution does not own, or that is no longer provisioning.
+ */
+async function cleanUpFor(
+  rt: ApiRuntime,
+  found: FoundExecution,
+  status: 'failed' | 'cancelled',
+  error: { Error: string; Cause: string },
+) {
+  const step = await reachedStep(rt, found.executionId);
+  const { steps: _s, failure: _f, ...request } = found.request;
+  const event = StepEventSchema.parse({
+    state: { ...request, failure: { [step]: error } },
+    execution: { id: found.executionId, name: found.name, startTime: found.startedAt },
+  });
+  return cleanup(rt, event, status);
+}
+
+/**
+ * `POST /executions/{executionId}/cancel`: stop the run, then clean up as a failure would, with
+ * the tenant ending `cancelled`. Step Functions' StopExecution does not run the Catch, so this
+ * route runs Cleanup itself; a step still in flight serialises with it on the tenant's row lock
+ * and then fails its ownership check. Cancelling a cancelled execution again is a no-op.
+ */
+export async function cancelExecution(rt: ApiRuntime, ref: string, caller: string) {
+  const found = await findExecution(rt, ref);
+  const reason = { Error: 'Cancelled', Cause: `cancelled through the API by ${caller}` };
+  if (found.status === 'RUNNING') {
+    await ensureControlSchema(rt.db);
+    // First, so that even a Validate in flight can no longer claim the tenant (control migration 4).
+    await rt.db.query(
+      `INSERT INTO tenantry.stopped_executions (execution_id, tenant_id, stopped_by) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING`,
+      [found.executionId, found.tenantId, caller],
+    );
+    await rt.engine.stop(found.executionId, { error: reason.Error, cause: reason.Cause });
+  } else if (found.status !== 'ABORTED') {
+    throw new ConflictError(
+      `execution ${found.name} is ${found.status}: only a running execution can be cancelled`,
+    );
+  }
+  const result = await cleanUpFor(rt, found, 'cancelled', reason);
+  const [after, tenant] = await Promise.all([
+    rt.engine.describe(found.executionId),
+    readTenant(rt.db, found.tenantId),
+  ]);
+  return {
+    executionId: found.executionId,
+    status: after?.status ?? 'ABORTED',
+    tenantId: found.tenantId,
+    tenantStatus: tenant?.status ?? null,
+    stoppedInStep: result.step,
+    droppedSchema: result.droppedSchema,
+  };
+}
+
+/**
+ * `POST /executions/{executionId}/redrive`: run a failed, cancelled or timed-out request again, as
+ * a new execution linked to the old one (`redriveOf`), named after it so that redriving the same
+ * execution twice gives the same run.
+ *
+ * Why not Step Functions' RedriveExecution: in this workflow every failure is caught, cleaned up
+ * and ends in the Fail state `ProvisioningFailed`, so that Fail state is the "unsuccessful step" a
+ * redrive would rerun, and it would fail again at once. And Cleanup has already undone the steps
+ * before the failure, so nothing is left to resume from. A new execution of the same request
+ * (Validate re-claims the failed tenant, every step converges) is the honest equivalent, and the
+ * same on both engines.
+ */
+export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<StartedExecutionResponse> {
+  const found = await findExecution(rt, ref);
+  if (found.status === 'RUNNING' || found.status === 'SUCCEEDED') {
+    throw new ConflictError(
+      `execution ${found.name} is ${found.status}: only a failed, cancelled or timed-out execution can be redriven`,
+    );
+  }
+  const name = redriveExecutionName(found.tenantId, found.name);
+  const existing = await rt.engine.describe(rt.engine.executionArn(name));
+  if (!existing) {
+    await ensureControlSchema(rt.db);
+    let tenant = await readTenant(rt.db, found.tenantId);
+    // A timeout (or a stop from outside the API) skips the Catch: clean up as it would have.
+    if (tenant?.status === 'provisioning' && tenant.executionId === found.executionId) {
+      await cleanUpFor(rt, found, 'failed', {
+        Error: found.error ?? found.status,
+        Cause: found.cause ?? `the execution ended ${found.status}`,
+      });
+      tenant = await readTenant(rt.db, found.tenantId);
+    }
+    if (tenant && tenant.executionId !== found.executionId) {
+      throw new ConflictError(
+        `tenant '${found.tenantId}' has been changed since by execution ${tenant.executionId}: redrive that one, if anything`,
+      );
+    }
+    if (tenant) refuseIfTaken(tenant);
+  }
+  const { redriveOf: _previous, steps: _s, failure: _f, ...request } = found.request;
+  const started = await rt.engine.start(name, found.tenantId, { ...request, redriveOf: found.executionId });
+  if (started.name !== name) throw new TenantBusyError(found.tenantId, started.executionId);
+  return {
+    executionId: started.executionId,
+    executionName: name,
+    tenantId: found.tenantId,
+    started: started.started && !existing,
+    statusUrl: statusUrl(name),
+    redriveOf: found.executionId,
+  };
+}
+
+/**
+ * `GET /stats`, from the registry and its audit trail, which both engines write the same way:
+ * tenants by status and blueprint, outcomes and durations of executions, what is running now.
+ */
+export async function getStats(rt: ApiRuntime): Promise<Stats> {
+  await ensureControlSchema(rt.db);
+  const [byStatus, byBlueprint, outcomes, durations, running] = await Promise.all([
+    rt.db.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM tenantry.tenants GROUP BY status ORDER BY status',
+    ),
+    rt.db.query<{ blueprint: string; status: string; n: number }>(
+      'SELECT blueprint, status, count(*)::int AS n FROM tenantry.tenants GROUP BY blueprint, status ORDER BY 1, 2',
+    ),
+    rt.db.query<{ action: string; n: number }>(
+      // A run cancelled before it claimed its tenant is audited as rejected, with the error Cancelled.
+      `SELECT CASE WHEN action = 'provision.rejected' AND detail->'error'->>'error' = 'Cancelled'
+                   THEN 'provision.cancelled' ELSE action END AS action,
+              count(DISTINCT execution_id)::int AS n
+         FROM tenantry.audit_log
+        WHERE action IN ('provision.started', 'provision.succeeded', 'provision.failed', 'provision.cancelled',
+                         'provision.rejected')
+        GROUP BY 1`,
+    ),
+    rt.db.query<{ n: number; avg: number | null; p95: number | null }>(
+      `WITH runs AS (
+         SELECT s.execution_id, extract(epoch FROM (max(e.at) - min(s.at))) * 1000 AS ms
+           FROM tenantry.audit_log s
+           JOIN tenantry.audit_log e ON e.execution_id = s.execution_id AND e.action = 'provision.succeeded'
+          WHERE s.action = 'provision.started'
+          GROUP BY s.execution_id)
+       SELECT count(*)::int AS n, avg(ms)::float8 AS avg,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::float8 AS p95 FROM runs`,
+    ),
+    rt.db.query<{ tenant_id: string; execution_id: string; since: Date }>(
+      `SELECT tenant_id, execution_id, updated_at AS since FROM tenantry.tenants
+        WHERE status = 'provisioning' ORDER BY updated_at LIMIT 100`,
+    ),
+  ]);
+  const count = (action: string) => outcomes.rows.find((r) => r.action === `provision.${action}`)?.n ?? 0;
+  const [started, succeeded, failed, cancelled, rejected] = [
+    'started',
+    'succeeded',
+    'failed',
+    'cancelled',
+    'rejected',
+  ].map(count) as [number, number, number, number, number];
+  const finished = succeeded + failed + cancelled + rejected;
+  const rate = (n: number) => (finished === 0 ? null : Math.round((n / finished) * 10_000) / 10_000);
+  const blueprints: Record<string, Record<string, number>> = {};
+  for (const r of byBlueprint.rows) {
+    const entry = blueprints[r.blueprint] ?? { total: 0 };
+    entry[r.status] = r.n;
+    entry.total = (entry.total ?? 0) + r.n;
+    blueprints[r.blueprint] = entry;
+  }
+  const d = durations.rows[0];
+  const runningCount = byStatus.rows.find((r) => r.status === 'provisioning')?.n ?? 0;
+  return {
+    tenants: {
+      total: byStatus.rows.reduce((a, r) => a + r.n, 0),
+      byStatus: Object.fromEntries(byStatus.rows.map((r) => [r.status, r.n])),
+      byBlueprint: blueprints,
+    },
+    executions: {
+      started,
+      succeeded,
+      failed,
+      cancelled,
+      rejected,
+      successRate: rate(succeeded),
+      failureRate: rate(failed + rejected),
+      duration: {
+        count: d?.n ?? 0,
+        averageMs: d?.avg === null || d?.avg === undefined ? null : Math.round(d.avg),
+        p95Ms: d?.p95 === null || d?.p95 === undefined ? null : Math.round(d.p95),
+      },
+    },
+    running: {
+      count: runningCount,
+      tenants: running.rows.map((r) => ({
+        tenantId: r.tenant_id,
+        executionId: r.execution_id,
+        since: new Date(r.since).toISOString(),
+      })),
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  type HistoryEvent as SfnHistoryEvent,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import type { ExecutionStatus, HistoryEvent } from '../progress';
+import { belongsToTenant } from './names';
+import type {
+  ExecutionDescription,
+  ExecutionListItem,
+  Page,
+  PageRequest,
+  StartedExecution,
+  StopReason,
+  WorkflowEngine,
+} from './port';
+
+/** The API functions' environment: the Provision state machine they drive. */
+export const SfnEnvSchema = z.object({
+  TENANTRY_PROVISION_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN'),
+  /** The workflow's task states in order, comma-separated (infra sets it from statemachine/steps.ts). */
+  TENANTRY_PROVISION_STEPS: z
+    .string()
+    .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of state names')
+    .transform((s) => s.split(',')),
+});
+export type SfnEnv = z.infer<typeof SfnEnvSchema>;
+
+// Once per container: the client, and the environment checked at cold start (reported on first use,
+// so a module that merely imports this, like the local server, does not need the variable).
+const client = new SFNClient({});
+const coldStartEnv = SfnEnvSchema.safeParse(process.env);
+
+/** How many ListExecutions pages one `listByTenant` call reads at most before handing back a token. */
+const MAX_LIST_PAGES = 10;
+
+function iso(d: Date | undefined): string | null {
+  return d ? d.toISOString() : null;
+}
+
+function statusOf(s: string | undefined): ExecutionStatus {
+  // PENDING_REDRIVE: a redrive was accepted and has not begun; for callers it is running.
+  if (s === 'PENDING_REDRIVE' || s === undefined) return 'RUNNING';
+  return s as ExecutionStatus;
+}
+
+/** The SDK's event (Date timestamp) as the JSON GetExecutionHistory sends, which `stepsFromHistory` reads. */
+export function toHistoryEvent(e: SfnHistoryEvent): HistoryEvent {
+  const { timestamp, ...rest } = e;
+  return { ...(rest as Omit<HistoryEvent, 'timestamp'>), timestamp: iso(timestamp) ?? '' };
+}
+
+/** The Provision workflow on AWS Step Functions. */
+export class SfnWorkflowEngine implements WorkflowEngine {
+  constructor(
+    private readonly stateMachineArn: string,
+    readonly steps: readonly string[],
+    private readonly sfn: SFNClient = client,
+  ) {}
+
+  executionArn(name: string): string {
+    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  async start(name: string, _tenantId: string, input: Record<string, unknown>): Promise<StartedExecution> {
+    try {
+      // Same name and input while the first is still open: Step Functions answers with that one.
+      const out = await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      return { executionId: out.executionArn ?? this.executionArn(name), name, started: true };
+    } catch (error) {
+      // Closed (whatever the input) or open with another input: the name is taken, that execution is the answer.
+      if (error instanceof ExecutionAlreadyExists)
+        return { executionId: this.executionArn(name), name, started: false };
+      throw error;
+    }
+  }
+
+  async describe(executionId: string): Promise<ExecutionDescription | undefined> {
+    try {
+      const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn: executionId }));
+      return {
+        executionId,
+        name: out.name ?? executionId.split(':').at(-1) ?? executionId,
+        status: statusOf(out.status),
+        input: out.input ? (JSON.parse(out.input) as unknown) : null,
+        error: out.error ?? null,
+        cause: out.cause ?? null,
+        startedAt: iso(out.startDate) ?? '',
+        stoppedAt: iso(out.stopDate),
+      };
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist) return undefined;
+      throw error;
+    }
+  }
+
+  async history(executionId: string, page: PageRequest = {}): Promise<Page<HistoryEvent>> {
+    const out = await this.sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: executionId,
+        maxResults: Math.min(Math.max(page.limit ?? 100, 1), 1000),
+        nextToken: page.nextToken,
+        reverseOrder: false,
+        includeExecutionData: true,
+      }),
+    );
+    return {
+      items: (out.events ?? []).map(toHistoryEvent),
+      ...(out.nextToken ? { nextToken: out.nextToken } : {}),
+    };
+  }
+
+  async stop(executionId: string, reason: StopReason): Promise<void> {
+    await this.sfn.send(
+      new StopExecutionCommand({ executionArn: executionId, error: reason.error, cause: reason.cause }),
+    );
+  }
+
+  /**
+   * ListExecutions cannot filter by name, so this reads up to MAX_LIST_PAGES pages of the state
+   * machine's executions (newest first) and keeps the tenant's, by the execution-name format
+   * (`names.ts`). The token continues the scan.
+   */
+  async listByTenant(tenantId: string, page: PageRequest = {}): Promise<Page<ExecutionListItem>> {
+    const limit = Math.min(Math.max(page.limit ?? 50, 1), 100);
+    const items: ExecutionListItem[] = [];
+    let nextToken = page.nextToken;
+    for (let i = 0; i < MAX_LIST_PAGES && items.length < limit; i++) {
+      const out = await this.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, maxResults: 100, nextToken }),
+      );
+      for (const e of out.executions ?? []) {
+        if (!e.name || !e.executionArn || !belongsToTenant(e.name, tenantId)) continue;
+        items.push({
+          executionId: e.executionArn,
+          name: e.name,
+          status: statusOf(e.status),
+          startedAt: iso(e.startDate) ?? '',
+          stoppedAt: iso(e.stopDate),
+        });
+      }
+      nextToken = out.nextToken;
+      if (!nextToken) break;
+    }
+    return { items, ...(nextToken ? { nextToken } : {}) };
+  }
+}
+
+let engine: SfnWorkflowEngine | undefined;
+
+/** The engine the API functions use on AWS, from `TENANTRY_PROVISION_STATE_MACHINE_ARN` and `_STEPS`. */
+export function sfnEngineFromEnv(): SfnWorkflowEngine {
+  if (!coldStartEnv.success) {
+    const detail = coldStartEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid Step Functions environment: ${detail}`);
+  }
+  engine ??= new SfnWorkflowEngine(
+    coldStartEnv.data.TENANTRY_PROVISION_STATE_MACHINE_ARN,
+    coldStartEnv.data.TENANTRY_PROVISION_STEPS,
+  );
+  return engine;
+}

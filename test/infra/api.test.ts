@@ -1,0 +1,137 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SFN_ACTIONS } from '../../infra/constructs/api';
+import { DATA_API_ACTIONS } from '../../infra/constructs/tenantry-function';
+import { API_ROUTES, type ApiRoute } from '../../shared/api/route-table';
+import { PROVISION_TASKS } from '../../statemachine/steps';
+import { logicalId, roleStatements, type Synthesized, synthStack } from './synth';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+describe('the HTTP API', () => {
+  let stack: Synthesized['stack'];
+  let template: Synthesized['template'];
+  let resources: Resources;
+  beforeAll(() => {
+    ({ stack, template } = synthStack());
+    resources = template.toJSON().Resources as Resources;
+  });
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const routes: readonly ApiRoute[] = API_ROUTES;
+  const machineRef = () => ({ Ref: logicalId(stack.provision.stateMachine) });
+  const executionsArn = () => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':states:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':execution:',
+        { 'Fn::GetAtt': [logicalId(stack.provision.stateMachine), 'Name'] },
+        ':*',
+      ],
+    ],
+  });
+
+  it('is one HTTP API with exactly the routes of the route table, each behind IAM authorization', () => {
+    expect(ofType('AWS::ApiGatewayV2::Api')).toHaveLength(1);
+    const deployed = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(deployed.map((r) => r.RouteKey).sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of deployed) expect(route.AuthorizationType, String(route.RouteKey)).toBe('AWS_IAM');
+  });
+
+  it("sends each route to its own function, with API Gateway's payload format 2.0", () => {
+    const integrations = Object.fromEntries(ofType('AWS::ApiGatewayV2::Integration'));
+    for (const [, r] of ofType('AWS::ApiGatewayV2::Route')) {
+      const key = String(r.Properties.RouteKey);
+      const route = routes.find((x) => `${x.method} ${x.path}` === key);
+      const fn = route && stack.api.functions[route.id];
+      if (!fn) throw new Error(`no function for ${key}`);
+      const target = (r.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      const integration = integrations[(target[1] as { Ref: string }).Ref];
+      expect(integration?.Properties, key).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+        IntegrationUri: { 'Fn::GetAtt': [logicalId(fn), 'Arn'] },
+      });
+    }
+  });
+
+  it('logs every request of its auto-deployed $default stage to its own log group, in JSON', () => {
+    const [[, stage] = []] = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stage?.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logicalId(stack.api.accessLogs), 'Arn'] } },
+    });
+    const settings = stage?.Properties.AccessLogSettings as { Format: string } | undefined;
+    const format = JSON.parse(String(settings?.Format));
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(resources[logicalId(stack.api.accessLogs)]?.Properties).toMatchObject({ RetentionInDays: 30 });
+  });
+
+  it('grants each function exactly the Step Functions actions its route needs, on the narrowest ARNs', () => {
+    for (const route of routes) {
+      const fn = stack.api.functions[route.id];
+      if (!fn) throw new Error(`no function for ${route.id}`);
+      const role = (stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const states = roleStatements(template, role).filter((s) =>
+        s.actions.some((a) => a.startsWith('states:')),
+      );
+      const expected = [];
+      const onMachine = route.sfn.filter((a) => a === 'start' || a === 'list').map((a) => SFN_ACTIONS[a]);
+      const onExecutions = route.sfn.filter((a) => a !== 'start' && a !== 'list').map((a) => SFN_ACTIONS[a]);
+      if (onMachine.length > 0) expected.push({ actions: onMachine, resources: [machineRef()] });
+      if (onExecutions.length > 0) expected.push({ actions: onExecutions, resources: [executionsArn()] });
+      expect(states, route.id).toEqual(expected);
+      for (const s of states) expect(s.actions.join(), route.id).not.toMatch(/\*/);
+    }
+    // The write routes are the only ones that may start or stop anything.
+    const can = (action: string) =>
+      routes.filter((r) => r.sfn.some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
+    expect(can('states:StartExecution')).toEqual(['StartTenant', 'RedriveExecution']);
+    expect(can('states:StopExecution')).toEqual(['CancelExecution']);
+    expect(can('states:ListExecutions')).toEqual(['ListTenantExecutions']);
+  });
+
+  it('gives the database only to the routes that read or write the registry', () => {
+    for (const route of routes) {
+      const fn = stack.api.functions[route.id];
+      if (!fn) throw new Error(`no function for ${route.id}`);
+      const role = (stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const data = roleStatements(template, role).filter((s) =>
+        s.actions.some((a) => a.startsWith('rds-data:')),
+      );
+      const props = resources[logicalId(fn)]?.Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      };
+      const env = props.Environment.Variables;
+      if (route.database === false) {
+        expect(data, route.id).toEqual([]);
+        expect(env.TENANTRY_DB_CLUSTER_ARN, route.id).toBeUndefined();
+      } else {
+        expect(
+          data.map((s) => s.actions.sort()),
+          route.id,
+        ).toEqual([[...DATA_API_ACTIONS].sort()]);
+        expect(env.TENANTRY_DB_CLUSTER_ARN, route.id).toBeDefined();
+      }
+      expect(env, route.id).toMatchObject({
+        TENANTRY_PROVISION_STATE_MACHINE_ARN: machineRef(),
+        TENANTRY_PROVISION_STEPS: PROVISION_TASKS.map((t) => t.state).join(','),
+      });
+    }
+    expect(routes.filter((r) => r.database === false).map((r) => r.id)).toEqual([
+      'ListTenantExecutions',
+      'GetExecution',
+      'GetExecutionHistory',
+      'GetOpenApi',
+    ]);
+  });
+
+  it('outputs the URL of the stage', () => {
+    template.hasOutput('ApiUrl', {});
+  });
+});
