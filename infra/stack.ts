@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { PROVISION_WORKFLOW } from '../statemachine/render';
 import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
+import { TenantryDeprovisioning, type TenantryDeprovisioningProps } from './constructs/deprovision';
 import { TenantryWorkflow } from './constructs/workflow';
 
 export interface TenantryStackProps extends StackProps {
@@ -11,6 +12,8 @@ export interface TenantryStackProps extends StackProps {
   readonly database?: TenantryDatabaseProps;
   /** How long function and execution logs are kept. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Deprovisioning options (backup expiry, event bus and schedule group names, ...). @default - defaults */
+  readonly deprovisioning?: Omit<TenantryDeprovisioningProps, 'database' | 'logRetention'>;
 }
 
 /** The Tenantry control plane: the tenant database and the workflows that manage tenants in it. */
@@ -18,9 +21,10 @@ export class TenantryStack extends Stack {
   public readonly database: TenantryDatabase;
   public readonly provision: TenantryWorkflow;
   public readonly api: TenantryApi;
+  public readonly deprovisioning: TenantryDeprovisioning;
 
   constructor(scope: Construct, id: string, props: TenantryStackProps = {}) {
-    const { database, logRetention, ...stackProps } = props;
+    const { database, logRetention, deprovisioning, ...stackProps } = props;
     super(scope, id, { description: 'Tenantry: schema-per-tenant PostgreSQL control plane', ...stackProps });
 
     this.database = new TenantryDatabase(this, 'Database', database);
@@ -28,6 +32,12 @@ export class TenantryStack extends Stack {
       workflow: PROVISION_WORKFLOW,
       database: this.database,
       logRetention,
+    });
+
+    this.deprovisioning = new TenantryDeprovisioning(this, 'Deprovisioning', {
+      database: this.database,
+      logRetention,
+      ...deprovisioning,
     });
 
     this.api = new TenantryApi(this, 'Api', {
@@ -41,5 +51,12 @@ export class TenantryStack extends Stack {
     new CfnOutput(this, 'ClusterArn', { value: this.database.clusterArn });
     new CfnOutput(this, 'SecretArn', { value: this.database.secret.secretArn });
     new CfnOutput(this, 'DatabaseName', { value: this.database.databaseName });
+    const d = this.deprovisioning;
+    new CfnOutput(this, 'DeprovisionStateMachineArn', { value: d.deprovisionStateMachine.stateMachineArn });
+    new CfnOutput(this, 'BackupBucketName', { value: d.backupBucket.bucketName });
+    new CfnOutput(this, 'EventBusName', { value: d.eventBus.eventBusName });
+    new CfnOutput(this, 'DeprovisionScheduleGroup', { value: d.scheduleGroupName });
+    new CfnOutput(this, 'SchedulerRoleArn', { value: d.schedulerRoleArn });
+    new CfnOutput(this, 'ScheduleDeadLetterQueueArn', { value: d.deadLetterQueueArn });
   }
 }

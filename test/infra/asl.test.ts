@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { localFunctionArn, PROVISION_WORKFLOW, renderAsl } from '../../statemachine/render';
+import {
+  DEPROVISION_WORKFLOW,
+  localFunctionArn,
+  PROVISION_WORKFLOW,
+  renderAsl,
+} from '../../statemachine/render';
 import { definitionParts, logicalId, type Synthesized, synthStack } from './synth';
 
 /**
@@ -25,7 +30,10 @@ function normalise(value: unknown, functionsByArn: ReadonlyMap<string, string>):
   return value;
 }
 
-describe('the synthesized Provision state machine', () => {
+describe.each([
+  ['Provision', PROVISION_WORKFLOW, (s: Synthesized) => s.stack.provision],
+  ['Deprovision', DEPROVISION_WORKFLOW, (s: Synthesized) => s.stack.deprovisioning.workflow],
+] as const)('the synthesized %s state machine', (_name, workflow, workflowOf) => {
   let synthesized: Synthesized;
   beforeAll(() => {
     synthesized = synthStack();
@@ -33,11 +41,10 @@ describe('the synthesized Provision state machine', () => {
 
   /** The DefinitionString with each token as a placeholder: function ARNs `<fn:State>`, the partition `aws`. */
   function deployedAsl(): unknown {
-    const { stack, template } = synthesized;
-    const stateByLogicalId = new Map(
-      Object.entries(stack.provision.functions).map(([s, fn]) => [logicalId(fn), s]),
-    );
-    const [separator, parts] = definitionParts(template);
+    const { template } = synthesized;
+    const deployed = workflowOf(synthesized);
+    const stateByLogicalId = new Map(Object.entries(deployed.functions).map(([s, fn]) => [logicalId(fn), s]));
+    const [separator, parts] = definitionParts(template, logicalId(deployed.stateMachine));
     const text = parts
       .map((part) => {
         if (typeof part === 'string') return part;
@@ -53,12 +60,12 @@ describe('the synthesized Provision state machine', () => {
   }
 
   it('is the ASL the local engine renders, modulo function ARNs', () => {
-    const local = new Map(PROVISION_WORKFLOW.tasks.map((t) => [localFunctionArn(t.state), t.state]));
-    const rendered = normalise(renderAsl(PROVISION_WORKFLOW), local);
+    const local = new Map(workflow.tasks.map((t) => [localFunctionArn(t.state), t.state]));
+    const rendered = normalise(renderAsl(workflow), local);
     const deployed = deployedAsl();
     expect(deployed).toEqual(rendered);
     // Not vacuous: both sides name every task's function.
-    for (const task of PROVISION_WORKFLOW.tasks) {
+    for (const task of workflow.tasks) {
       expect(JSON.stringify(deployed)).toContain(`"FunctionName":"<fn:${task.state}>"`);
     }
   });

@@ -5,7 +5,12 @@ import { DATA_API_ACTIONS, TENANTRY_RUNTIME } from '../../infra/constructs/tenan
 import { API_ROUTES } from '../../shared/api/route-table';
 import { PROVISION_WORKFLOW } from '../../statemachine/render';
 import { RETRYABLE_ERRORS } from '../../statemachine/retry';
-import { DEFAULT_TASK_TIMEOUT_SECONDS, PROVISION_STEPS, PROVISION_TASKS } from '../../statemachine/steps';
+import {
+  DEFAULT_TASK_TIMEOUT_SECONDS,
+  DEPROVISION_TASKS,
+  PROVISION_STEPS,
+  PROVISION_TASKS,
+} from '../../statemachine/steps';
 import {
   definitionParts,
   logicalId,
@@ -41,8 +46,11 @@ describe('TenantryStack with a new cluster', () => {
   const resolve = (value: unknown): unknown => stack.resolve(value);
 
   it('has one function per task state, named after the state', () => {
-    // Plus one per API route (test/infra/api.test.ts).
-    template.resourceCountIs('AWS::Lambda::Function', PROVISION_TASKS.length + API_ROUTES.length);
+    // Plus one per API route (test/infra/api.test.ts) and per Deprovision task (test/infra/deprovision.test.ts).
+    template.resourceCountIs(
+      'AWS::Lambda::Function',
+      PROVISION_TASKS.length + API_ROUTES.length + DEPROVISION_TASKS.length,
+    );
     expect(Object.keys(functions)).toEqual(PROVISION_TASKS.map((t) => t.state));
     for (const fn of Object.values(functions))
       expect(fn.node.path).toMatch(/^Tenantry\/Provision\/Functions\/\w+$/);
@@ -139,12 +147,12 @@ describe('TenantryStack with a new cluster', () => {
   describe('the Provision state machine', () => {
     /** The definition with every CloudFormation token (function ARNs, the partition) as `token`. */
     const definition = (): Asl => {
-      const [separator, parts] = definitionParts(template);
+      const [separator, parts] = definitionParts(template, logicalId(stack.provision.stateMachine));
       return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'token')).join(separator));
     };
 
     it('logs everything, traces, and has an overall timeout', () => {
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
       template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         LoggingConfiguration: {
           Level: 'ALL',

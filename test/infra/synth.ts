@@ -68,9 +68,16 @@ export function roleStatements(template: Template, roleLogicalId: string): State
   );
 }
 
-/** The state machine's DefinitionString: an `Fn::Join` of JSON text and CloudFormation tokens. */
-export function definitionParts(template: Template): [separator: string, parts: unknown[]] {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+/**
+ * A state machine's DefinitionString: an `Fn::Join` of JSON text and CloudFormation tokens. With
+ * several state machines in the template, name one by its logical id.
+ */
+export function definitionParts(
+  template: Template,
+  stateMachineId?: string,
+): [separator: string, parts: unknown[]] {
+  const all = template.findResources('AWS::StepFunctions::StateMachine');
+  const machines = stateMachineId ? [all[stateMachineId]].filter(Boolean) : Object.values(all);
   if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
   const join = machines[0]?.Properties?.DefinitionString?.['Fn::Join'];
   if (!Array.isArray(join)) throw new Error('the DefinitionString is not an Fn::Join');
