@@ -42,7 +42,11 @@ export class ApiClient {
       : undefined;
   }
 
-  async request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<ApiResponse<T>> {
     const url = new URL(path.replace(/^\//, ''), this.base);
     const text = body === undefined ? undefined : JSON.stringify(body);
     let headers: Record<string, string> = {
@@ -86,6 +90,14 @@ export class ApiClient {
   post<T = unknown>(path: string, body?: unknown): Promise<ApiResponse<T>> {
     return this.request<T>('POST', path, body);
   }
+
+  put<T = unknown>(path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete<T = unknown>(path: string): Promise<ApiResponse<T>> {
+    return this.request<T>('DELETE', path);
+  }
 }
 
 /** The step model the API returns (see shared/api/schemas.ts `StepSchema`). */
@@ -113,9 +125,47 @@ function problemLine(body: unknown, status: number): string {
   return `${status} ${p?.detail ?? JSON.stringify(body)}${fields}`;
 }
 
+/** The deprovision flags of the CLI, in process and with --api. */
+export const DEPROVISION_OPTIONS = {
+  'grace-hours': { type: 'string' },
+  'preserve-audit-logs': { type: 'boolean' },
+  'no-preserve-audit-logs': { type: 'boolean' },
+  'preserve-backups': { type: 'boolean' },
+  'notify-users': { type: 'boolean' },
+  reason: { type: 'string' },
+  'requested-by': { type: 'string' },
+  watch: { type: 'boolean', default: false },
+} as const;
+
+/** The body of `POST /tenants/{id}/deprovision` from the CLI's flags; a message for a bad one. */
+export function deprovisionBody(values: {
+  'grace-hours'?: string;
+  'preserve-audit-logs'?: boolean;
+  'no-preserve-audit-logs'?: boolean;
+  'preserve-backups'?: boolean;
+  'notify-users'?: boolean;
+  reason?: string;
+  'requested-by'?: string;
+}): Record<string, unknown> | string {
+  if (values['preserve-audit-logs'] && values['no-preserve-audit-logs'])
+    return '--preserve-audit-logs and --no-preserve-audit-logs contradict each other';
+  const hours = values['grace-hours'] === undefined ? undefined : Number(values['grace-hours']);
+  if (hours !== undefined && (!Number.isFinite(hours) || hours < 0))
+    return '--grace-hours takes a number of hours (0 or more)';
+  return {
+    ...(hours ? { gracePeriodHours: hours } : {}),
+    ...(values['no-preserve-audit-logs'] ? { preserveAuditLogs: false } : {}),
+    ...(values['preserve-audit-logs'] ? { preserveAuditLogs: true } : {}),
+    ...(values['preserve-backups'] ? { preserveBackups: true } : {}),
+    ...(values['notify-users'] ? { notifyUsers: true } : {}),
+    ...(values.reason ? { reason: values.reason } : {}),
+    requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
+  };
+}
+
 /**
  * The CLI's commands against a deployed or local HTTP API (`tenantry --api <url> ...`): provision
- * [--watch], status, list, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
+ * [--watch], status, list, deprovision [--watch], cancel-deprovision, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
  * failed or the API refused, 2 bad usage (the caller handles parsing errors).
  */
 export async function runRemote(
@@ -128,11 +178,10 @@ export async function runRemote(
     args,
     allowPositionals: true,
     options: {
+      ...DEPROVISION_OPTIONS,
       blueprint: { type: 'string' },
       template: { type: 'string' },
       name: { type: 'string' },
-      'requested-by': { type: 'string' },
-      watch: { type: 'boolean', default: false },
       status: { type: 'string' },
     },
   });
@@ -143,6 +192,31 @@ export async function runRemote(
   const printSteps = (e: RemoteExecution) => {
     for (const step of e.steps)
       if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(options.describeStep(step));
+  };
+  /** Polls an execution, printing each step as it changes, until it ends. */
+  const watch = async (name: string, what: string, succeeded: () => unknown): Promise<number> => {
+    const shown = new Map<string, string>();
+    for (;;) {
+      const res = await client.get<RemoteExecution>(`/executions/${name}`);
+      if (res.status !== 200) return fail(res);
+      for (const step of res.body.steps) {
+        if (step.status === 'pending' || step.status === 'skipped') continue;
+        const key = `${step.status}:${Math.max(step.attempts, 1)}`;
+        if (shown.get(step.name) === key) continue;
+        shown.set(step.name, key);
+        console.log(options.describeStep(step));
+      }
+      if (res.body.status !== 'RUNNING') {
+        if (res.body.status === 'SUCCEEDED') {
+          await succeeded();
+          return 0;
+        }
+        const e = res.body.error;
+        console.error(`${what} ${res.body.status.toLowerCase()}: ${e?.error ?? ''}: ${e?.cause ?? ''}`);
+        return 1;
+      }
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+    }
   };
   const [id] = positionals;
   switch (command) {
@@ -163,30 +237,44 @@ export async function runRemote(
         `  execution ${name}${started.body.started ? '' : ' (already started: not starting another)'}`,
       );
       if (!values.watch) return 0;
-      const shown = new Map<string, string>();
-      for (;;) {
-        const res = await client.get<RemoteExecution>(`/executions/${name}`);
-        if (res.status !== 200) return fail(res);
-        for (const step of res.body.steps) {
-          if (step.status === 'pending' || step.status === 'skipped') continue;
-          const key = `${step.status}:${Math.max(step.attempts, 1)}`;
-          if (shown.get(step.name) === key) continue;
-          shown.set(step.name, key);
-          console.log(options.describeStep(step));
-        }
-        if (res.body.status !== 'RUNNING') {
-          if (res.body.status === 'SUCCEEDED') {
-            console.log(`Tenant ${id} is active`);
-            return 0;
-          }
-          const e = res.body.error;
-          console.error(
-            `Provisioning ${id} ${res.body.status.toLowerCase()}: ${e?.error ?? ''}: ${e?.cause ?? ''}`,
-          );
-          return 1;
-        }
-        await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+      return watch(name, `Provisioning ${id}`, () => console.log(`Tenant ${id} is active`));
+    }
+    case 'deprovision': {
+      if (!id || positionals.length > 1) return usage('deprovision takes exactly one tenant id');
+      const body = deprovisionBody(values);
+      if (typeof body === 'string') return usage(body);
+      const res = await client.post<{
+        scheduled: boolean;
+        executionName?: string;
+        started?: boolean;
+        dueAt?: string;
+        scheduleName?: string;
+      }>(`/tenants/${encodeURIComponent(id)}/deprovision`, body);
+      if (res.status !== 202) return fail(res);
+      if (res.body.scheduled) {
+        console.log(`Tenant ${id} is scheduled for deletion at ${res.body.dueAt} (${res.body.scheduleName})`);
+        return 0;
       }
+      const name = res.body.executionName ?? '';
+      console.log(`  execution ${name}${res.body.started ? '' : ' (already started: not starting another)'}`);
+      if (!values.watch) return 0;
+      return watch(name, `Deprovisioning ${id}`, async () => {
+        const tenant = await client.get<{ status: string; backupLocation: string | null }>(
+          `/tenants/${encodeURIComponent(id)}`,
+        );
+        console.log(
+          `Tenant ${id} is ${tenant.body.status}; backup at ${tenant.body.backupLocation ?? 'none'}`,
+        );
+      });
+    }
+    case 'cancel-deprovision': {
+      if (!id || positionals.length > 1) return usage('cancel-deprovision takes exactly one tenant id');
+      const res = await client.delete<{ status: string; scheduleName: string }>(
+        `/tenants/${encodeURIComponent(id)}/deprovision`,
+      );
+      if (res.status !== 200) return fail(res);
+      console.log(`Cancelled ${res.body.scheduleName}: tenant ${id} is ${res.body.status} again`);
+      return 0;
     }
     case 'status': {
       if (!id) return usage('status takes a tenant id');
@@ -231,7 +319,7 @@ export async function runRemote(
     }
     default:
       return usage(
-        `'${command}' is not available with --api (provision, status, list, cancel, redrive, stats)`,
+        `'${command}' is not available with --api (provision, status, list, deprovision, cancel-deprovision, cancel, redrive, stats)`,
       );
   }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env -S npx tsx
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { cancelDeprovision, deprovisionTenant } from '../shared/api/routes';
+import { DeprovisionBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
 import { databaseConfigFromEnv } from '../shared/config';
@@ -15,22 +17,28 @@ import type { SqlClient } from '../shared/sql/port';
 import { generatePassword, hashPassword } from '../shared/templates/password';
 import type { TemplateDefinitionInput } from '../shared/templates/schema';
 import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
-import { PROVISION_WORKFLOW } from '../statemachine/render';
-import { ApiClient, runRemote } from './api-client';
+import { parseOrThrow } from '../shared/validation';
+import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
+import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
 import { LocalEngine } from './engine';
 import { recoverInterruptedRuns } from './recovery';
+import { LocalDeletionScheduler } from './scheduler';
+import { LocalWorkflowEngine } from './server';
 
 const USAGE = `tenantry: provision and inspect tenants with the local engine
 
   tenantry provision <tenant-id> [--blueprint school-erp] [--name "Display name"] [--requested-by you] [--watch]
                      [--template <name> --admin-email you@example.com [--admin-name "Ada"]]
+  tenantry deprovision <tenant-id> [--grace-hours N] [--preserve-audit-logs|--no-preserve-audit-logs]
+                       [--preserve-backups] [--notify-users] [--reason "..."] [--watch]
+  tenantry cancel-deprovision <tenant-id>
   tenantry status <tenant-id>
   tenantry list [--status active]
   tenantry blueprint list
   tenantry blueprint lock <name>
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|cancel-deprovision|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).`;
@@ -140,6 +148,68 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
   const error = progress.error ?? { error: record.error ?? record.status, cause: record.cause ?? '' };
   console.error(`Provisioning ${tenantId} ${record.status.toLowerCase()}: ${error.error}: ${error.cause}`);
   return 1;
+}
+
+/** The API's runtime, in process: the local engine and scheduler on this database. */
+function localApi(db: SqlClient) {
+  const local = new LocalEngine({ db });
+  const engine = new LocalWorkflowEngine(local);
+  return { local, rt: { ...local.runtime, engine }, scheduler: new LocalDeletionScheduler(local) };
+}
+
+/**
+ * Deprovisions now (waiting for the run, steps shown with --watch), or schedules it after
+ * --grace-hours; a schedule fires while `npm start` runs (its scheduler polls), even after a restart.
+ */
+async function deprovision(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: DEPROVISION_OPTIONS });
+  const tenantId = positionals[0];
+  if (!tenantId || positionals.length > 1) throw new UsageError('deprovision takes exactly one tenant id');
+  const raw = deprovisionBody(values);
+  if (typeof raw === 'string') throw new UsageError(raw);
+  const { local, rt, scheduler } = localApi(db);
+  const result = await deprovisionTenant(rt, scheduler, tenantId, parseOrThrow(DeprovisionBodySchema, raw));
+  if (result.scheduled) {
+    console.log(`Tenant ${tenantId} is scheduled for deletion at ${result.dueAt} (${result.scheduleName})`);
+    console.log('  it runs when due while the local API server (npm start) is running');
+    return 0;
+  }
+  console.log(
+    `Deprovisioning ${tenantId} on ${describeBackend(db)}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
+  );
+  const shown = new Map<string, string>();
+  for (;;) {
+    const progress = await local.progress(DEPROVISION_WORKFLOW, result.executionId);
+    if (values.watch) {
+      for (const step of progress.steps) {
+        if (step.status === 'pending' || step.status === 'skipped') continue;
+        const key = `${step.status}:${Math.max(step.attempts, 1)}`;
+        if (shown.get(step.name) === key) continue;
+        shown.set(step.name, key);
+        console.log(describeStep(step));
+      }
+    }
+    if (progress.status !== 'RUNNING') {
+      const tenant = await getTenant(db, tenantId);
+      if (progress.status === 'SUCCEEDED') {
+        console.log(`Tenant ${tenantId} is ${tenant?.status}; backup at ${tenant?.backupLocation ?? 'none'}`);
+        return 0;
+      }
+      const e = progress.error;
+      console.error(`Deprovisioning ${tenantId} ${progress.status.toLowerCase()}: ${e?.error}: ${e?.cause}`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<number> {
+  const tenantId = args[0];
+  if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
+  const { rt, scheduler } = localApi(db);
+  const result = await cancelDeprovision(rt, scheduler, tenantId, process.env.USER ?? 'cli');
+  console.log(`Cancelled ${result.scheduleName}: tenant ${tenantId} is ${result.status} again`);
+  return 0;
 }
 
 async function status(db: SqlClient, args: string[]): Promise<number> {
@@ -281,6 +351,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'blueprint') return await blueprint(rest);
     const handlers: Record<string, (db: SqlClient, args: string[]) => Promise<number>> = {
       provision,
+      deprovision,
+      'cancel-deprovision': cancelDeprovisionCommand,
       status,
       list,
       template,

@@ -20,6 +20,7 @@ import type {
   StartedExecution,
   StopReason,
   WorkflowEngine,
+  WorkflowName,
 } from '../shared/engine/port';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -28,24 +29,40 @@ import { ensureControlSchema } from '../shared/registry/control';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
-import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW, type WorkflowSpec } from '../statemachine/render';
 import { LocalEngine, type LocalEngineOptions } from './engine';
 import { recoverInterruptedRuns } from './recovery';
+import { LocalDeletionScheduler } from './scheduler';
+
+const WORKFLOWS: Readonly<Record<WorkflowName, WorkflowSpec>> = {
+  Provision: PROVISION_WORKFLOW,
+  Deprovision: DEPROVISION_WORKFLOW,
+};
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The local engine behind the API's workflow-engine port: the same semantics as Step Functions'. */
 export class LocalWorkflowEngine implements WorkflowEngine {
   readonly steps = PROVISION_WORKFLOW.tasks.map((t) => t.state);
+  readonly workflows: readonly WorkflowName[] = ['Provision', 'Deprovision'];
 
   constructor(readonly engine: LocalEngine) {}
 
-  executionArn(name: string): string {
-    return this.engine.executionArn(PROVISION_WORKFLOW.name, name);
+  stepsOf(workflow: WorkflowName): readonly string[] {
+    return WORKFLOWS[workflow].tasks.map((t) => t.state);
   }
 
-  async start(name: string, tenantId: string, input: Record<string, unknown>): Promise<StartedExecution> {
-    const run = await this.engine.start(PROVISION_WORKFLOW, tenantId, input, name);
+  executionArn(name: string, workflow: WorkflowName = 'Provision'): string {
+    return this.engine.executionArn(WORKFLOWS[workflow].name, name);
+  }
+
+  async start(
+    name: string,
+    tenantId: string,
+    input: Record<string, unknown>,
+    workflow: WorkflowName = 'Provision',
+  ): Promise<StartedExecution> {
+    const run = await this.engine.start(WORKFLOWS[workflow], tenantId, input, name);
     // A run ending in failure is recorded in the store; nobody awaits it here.
     run.done.catch((error: unknown) => logger.error('local run failed to finish', { error: String(error) }));
     return {
@@ -225,6 +242,11 @@ export interface ApiServerOptions {
   readonly db: SqlClient;
   /** Options for the local engine (tests inject faults and set retry delays here). @default {} */
   readonly engine?: Omit<LocalEngineOptions, 'db'>;
+  /**
+   * How often the deletion scheduler looks for due schedules; 0 leaves the poller off (tests call
+   * `scheduler.fireDue(now)` with a clock of their own). @default 5000
+   */
+  readonly schedulerIntervalMs?: number;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -235,6 +257,8 @@ export interface ApiServer {
   readonly url: string;
   readonly server: Server;
   readonly engine: LocalWorkflowEngine;
+  /** Fires scheduled deprovisionings: polled while the server runs, so a restart picks up what is due. */
+  readonly scheduler: LocalDeletionScheduler;
   close(): Promise<void>;
 }
 
@@ -245,8 +269,11 @@ export interface ApiServer {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const local = new LocalEngine({ db: options.db, ...options.engine });
   const engine = new LocalWorkflowEngine(local);
-  const scope = { ...local.runtime, engine };
+  const scheduler = new LocalDeletionScheduler(local);
+  const scope = { ...local.runtime, engine, scheduler };
   await ensureControlSchema(options.db);
+  const interval = options.schedulerIntervalMs ?? 5_000;
+  if (interval > 0) scheduler.start(interval);
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -279,8 +306,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     server,
     engine,
+    scheduler,
     close: () =>
       new Promise<void>((done, fail) => {
+        scheduler.stop();
         server.close((error) => (error ? fail(error) : done()));
         server.closeAllConnections();
       }),

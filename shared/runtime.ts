@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BlueprintCatalog } from './blueprint';
 import { databaseConfigFromEnv } from './config';
+import type { DeletionScheduler } from './deprovision/schedule';
 import type { WorkflowEngine } from './engine/port';
 import { openDatabase } from './sql/connect';
 import type { SqlClient } from './sql/port';
@@ -18,6 +19,11 @@ export interface Runtime {
    * here; on Lambda it is absent and `shared/api/runtime.ts` supplies Step Functions.
    */
   readonly engine?: WorkflowEngine;
+  /**
+   * What fires scheduled deprovisionings, for the API routes: the local server scopes its local
+   * scheduler here; on Lambda it is absent and `shared/api/runtime.ts` supplies EventBridge Scheduler.
+   */
+  readonly scheduler?: DeletionScheduler;
 }
 
 const scoped = new AsyncLocalStorage<Runtime>();

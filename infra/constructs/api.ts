@@ -9,6 +9,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { API_ROUTES, type ApiRoute, type SfnAccess } from '../../shared/api/route-table';
 import type { TenantryDatabase } from './database';
+import type { TenantryDeprovisioning } from './deprovision';
 import { TenantryFunction } from './tenantry-function';
 
 /** The Step Functions actions behind each kind of access a route may have. */
@@ -32,6 +33,14 @@ export interface TenantryApiProps {
   readonly database: TenantryDatabase;
   /** How long function and access logs are kept. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Deprovisioning: the Deprovision state machine (for routes with `deprovision` access) and its
+   * deletion schedules (for routes with `scheduling`). A route that needs it fails synth without it.
+   * @default - none
+   */
+  readonly deprovisioning?: TenantryDeprovisioning;
+  /** The Deprovision workflow's task states in order, Cleanup last. @default [] */
+  readonly deprovisionSteps?: readonly string[];
   /** @default - every route of shared/api/route-table.ts */
   readonly routes?: readonly ApiRoute[];
 }
@@ -81,6 +90,18 @@ export class TenantryApi extends Construct {
       });
       if (route.database !== false) fn.useDatabase(props.database);
       this.useWorkflow(fn, props.stateMachine, props.steps, route.sfn);
+      if ((route.deprovision?.length ?? 0) > 0 || route.scheduling) {
+        const d = props.deprovisioning;
+        if (!d) throw new Error(`route ${route.id} needs the deprovisioning construct`);
+        if (route.deprovision && route.deprovision.length > 0) {
+          this.useWorkflow(fn, d.deprovisionStateMachine, props.deprovisionSteps ?? [], route.deprovision, {
+            arn: 'TENANTRY_DEPROVISION_STATE_MACHINE_ARN',
+            steps: 'TENANTRY_DEPROVISION_STEPS',
+            label: 'Deprovision',
+          });
+        }
+        if (route.scheduling) d.allowScheduling(fn);
+      }
       this.httpApi.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
@@ -105,9 +126,14 @@ export class TenantryApi extends Construct {
     stateMachine: sfn.IStateMachine,
     steps: readonly string[],
     access: readonly SfnAccess[],
+    env = {
+      arn: 'TENANTRY_PROVISION_STATE_MACHINE_ARN',
+      steps: 'TENANTRY_PROVISION_STEPS',
+      label: 'Provision',
+    },
   ): void {
-    fn.addEnvironment('TENANTRY_PROVISION_STATE_MACHINE_ARN', stateMachine.stateMachineArn);
-    fn.addEnvironment('TENANTRY_PROVISION_STEPS', steps.join(','));
+    fn.addEnvironment(env.arn, stateMachine.stateMachineArn);
+    fn.addEnvironment(env.steps, steps.join(','));
     const onMachine = access.filter((a) => ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
     const onExecutions = access.filter((a) => !ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
     if (onMachine.length > 0) {
@@ -123,7 +149,7 @@ export class TenantryApi extends Construct {
       if (policy) {
         Validations.of(policy).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${nagExecutionsArn(this, stateMachine)}]`,
-          reason: `${onExecutions.join(', ')} on the executions of the Provision state machine only: execution names are not known in advance.`,
+          reason: `${onExecutions.join(', ')} on the executions of the ${env.label} state machine only: execution names are not known in advance.`,
         });
       }
     }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -267,8 +267,11 @@ export class TenantryDeprovisioning extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
       }),
     );
+    // As cdk-nag prints the ARN: unresolved tokens as `<Name>`, a stack's concrete region or account as is.
+    const stack = Stack.of(this);
+    const shown = (value: string, token: string) => (Token.isUnresolved(value) ? `<${token}>` : value);
     acknowledge(fn, {
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroupName}/*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'AWS::Partition')}:scheduler:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:schedule/${this.scheduleGroupName}/*]`,
       reason: `${SCHEDULING_ACTIONS.join(', ')} on the schedules of the ${this.scheduleGroupName} group only: each schedule is named after the tenant it deprovisions.`,
     });
     return fn;

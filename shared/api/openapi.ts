@@ -2,10 +2,15 @@ import { z } from 'zod';
 import { API_ROUTES } from './route-table';
 import {
   apiSchemas,
+  DeprovisionBodySchema,
   ExecutionIdParamSchema,
+  ListTemplatesQuerySchema,
   ListTenantsQuerySchema,
   PageQuerySchema,
+  ProvisionFromTemplateSchema,
   StartTenantSchema,
+  TemplateIdParamSchema,
+  TemplateRequestSchema,
   TenantIdParamSchema,
 } from './schemas';
 
@@ -49,9 +54,43 @@ const ROUTE_SHAPES: Readonly<
     ok: [202, 'StartedExecution'],
     errors: [400, 404, 409],
   },
+  DeprovisionTenant: {
+    params: TenantIdParamSchema,
+    body: DeprovisionBodySchema,
+    ok: [202, { oneOf: [ref('DeprovisionStarted'), ref('DeprovisionScheduled')] }],
+    errors: [400, 404, 409],
+  },
+  CancelDeprovision: { params: TenantIdParamSchema, ok: [200, 'DeprovisionCancelled'], errors: [404, 409] },
+  ListTemplates: { query: ListTemplatesQuerySchema, ok: [200, 'TemplateList'], errors: [400] },
+  CreateTemplate: { body: TemplateRequestSchema, ok: [201, 'Template'], errors: [400, 409] },
+  GetTemplate: { params: TemplateIdParamSchema, ok: [200, 'Template'], errors: [404] },
+  UpdateTemplate: {
+    params: TemplateIdParamSchema,
+    body: TemplateRequestSchema,
+    ok: [200, 'Template'],
+    errors: [400, 404, 409],
+  },
+  DeleteTemplate: { params: TemplateIdParamSchema, ok: [204, 'none'], errors: [404, 409] },
+  ArchiveTemplate: { params: TemplateIdParamSchema, ok: [200, 'Template'], errors: [404] },
+  ListTemplateVersions: { params: TemplateIdParamSchema, ok: [200, 'TemplateVersionList'], errors: [404] },
+  ProvisionFromTemplate: {
+    params: TemplateIdParamSchema,
+    body: ProvisionFromTemplateSchema,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 404, 409],
+  },
   GetStats: { ok: [200, 'Stats'], errors: [] },
   GetOpenApi: { ok: [200, { type: 'object' }], errors: [] },
 };
+
+const OK_TEXT: Readonly<Record<number, string>> = { 201: 'Created', 202: 'Accepted' };
+
+/** The component a request body schema is registered as. */
+function componentId(schema: z.ZodType): string {
+  const id = apiSchemas.get(schema)?.id;
+  if (!id) throw new Error('a request body schema must be registered in apiSchemas');
+  return id;
+}
 
 function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query') {
   if (!schema) return [];
@@ -94,15 +133,20 @@ export function openApiDocument(): Record<string, unknown> {
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: ref('StartTenantRequest') } },
+              content: { 'application/json': { schema: ref(componentId(shape.body)) } },
             },
           }
         : {}),
       responses: {
-        [String(okStatus)]: {
-          description: okStatus === 202 ? 'Accepted' : 'OK',
-          content: { 'application/json': { schema: typeof okBody === 'string' ? ref(okBody) : okBody } },
-        },
+        [String(okStatus)]:
+          okStatus === 204
+            ? { description: 'No Content' }
+            : {
+                description: OK_TEXT[okStatus] ?? 'OK',
+                content: {
+                  'application/json': { schema: typeof okBody === 'string' ? ref(okBody) : okBody },
+                },
+              },
         ...Object.fromEntries(shape.errors.map((s) => [String(s), problem(PROBLEM_TEXT[s] ?? 'Error')])),
         500: problem('Unexpected error; nothing about it is disclosed'),
       },

@@ -11,12 +11,16 @@ export type SfnAccess = 'start' | 'describe' | 'history' | 'stop' | 'list';
 export interface ApiRoute {
   /** Also the handler's construct id in infra. */
   readonly id: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly entry: string;
   readonly summary: string;
-  /** @default [] */
+  /** What the route may do to the Provision state machine. @default [] */
   readonly sfn: readonly SfnAccess[];
+  /** What the route may do to the Deprovision state machine. @default [] */
+  readonly deprovision?: readonly SfnAccess[];
+  /** Whether the route creates or deletes deletion schedules (EventBridge Scheduler). @default false */
+  readonly scheduling?: boolean;
   /** Whether the route reads or writes the registry. @default true */
   readonly database?: boolean;
 }
@@ -60,8 +64,9 @@ export const API_ROUTES = [
     method: 'GET',
     path: '/executions/{executionId}',
     entry: 'functions/api/get-execution.ts',
-    summary: "An execution's status and its steps",
+    summary: "An execution's status and its steps (Provision or Deprovision)",
     sfn: ['describe', 'history'],
+    deprovision: ['describe', 'history'],
     database: false,
   },
   {
@@ -71,6 +76,7 @@ export const API_ROUTES = [
     entry: 'functions/api/get-execution-history.ts',
     summary: "An execution's raw history events, paged",
     sfn: ['describe', 'history'],
+    deprovision: ['describe', 'history'],
     database: false,
   },
   {
@@ -89,6 +95,89 @@ export const API_ROUTES = [
     summary: 'Run a failed, cancelled or timed-out execution again, as a new execution linked to it',
     // history: a timed-out source is cleaned up at the step it had reached before its redrive.
     sfn: ['start', 'describe', 'history'],
+  },
+  {
+    id: 'DeprovisionTenant',
+    method: 'POST',
+    path: '/tenants/{tenantId}/deprovision',
+    entry: 'functions/api/deprovision-tenant.ts',
+    summary: 'Deprovision a tenant now, or schedule it after a grace period',
+    sfn: [],
+    deprovision: ['start'],
+    scheduling: true,
+  },
+  {
+    id: 'CancelDeprovision',
+    method: 'DELETE',
+    path: '/tenants/{tenantId}/deprovision',
+    entry: 'functions/api/cancel-deprovision.ts',
+    summary: 'Cancel a scheduled deprovisioning; the tenant gets its status back',
+    sfn: [],
+    scheduling: true,
+  },
+  {
+    id: 'ListTemplates',
+    method: 'GET',
+    path: '/templates',
+    entry: 'functions/api/list-templates.ts',
+    summary: 'Templates, by name (archived ones with ?includeArchived=true)',
+    sfn: [],
+  },
+  {
+    id: 'CreateTemplate',
+    method: 'POST',
+    path: '/templates',
+    entry: 'functions/api/create-template.ts',
+    summary: 'Create a template (version 1), after a dry run of it',
+    sfn: [],
+  },
+  {
+    id: 'GetTemplate',
+    method: 'GET',
+    path: '/templates/{templateId}',
+    entry: 'functions/api/get-template.ts',
+    summary: 'A template (by id or name) at its current version',
+    sfn: [],
+  },
+  {
+    id: 'UpdateTemplate',
+    method: 'PUT',
+    path: '/templates/{templateId}',
+    entry: 'functions/api/update-template.ts',
+    summary: 'Save a new version of a template, after a dry run of it',
+    sfn: [],
+  },
+  {
+    id: 'DeleteTemplate',
+    method: 'DELETE',
+    path: '/templates/{templateId}',
+    entry: 'functions/api/delete-template.ts',
+    summary: 'Delete a template; refused while tenants use it, unless it is archived',
+    sfn: [],
+  },
+  {
+    id: 'ArchiveTemplate',
+    method: 'POST',
+    path: '/templates/{templateId}/archive',
+    entry: 'functions/api/archive-template.ts',
+    summary: 'Archive a template: no new tenants from it',
+    sfn: [],
+  },
+  {
+    id: 'ListTemplateVersions',
+    method: 'GET',
+    path: '/templates/{templateId}/versions',
+    entry: 'functions/api/list-template-versions.ts',
+    summary: "A template's versions, oldest first",
+    sfn: [],
+  },
+  {
+    id: 'ProvisionFromTemplate',
+    method: 'POST',
+    path: '/templates/{templateId}/provision',
+    entry: 'functions/api/provision-from-template.ts',
+    summary: 'Provision a tenant from a template (idempotent, as POST /tenants)',
+    sfn: ['start', 'describe'],
   },
   {
     id: 'GetStats',

@@ -1,17 +1,37 @@
-import { provisionExecutionName, redriveExecutionName } from '../engine/names';
-import type { ExecutionDescription } from '../engine/port';
+import {
+  cancelScheduledDeprovision,
+  type DeletionScheduler,
+  scheduleDeprovision,
+} from '../deprovision/schedule';
+import { DeprovisionRequestSchema } from '../deprovision/schemas';
+import { deprovisionExecutionName, provisionExecutionName, redriveExecutionName } from '../engine/names';
+import type { ExecutionDescription, WorkflowName } from '../engine/port';
 import { fullHistory } from '../engine/port';
-import { ConflictError, NotFoundError, TenantBusyError, TenantExistsError, ValidationError } from '../errors';
+import {
+  ConflictError,
+  NotFoundError,
+  TenantBusyError,
+  TenantExistsError,
+  TenantStateError,
+  ValidationError,
+} from '../errors';
 import { causeMessage, stepsFromHistory } from '../progress';
 import { StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
 import { ensureControlSchema } from '../registry/control';
 import { getTenant as readTenant, listTenants as readTenants, type TenantRecord } from '../registry/tenants';
+import { hashPassword } from '../templates/password';
+import { TemplateStore } from '../templates/store';
+import { parseOrThrow } from '../validation';
 import type { ApiRuntime, EngineRuntime } from './runtime';
 import type {
+  DeprovisionBody,
+  DeprovisionScheduled,
+  DeprovisionStarted,
   ExecutionResponse,
   ListTenantsQuery,
   PageQuery,
+  ProvisionFromTemplate,
   StartedExecutionResponse,
   StartTenant,
   Stats,
@@ -27,20 +47,36 @@ const statusUrl = (name: string) => `/executions/${name}`;
 interface FoundExecution extends ExecutionDescription {
   readonly tenantId: string;
   readonly request: Record<string, unknown>;
+  readonly workflow: WorkflowName;
 }
 
-/** An execution by name or ARN, or NotFoundError. Only executions of this API's state machine are found. */
-async function findExecution(rt: EngineRuntime, ref: string): Promise<FoundExecution> {
+/**
+ * An execution by name or ARN, or NotFoundError. Only executions of this API's state machines
+ * (those listed, by default every one the engine runs) are found.
+ */
+async function findExecution(
+  rt: EngineRuntime,
+  ref: string,
+  workflows: readonly WorkflowName[] = rt.engine.workflows,
+): Promise<FoundExecution> {
   const name = ref.startsWith('arn:') ? (ref.split(':').at(-1) ?? '') : ref;
-  const executionId = rt.engine.executionArn(name);
-  if (ref.startsWith('arn:') && ref !== executionId) throw new NotFoundError(`no execution '${ref}'`);
-  const found = await rt.engine.describe(executionId);
-  if (!found) throw new NotFoundError(`no execution '${ref}'`);
-  const request = (found.input ?? {}) as Record<string, unknown>;
-  return { ...found, tenantId: String(request.tenantId ?? ''), request };
+  for (const workflow of workflows) {
+    const executionId = rt.engine.executionArn(name, workflow);
+    if (ref.startsWith('arn:') && ref !== executionId) continue;
+    const found = await rt.engine.describe(executionId);
+    if (!found) continue;
+    const request = (found.input ?? {}) as Record<string, unknown>;
+    return { ...found, tenantId: String(request.tenantId ?? ''), request, workflow };
+  }
+  throw new NotFoundError(`no execution '${ref}'`);
 }
 
-/** `POST /tenants`: start provisioning, or answer with the execution this same request already started. */
+/**
+ * `POST /tenants`: start provisioning, or answer with the execution this same request already started.
+ * An admin user's password is hashed here, before the execution starts: only the hash reaches the
+ * workflow input, its history and the database. The execution name is made from the request
+ * without the password, so the same request (whatever the password) names the same execution.
+ */
 export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise<StartedExecutionResponse> {
   if (request.blueprint && !rt.blueprints.names().includes(request.blueprint)) {
     throw new ValidationError([
@@ -50,8 +86,18 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
       },
     ]);
   }
+  if (request.template) {
+    try {
+      await new TemplateStore(rt.db, rt.blueprints).get(request.template);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      throw new ValidationError([{ field: 'template', reason: `no template '${request.template}'` }]);
+    }
+  }
+  const { adminUser, ...rest } = request;
+  const admin = adminUser ? { email: adminUser.email, name: adminUser.name ?? 'Administrator' } : undefined;
   const { tenantId } = request;
-  const name = provisionExecutionName(tenantId, request);
+  const name = provisionExecutionName(tenantId, { ...rest, ...(admin ? { adminUser: admin } : {}) });
   const executionId = rt.engine.executionArn(name);
   const existing = await rt.engine.describe(executionId);
   if (!existing) {
@@ -59,7 +105,13 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
     const tenant = await readTenant(rt.db, tenantId);
     if (tenant && tenant.executionId !== executionId) refuseIfTaken(tenant);
   }
-  const started = await rt.engine.start(name, tenantId, request);
+  const input = {
+    ...rest,
+    ...(admin && adminUser
+      ? { adminUser: { ...admin, passwordHash: await hashPassword(adminUser.password) } }
+      : {}),
+  };
+  const started = await rt.engine.start(name, tenantId, input);
   // The local engine answers with the tenant's running execution when it has one of another name.
   if (started.name !== name) throw new TenantBusyError(tenantId, started.executionId);
   return {
@@ -108,9 +160,11 @@ export async function getExecution(rt: EngineRuntime, ref: string): Promise<Exec
   const found = await findExecution(rt, ref);
   const [history, redrive] = await Promise.all([
     fullHistory(rt.engine, found.executionId),
-    rt.engine.describe(rt.engine.executionArn(redriveExecutionName(found.tenantId, found.name))),
+    found.workflow === 'Provision'
+      ? rt.engine.describe(rt.engine.executionArn(redriveExecutionName(found.tenantId, found.name)))
+      : undefined,
   ]);
-  const progress = stepsFromHistory(rt.engine.steps, history);
+  const progress = stepsFromHistory(rt.engine.stepsOf(found.workflow), history);
   const error =
     progress.error ??
     (found.error ? { error: found.error, cause: causeMessage(found.cause ?? undefined) } : undefined);
@@ -170,7 +224,7 @@ async function cleanUpFor(
  * and then fails its ownership check. Cancelling a cancelled execution again is a no-op.
  */
 export async function cancelExecution(rt: ApiRuntime, ref: string, caller: string) {
-  const found = await findExecution(rt, ref);
+  const found = await findExecution(rt, ref, ['Provision']);
   const reason = { Error: 'Cancelled', Cause: `cancelled through the API by ${caller}` };
   if (found.status === 'RUNNING') {
     await ensureControlSchema(rt.db);
@@ -214,7 +268,7 @@ export async function cancelExecution(rt: ApiRuntime, ref: string, caller: strin
  * same on both engines.
  */
 export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<StartedExecutionResponse> {
-  const found = await findExecution(rt, ref);
+  const found = await findExecution(rt, ref, ['Provision']);
   if (found.status === 'RUNNING' || found.status === 'SUCCEEDED') {
     throw new ConflictError(
       `execution ${found.name} is ${found.status}: only a failed, cancelled or timed-out execution can be redriven`,
@@ -259,7 +313,7 @@ export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<Sta
  */
 export async function getStats(rt: ApiRuntime): Promise<Stats> {
   await ensureControlSchema(rt.db);
-  const [byStatus, byBlueprint, outcomes, durations, running] = await Promise.all([
+  const [byStatus, byBlueprint, outcomes, durations, running, byTemplate] = await Promise.all([
     rt.db.query<{ status: string; n: number }>(
       'SELECT status, count(*)::int AS n FROM tenantry.tenants GROUP BY status ORDER BY status',
     ),
@@ -290,7 +344,19 @@ export async function getStats(rt: ApiRuntime): Promise<Stats> {
       `SELECT tenant_id, execution_id, updated_at AS since FROM tenantry.tenants
         WHERE status = 'provisioning' ORDER BY updated_at LIMIT 100`,
     ),
+    rt.db.query<{ template_id: string; template_version: number; n: number }>(
+      `SELECT template_id, template_version, count(*)::int AS n FROM tenantry.tenants
+        WHERE template_id IS NOT NULL AND status NOT IN ('failed', 'cancelled', 'deprovisioned')
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+    ),
   ]);
+  const templates: Record<string, { total: number; byVersion: Record<string, number> }> = {};
+  for (const r of byTemplate.rows) {
+    const entry = templates[r.template_id] ?? { total: 0, byVersion: {} };
+    entry.byVersion[String(r.template_version)] = r.n;
+    entry.total += r.n;
+    templates[r.template_id] = entry;
+  }
   const count = (action: string) => outcomes.rows.find((r) => r.action === `provision.${action}`)?.n ?? 0;
   const [started, succeeded, failed, cancelled, rejected] = [
     'started',
@@ -315,6 +381,7 @@ export async function getStats(rt: ApiRuntime): Promise<Stats> {
       total: byStatus.rows.reduce((a, r) => a + r.n, 0),
       byStatus: Object.fromEntries(byStatus.rows.map((r) => [r.status, r.n])),
       byBlueprint: blueprints,
+      byTemplate: templates,
     },
     executions: {
       started,
@@ -339,4 +406,76 @@ export async function getStats(rt: ApiRuntime): Promise<Stats> {
       })),
     },
   };
+}
+
+/**
+ * `POST /tenants/{tenantId}/deprovision`: with no grace period, start the Deprovision workflow now,
+ * idempotently (the same request names the same execution); with one, schedule it: the tenant shows
+ * `scheduled_for_deletion` and its due time until the schedule fires or is cancelled.
+ */
+export async function deprovisionTenant(
+  rt: ApiRuntime,
+  scheduler: DeletionScheduler,
+  tenantId: string,
+  body: DeprovisionBody,
+  now: Date = new Date(),
+): Promise<DeprovisionStarted | DeprovisionScheduled> {
+  const request = parseOrThrow(DeprovisionRequestSchema, { ...body, tenantId });
+  await ensureControlSchema(rt.db);
+  const tenant = await readTenant(rt.db, tenantId);
+  if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
+  if (request.gracePeriodHours > 0) {
+    if (tenant.status === 'scheduled_for_deletion') throw alreadyScheduled(tenant);
+    const scheduled = await scheduleDeprovision(rt.db, scheduler, request, now);
+    return { scheduled: true, ...scheduled };
+  }
+  const name = deprovisionExecutionName(tenantId, request);
+  const executionId = rt.engine.executionArn(name, 'Deprovision');
+  if (tenant.executionId !== executionId) {
+    if (tenant.status === 'scheduled_for_deletion') throw alreadyScheduled(tenant);
+    if (tenant.status === 'provisioning' || tenant.status === 'deprovisioning')
+      throw new TenantBusyError(tenantId, tenant.executionId);
+    if (tenant.status !== 'active' && tenant.status !== 'disabled') {
+      throw new TenantStateError(`tenant '${tenantId}' is ${tenant.status} and cannot be deprovisioned`);
+    }
+  }
+  const started = await rt.engine.start(name, tenantId, request, 'Deprovision');
+  if (started.name !== name) throw new TenantBusyError(tenantId, started.executionId);
+  return {
+    scheduled: false,
+    executionId: started.executionId,
+    executionName: name,
+    tenantId,
+    started: started.started,
+    statusUrl: statusUrl(name),
+  };
+}
+
+function alreadyScheduled(tenant: TenantRecord): ConflictError {
+  return new ConflictError(
+    `tenant '${tenant.tenantId}' is already scheduled for deletion at ${tenant.deletionDueAt}: cancel that first`,
+  );
+}
+
+/** `DELETE /tenants/{tenantId}/deprovision`: cancel a scheduled deprovisioning; the tenant gets its status back. */
+export async function cancelDeprovision(
+  rt: ApiRuntime,
+  scheduler: DeletionScheduler,
+  tenantId: string,
+  actor: string,
+) {
+  await ensureControlSchema(rt.db);
+  if (!(await readTenant(rt.db, tenantId))) throw new NotFoundError(`no tenant '${tenantId}'`);
+  const cancelled = await cancelScheduledDeprovision(rt.db, scheduler, tenantId, actor);
+  return { tenantId, ...cancelled };
+}
+
+/** `POST /templates/{templateId}/provision`: `POST /tenants` with the template in the path (404 if unknown). */
+export async function provisionFromTemplate(
+  rt: ApiRuntime,
+  templateId: string,
+  request: ProvisionFromTemplate,
+): Promise<StartedExecutionResponse> {
+  const template = await new TemplateStore(rt.db, rt.blueprints).get(templateId);
+  return startTenant(rt, { ...request, template: template.templateId });
 }

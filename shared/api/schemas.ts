@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
+import { TemplateDefinitionSchema } from '../templates/schema';
 
 /**
  * The HTTP API's shapes. Request schemas validate what callers send; response schemas document what
@@ -33,11 +35,42 @@ export const apiSchemas = z.registry<{ id: string }>();
 
 // ---- requests ------------------------------------------------------------------------------
 
+/**
+ * The admin user a template creates, as a caller sends it: with a plain password, which the route
+ * hashes before anything else sees it. Only the hash reaches the workflow, its history and the database.
+ */
+export const AdminUserInputSchema = z
+  .object({
+    email: z.email('must be an email address').max(254),
+    name: z.string().trim().min(1).max(200).optional(),
+    password: z.string().min(12, 'must be at least 12 characters').max(1024),
+  })
+  .strict()
+  .register(apiSchemas, { id: 'AdminUserInput' });
+export type AdminUserInput = z.infer<typeof AdminUserInputSchema>;
+
 /** `POST /tenants`: a Provision request. Unknown fields are refused, so a typo is not ignored. */
-export const StartTenantSchema = ProvisionRequestSchema.strict().register(apiSchemas, {
-  id: 'StartTenantRequest',
-});
+export const StartTenantSchema = ProvisionRequestSchema.extend({ adminUser: AdminUserInputSchema.optional() })
+  .strict()
+  .register(apiSchemas, { id: 'StartTenantRequest' });
 export type StartTenant = z.infer<typeof StartTenantSchema>;
+
+/** `POST /templates/{id}/provision`: a Provision request whose template is the one in the path. */
+export const ProvisionFromTemplateSchema = StartTenantSchema.omit({ blueprint: true, template: true })
+  .strict()
+  .register(apiSchemas, { id: 'ProvisionFromTemplateRequest' });
+export type ProvisionFromTemplate = z.infer<typeof ProvisionFromTemplateSchema>;
+
+/** `POST /templates`, `PUT /templates/{id}`: a template definition (a PUT makes a new version). */
+export const TemplateRequestSchema = TemplateDefinitionSchema.strict().register(apiSchemas, {
+  id: 'TemplateRequest',
+});
+
+/** `POST /tenants/{tenantId}/deprovision`: now, or after a grace period (in hours). */
+export const DeprovisionBodySchema = DeprovisionRequestSchema.omit({ tenantId: true, scheduleName: true })
+  .strict()
+  .register(apiSchemas, { id: 'DeprovisionRequest' });
+export type DeprovisionBody = z.infer<typeof DeprovisionBodySchema>;
 
 const limit = (max: number, fallback: number) =>
   z.coerce
@@ -57,12 +90,23 @@ export const ListTenantsQuerySchema = z
   .strict();
 export type ListTenantsQuery = z.infer<typeof ListTenantsQuerySchema>;
 
+export const ListTemplatesQuerySchema = z
+  .object({
+    includeArchived: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  })
+  .strict();
+
 export const PageQuerySchema = z
   .object({ limit: limit(1000, 100), nextToken: z.string().min(1).optional() })
   .strict();
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
 export const TenantIdParamSchema = z.object({ tenantId: z.string().min(1) });
+/** A template's id or its name. */
+export const TemplateIdParamSchema = z.object({ templateId: z.string().min(1).max(100) });
 /** An execution's name, or its full ARN (URL-encoded). */
 export const ExecutionIdParamSchema = z.object({
   executionId: z
@@ -119,8 +163,70 @@ export const TenantSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     provisionedAt: z.string().nullable(),
+    templateId: z.string().nullable(),
+    templateVersion: z.number().int().nullable(),
+    /** When a scheduled deprovisioning runs. */
+    deletionDueAt: z.string().nullable(),
+    backupLocation: z.string().nullable(),
+    deprovisionedAt: z.string().nullable(),
   })
   .register(apiSchemas, { id: 'Tenant' });
+
+export const TemplateSchema = z
+  .object({
+    templateId: z.string(),
+    name: z.string(),
+    category: z.string(),
+    status: z.enum(['active', 'archived', 'deleted']),
+    currentVersion: z.number().int(),
+    definition: z.record(z.string(), z.unknown()),
+    /** Live tenants made from any version of it. */
+    tenants: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .register(apiSchemas, { id: 'Template' });
+
+export const TemplateListSchema = z
+  .object({ items: z.array(TemplateSchema) })
+  .register(apiSchemas, { id: 'TemplateList' });
+
+export const TemplateVersionListSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        templateId: z.string(),
+        version: z.number().int(),
+        definition: z.record(z.string(), z.unknown()),
+        createdBy: z.string(),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .register(apiSchemas, { id: 'TemplateVersionList' });
+
+/** A deprovisioning started now: the execution, as `POST /tenants` answers. */
+export const DeprovisionStartedSchema = z
+  .object({
+    scheduled: z.literal(false),
+    executionId: z.string(),
+    executionName: z.string(),
+    tenantId: z.string(),
+    started: z.boolean(),
+    statusUrl: z.string(),
+  })
+  .register(apiSchemas, { id: 'DeprovisionStarted' });
+export type DeprovisionStarted = z.infer<typeof DeprovisionStartedSchema>;
+
+/** A deprovisioning scheduled after a grace period. */
+export const DeprovisionScheduledSchema = z
+  .object({ scheduled: z.literal(true), tenantId: z.string(), dueAt: z.string(), scheduleName: z.string() })
+  .register(apiSchemas, { id: 'DeprovisionScheduled' });
+export type DeprovisionScheduled = z.infer<typeof DeprovisionScheduledSchema>;
+
+export const DeprovisionCancelledSchema = z
+  .object({ tenantId: z.string(), status: z.enum(TENANT_STATUSES), scheduleName: z.string() })
+  .register(apiSchemas, { id: 'DeprovisionCancelled' });
 
 export const TenantPageSchema = z
   .object({ items: z.array(TenantSchema), nextToken: z.string().optional() })
@@ -208,6 +314,11 @@ export const StatsSchema = z
       total: z.number().int(),
       byStatus: z.record(z.string(), z.number().int()),
       byBlueprint: z.record(z.string(), z.record(z.string(), z.number().int())),
+      /** Live tenants (not failed, cancelled or deprovisioned) per template id: the total and per version. */
+      byTemplate: z.record(
+        z.string(),
+        z.object({ total: z.number().int(), byVersion: z.record(z.string(), z.number().int()) }),
+      ),
     }),
     executions: z.object({
       started: z.number().int(),

@@ -36,6 +36,14 @@ export function redriveExecutionName(tenantId: string, sourceName: string): stri
   return `${tenantId}-r${digest(`redrive:${sourceName}`)}`.slice(0, MAX_EXECUTION_NAME);
 }
 
+/**
+ * The execution name of a Deprovision request made through the API: `<tenantId>-d<16 hex>`, so the
+ * same request starts one run however often it is sent.
+ */
+export function deprovisionExecutionName(tenantId: string, request: Record<string, unknown>): string {
+  return `${tenantId}-d${digest(`deprovision:${canonicalJson(request)}`)}`.slice(0, MAX_EXECUTION_NAME);
+}
+
 /** Whether an execution name was made for this tenant by one of the functions above. */
 export function belongsToTenant(name: string, tenantId: string): boolean {
   if (!name.startsWith(`${tenantId}-`)) return false;

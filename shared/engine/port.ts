@@ -55,16 +55,28 @@ export interface StopReason {
   readonly cause: string;
 }
 
+/** The workflows the API drives. */
+export type WorkflowName = 'Provision' | 'Deprovision';
+
 export interface WorkflowEngine {
   /** The Provision workflow's task states in workflow order, Cleanup last: the steps an execution shows. */
   readonly steps: readonly string[];
-  /** The execution ARN for an execution name of the Provision workflow. */
-  executionArn(name: string): string;
+  /** The workflows this engine can run and find executions of, Provision first. */
+  readonly workflows: readonly WorkflowName[];
+  /** A workflow's task states in order: the steps its executions show. */
+  stepsOf(workflow: WorkflowName): readonly string[];
+  /** The execution ARN for an execution name of a workflow. @default workflow 'Provision' */
+  executionArn(name: string, workflow?: WorkflowName): string;
   /**
-   * Starts a Provision execution named `name`, idempotent by name: an execution that already has
-   * this name (running or not) is returned instead, with `started: false`.
+   * Starts an execution of a workflow (Provision by default) named `name`, idempotent by name: an
+   * execution that already has this name (running or not) is returned instead, with `started: false`.
    */
-  start(name: string, tenantId: string, input: Record<string, unknown>): Promise<StartedExecution>;
+  start(
+    name: string,
+    tenantId: string,
+    input: Record<string, unknown>,
+    workflow?: WorkflowName,
+  ): Promise<StartedExecution>;
   describe(executionId: string): Promise<ExecutionDescription | undefined>;
   /** One page of the execution's history, oldest first, in GetExecutionHistory's shape. */
   history(executionId: string, page?: PageRequest): Promise<Page<HistoryEvent>>;

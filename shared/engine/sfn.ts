@@ -21,6 +21,7 @@ import type {
   StartedExecution,
   StopReason,
   WorkflowEngine,
+  WorkflowName,
 } from './port';
 
 /** The API functions' environment: the Provision state machine they drive. */
@@ -33,6 +34,16 @@ export const SfnEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of state names')
     .transform((s) => s.split(',')),
+  /** The Deprovision state machine, for the routes that start or read its executions. */
+  TENANTRY_DEPROVISION_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN')
+    .optional(),
+  TENANTRY_DEPROVISION_STEPS: z
+    .string()
+    .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of state names')
+    .transform((s) => s.split(','))
+    .optional(),
 });
 export type SfnEnv = z.infer<typeof SfnEnvSchema>;
 
@@ -60,33 +71,59 @@ export function toHistoryEvent(e: SfnHistoryEvent): HistoryEvent {
   return { ...(rest as Omit<HistoryEvent, 'timestamp'>), timestamp: iso(timestamp) ?? '' };
 }
 
-/** The Provision workflow on AWS Step Functions. */
+/** The Deprovision state machine, when the functions are given one. */
+export interface SfnDeprovisionMachine {
+  readonly stateMachineArn: string;
+  readonly steps: readonly string[];
+}
+
+/** The Provision workflow (and, when configured, the Deprovision workflow) on AWS Step Functions. */
 export class SfnWorkflowEngine implements WorkflowEngine {
+  readonly workflows: readonly WorkflowName[];
+
   constructor(
     private readonly stateMachineArn: string,
     readonly steps: readonly string[],
     private readonly sfn: SFNClient = client,
-  ) {}
-
-  executionArn(name: string): string {
-    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    private readonly deprovision?: SfnDeprovisionMachine,
+  ) {
+    this.workflows = deprovision ? ['Provision', 'Deprovision'] : ['Provision'];
   }
 
-  async start(name: string, _tenantId: string, input: Record<string, unknown>): Promise<StartedExecution> {
+  private machineArn(workflow: WorkflowName): string {
+    if (workflow === 'Provision') return this.stateMachineArn;
+    if (!this.deprovision) throw new ConfigError('TENANTRY_DEPROVISION_STATE_MACHINE_ARN is not set');
+    return this.deprovision.stateMachineArn;
+  }
+
+  stepsOf(workflow: WorkflowName): readonly string[] {
+    return workflow === 'Provision' ? this.steps : (this.deprovision?.steps ?? []);
+  }
+
+  executionArn(name: string, workflow: WorkflowName = 'Provision'): string {
+    return `${this.machineArn(workflow).replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  async start(
+    name: string,
+    _tenantId: string,
+    input: Record<string, unknown>,
+    workflow: WorkflowName = 'Provision',
+  ): Promise<StartedExecution> {
     try {
       // Same name and input while the first is still open: Step Functions answers with that one.
       const out = await this.sfn.send(
         new StartExecutionCommand({
-          stateMachineArn: this.stateMachineArn,
+          stateMachineArn: this.machineArn(workflow),
           name,
           input: JSON.stringify(input),
         }),
       );
-      return { executionId: out.executionArn ?? this.executionArn(name), name, started: true };
+      return { executionId: out.executionArn ?? this.executionArn(name, workflow), name, started: true };
     } catch (error) {
       // Closed (whatever the input) or open with another input: the name is taken, that execution is the answer.
       if (error instanceof ExecutionAlreadyExists)
-        return { executionId: this.executionArn(name), name, started: false };
+        return { executionId: this.executionArn(name, workflow), name, started: false };
       throw error;
     }
   }
@@ -164,15 +201,26 @@ export class SfnWorkflowEngine implements WorkflowEngine {
 
 let engine: SfnWorkflowEngine | undefined;
 
-/** The engine the API functions use on AWS, from `TENANTRY_PROVISION_STATE_MACHINE_ARN` and `_STEPS`. */
+/**
+ * The engine the API functions use on AWS, from `TENANTRY_PROVISION_STATE_MACHINE_ARN` and `_STEPS`,
+ * and `TENANTRY_DEPROVISION_STATE_MACHINE_ARN` and `_STEPS` where a route is given the Deprovision workflow.
+ */
 export function sfnEngineFromEnv(): SfnWorkflowEngine {
   if (!coldStartEnv.success) {
     const detail = coldStartEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid Step Functions environment: ${detail}`);
   }
+  const env = coldStartEnv.data;
   engine ??= new SfnWorkflowEngine(
-    coldStartEnv.data.TENANTRY_PROVISION_STATE_MACHINE_ARN,
-    coldStartEnv.data.TENANTRY_PROVISION_STEPS,
+    env.TENANTRY_PROVISION_STATE_MACHINE_ARN,
+    env.TENANTRY_PROVISION_STEPS,
+    client,
+    env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN
+      ? {
+          stateMachineArn: env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN,
+          steps: env.TENANTRY_DEPROVISION_STEPS ?? [],
+        }
+      : undefined,
   );
   return engine;
 }

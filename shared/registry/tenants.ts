@@ -26,6 +26,14 @@ export interface TenantRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly provisionedAt: string | null;
+  /** The template (and its version) the tenant was made from, if any. */
+  readonly templateId: string | null;
+  readonly templateVersion: number | null;
+  /** When a scheduled deprovisioning runs (status `scheduled_for_deletion`). */
+  readonly deletionDueAt: string | null;
+  /** Where a deprovisioned tenant's backup is. */
+  readonly backupLocation: string | null;
+  readonly deprovisionedAt: string | null;
 }
 
 export interface AuditEntry {
@@ -39,7 +47,8 @@ export interface AuditEntry {
 }
 
 const TENANT_COLUMNS = `tenant_id, display_name, schema_name, status, blueprint, blueprint_version, requested_by,
-  execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at`;
+  execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at,
+  template_id, template_version, deletion_due_at, backup_location, deprovisioned_at`;
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 
@@ -60,6 +69,11 @@ function toTenant(r: Record<string, unknown>): TenantRecord {
     createdAt: iso(r.created_at) ?? '',
     updatedAt: iso(r.updated_at) ?? '',
     provisionedAt: iso(r.provisioned_at),
+    templateId: (r.template_id as string | null) ?? null,
+    templateVersion: (r.template_version as number | null) ?? null,
+    deletionDueAt: iso(r.deletion_due_at),
+    backupLocation: (r.backup_location as string | null) ?? null,
+    deprovisionedAt: iso(r.deprovisioned_at),
   };
 }
 

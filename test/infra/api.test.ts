@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SFN_ACTIONS } from '../../infra/constructs/api';
+import { SCHEDULING_ACTIONS } from '../../infra/constructs/deprovision';
 import { DATA_API_ACTIONS } from '../../infra/constructs/tenantry-function';
 import { API_ROUTES, type ApiRoute } from '../../shared/api/route-table';
 import { PROVISION_TASKS } from '../../statemachine/steps';
@@ -18,7 +19,8 @@ describe('the HTTP API', () => {
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const routes: readonly ApiRoute[] = API_ROUTES;
   const machineRef = () => ({ Ref: logicalId(stack.provision.stateMachine) });
-  const executionsArn = () => ({
+  const deprovisionRef = () => ({ Ref: logicalId(stack.deprovisioning.deprovisionStateMachine) });
+  const executionsArn = (machine = stack.provision.stateMachine) => ({
     'Fn::Join': [
       '',
       [
@@ -29,7 +31,7 @@ describe('the HTTP API', () => {
         ':',
         { Ref: 'AWS::AccountId' },
         ':execution:',
-        { 'Fn::GetAtt': [logicalId(stack.provision.stateMachine), 'Name'] },
+        { 'Fn::GetAtt': [logicalId(machine), 'Name'] },
         ':*',
       ],
     ],
@@ -85,13 +87,38 @@ describe('the HTTP API', () => {
       const onExecutions = route.sfn.filter((a) => a !== 'start' && a !== 'list').map((a) => SFN_ACTIONS[a]);
       if (onMachine.length > 0) expected.push({ actions: onMachine, resources: [machineRef()] });
       if (onExecutions.length > 0) expected.push({ actions: onExecutions, resources: [executionsArn()] });
-      expect(states, route.id).toEqual(expected);
+      const deprovision = route.deprovision ?? [];
+      const dOnMachine = deprovision.filter((a) => a === 'start' || a === 'list').map((a) => SFN_ACTIONS[a]);
+      const dOnExecutions = deprovision
+        .filter((a) => a !== 'start' && a !== 'list')
+        .map((a) => SFN_ACTIONS[a]);
+      if (dOnMachine.length > 0) expected.push({ actions: dOnMachine, resources: [deprovisionRef()] });
+      if (dOnExecutions.length > 0) {
+        expected.push({
+          actions: dOnExecutions,
+          resources: [executionsArn(stack.deprovisioning.deprovisionStateMachine)],
+        });
+      }
+      // CDK merges statements with the same actions: compare (action, resource) pairs.
+      const pairs = (list: { actions: string[]; resources: unknown[] }[]) =>
+        list
+          .flatMap((s) => s.actions.flatMap((a) => s.resources.map((r) => `${a} ${JSON.stringify(r)}`)))
+          .sort();
+      expect(pairs(states), route.id).toEqual(pairs(expected));
       for (const s of states) expect(s.actions.join(), route.id).not.toMatch(/\*/);
     }
     // The write routes are the only ones that may start or stop anything.
     const can = (action: string) =>
       routes.filter((r) => r.sfn.some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
-    expect(can('states:StartExecution')).toEqual(['StartTenant', 'RedriveExecution']);
+    expect(can('states:StartExecution')).toEqual([
+      'StartTenant',
+      'RedriveExecution',
+      'ProvisionFromTemplate',
+    ]);
+    const canDeprovision = (action: string) =>
+      routes.filter((r) => (r.deprovision ?? []).some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
+    expect(canDeprovision('states:StartExecution')).toEqual(['DeprovisionTenant']);
+    expect(canDeprovision('states:StopExecution')).toEqual([]);
     expect(can('states:StopExecution')).toEqual(['CancelExecution']);
     expect(can('states:ListExecutions')).toEqual(['ListTenantExecutions']);
   });
@@ -129,6 +156,66 @@ describe('the HTTP API', () => {
       'GetExecutionHistory',
       'GetOpenApi',
     ]);
+  });
+
+  it('lets only the deprovision routes schedule, with the scheduling grants and env of allowScheduling', () => {
+    const passRole = {
+      actions: ['iam:PassRole'],
+      resources: [{ 'Fn::GetAtt': [logicalId(stack.deprovisioning.schedulerRole), 'Arn'] }],
+    };
+    for (const route of routes) {
+      const fn = stack.api.functions[route.id];
+      if (!fn) throw new Error(`no function for ${route.id}`);
+      const role = (stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const statements = roleStatements(template, role);
+      const scheduling = statements.filter((s) =>
+        s.actions.some((a) => a.startsWith('scheduler:') || a === 'iam:PassRole'),
+      );
+      const props = resources[logicalId(fn)]?.Properties as
+        | { Environment: { Variables: Record<string, unknown> } }
+        | undefined;
+      const env = props?.Environment.Variables ?? {};
+      if (route.scheduling) {
+        expect(
+          scheduling.map((s) => s.actions),
+          route.id,
+        ).toEqual([[...SCHEDULING_ACTIONS], ['iam:PassRole']]);
+        expect(scheduling[1], route.id).toEqual(passRole);
+        expect(env, route.id).toMatchObject({
+          TENANTRY_SCHEDULE_GROUP: stack.deprovisioning.scheduleGroupName,
+          TENANTRY_DEPROVISION_STATE_MACHINE_ARN: deprovisionRef(),
+        });
+      } else {
+        expect(scheduling, route.id).toEqual([]);
+        expect(env.TENANTRY_SCHEDULE_GROUP, route.id).toBeUndefined();
+      }
+    }
+    expect(routes.filter((r) => r.scheduling).map((r) => r.id)).toEqual([
+      'DeprovisionTenant',
+      'CancelDeprovision',
+    ]);
+  });
+
+  it('gives the template routes the database and nothing else', () => {
+    const templateRoutes = routes.filter(
+      (r) => r.path.startsWith('/templates') && r.id !== 'ProvisionFromTemplate',
+    );
+    expect(templateRoutes).toHaveLength(7);
+    for (const route of templateRoutes) {
+      const fn = stack.api.functions[route.id];
+      if (!fn) throw new Error(`no function for ${route.id}`);
+      const role = (stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const actions = roleStatements(template, role).flatMap((s) => s.actions);
+      const other = actions.filter(
+        (a) =>
+          !DATA_API_ACTIONS.includes(a as (typeof DATA_API_ACTIONS)[number]) &&
+          !a.startsWith('secretsmanager:') &&
+          !a.startsWith('xray:') &&
+          !a.startsWith('logs:'),
+      );
+      expect(other, route.id).toEqual([]);
+      expect(actions, route.id).toEqual(expect.arrayContaining([...DATA_API_ACTIONS]));
+    }
   });
 
   it('outputs the URL of the stage', () => {

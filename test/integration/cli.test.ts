@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { main } from '../../local/cli';
 import { LocalEngine } from '../../local/engine';
 import { recoverInterruptedRuns } from '../../local/recovery';
+import { resetBackupStore } from '../../shared/blobs/connect';
 import { getTenant } from '../../shared/registry/tenants';
 import { PgliteClient } from '../../shared/sql/pglite';
 import { PROVISION_WORKFLOW } from '../../statemachine/render';
@@ -33,9 +34,12 @@ describe('tenantry CLI on embedded PGlite', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tenantry-cli-'));
     delete process.env.DATABASE_URL;
     process.env.TENANTRY_DATA_DIR = dataDir;
+    process.env.TENANTRY_BACKUP_DIR = join(dataDir, 'backups');
+    resetBackupStore();
   });
   afterAll(() => {
     process.env = saved;
+    resetBackupStore();
     rmSync(dataDir, { recursive: true, force: true });
   });
   afterEach(() => vi.restoreAllMocks());
@@ -123,6 +127,43 @@ describe('tenantry CLI on embedded PGlite', () => {
     const bad = await cli('template', 'create', '--file', file);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/tenantry: category: /);
+  });
+
+  it('schedules a deprovisioning, refuses a second one, cancels it, then deprovisions now with --watch', async () => {
+    expect((await cli('provision', 'cli-leaving', '--blueprint', 'docex')).code).toBe(0);
+    const scheduled = await cli(
+      'deprovision',
+      'cli-leaving',
+      '--grace-hours',
+      '48',
+      '--no-preserve-audit-logs',
+    );
+    expect(scheduled.code, scheduled.err).toBe(0);
+    expect(scheduled.out).toMatch(/Tenant cli-leaving is scheduled for deletion at \d{4}-\d\d-\d\dT/);
+    const db = await PgliteClient.open({ dataDir });
+    try {
+      expect(await getTenant(db, 'cli-leaving')).toMatchObject({ status: 'scheduled_for_deletion' });
+    } finally {
+      await db.close();
+    }
+    const twice = await cli('deprovision', 'cli-leaving', '--grace-hours', '1');
+    expect(twice.code).not.toBe(0);
+    expect(twice.err).toMatch(/already scheduled for deletion/);
+
+    const cancelled = await cli('cancel-deprovision', 'cli-leaving');
+    expect(cancelled.code, cancelled.err).toBe(0);
+    expect(cancelled.out).toMatch(/tenant cli-leaving is active again/);
+    expect((await cli('cancel-deprovision', 'cli-leaving')).code).not.toBe(0);
+
+    const now = await cli('deprovision', 'cli-leaving', '--preserve-backups', '--notify-users', '--watch');
+    expect(now.code, now.err).toBe(0);
+    expect(now.out).toMatch(/✓ DropSchema\s+\d+ ms/);
+    expect(now.out).toMatch(/Tenant cli-leaving is deprovisioned; backup at \S+/);
+    expect((await cli('deprovision', 'nobody')).err).toMatch(/no tenant 'nobody'/);
+    expect((await cli('deprovision', 'cli-leaving', '--grace-hours', 'soon')).code).toBe(2);
+    expect(
+      (await cli('deprovision', 'cli-leaving', '--preserve-audit-logs', '--no-preserve-audit-logs')).code,
+    ).toBe(2);
   });
 
   it('answers usage errors with exit code 2', async () => {

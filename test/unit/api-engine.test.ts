@@ -214,3 +214,33 @@ describe('the Step Functions adapter', () => {
     ]);
   });
 });
+
+describe('the Deprovision workflow on Step Functions', () => {
+  const DEPROVISION = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Deprovision';
+
+  it('starts and addresses Deprovision executions on the Deprovision state machine', async () => {
+    const { client, calls } = fakeSfn({
+      StartExecutionCommand: () => ({
+        executionArn: `${DEPROVISION.replace(':stateMachine:', ':execution:')}:acme-d1`,
+      }),
+    });
+    const engine = new SfnWorkflowEngine(STATE_MACHINE, STEPS, client, {
+      stateMachineArn: DEPROVISION,
+      steps: ['Validate', 'Cleanup'],
+    });
+    expect(engine.workflows).toEqual(['Provision', 'Deprovision']);
+    expect(engine.stepsOf('Deprovision')).toEqual(['Validate', 'Cleanup']);
+    expect(engine.executionArn('acme-d1', 'Deprovision')).toBe(
+      'arn:aws:states:eu-west-1:123456789012:execution:Deprovision:acme-d1',
+    );
+    const started = await engine.start('acme-d1', 'acme', { tenantId: 'acme' }, 'Deprovision');
+    expect(started).toMatchObject({ name: 'acme-d1', started: true });
+    expect(calls[0]?.input).toMatchObject({ stateMachineArn: DEPROVISION, name: 'acme-d1' });
+  });
+
+  it('has no Deprovision workflow without its state machine, and says so when asked for one', () => {
+    const engine = new SfnWorkflowEngine(STATE_MACHINE, STEPS, fakeSfn({}).client);
+    expect(engine.workflows).toEqual(['Provision']);
+    expect(() => engine.executionArn('x', 'Deprovision')).toThrow(/TENANTRY_DEPROVISION_STATE_MACHINE_ARN/);
+  });
+});

@@ -97,6 +97,7 @@ describe('the HTTP error middleware', () => {
   it('reads executions through the engine alone: those routes never open the database', async () => {
     const engine = {
       steps: ['Validate'],
+      workflows: ['Provision'],
       executionArn: (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:Provision:${name}`,
       describe: async () => undefined,
     } as unknown as WorkflowEngine;
