@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import {
   PROVISION_CLEANUP,
   PROVISION_FAILED_STATE,
+  PROVISION_RESTORE_CHOICE,
   PROVISION_STEPS,
   PROVISION_SUCCEEDED_STATE,
   PROVISION_TEMPLATE_CHOICE,
@@ -15,8 +16,8 @@ import { failurePath, functionFor, lambdaTask, type WorkflowFunctions } from './
 export const PROVISION_TIMEOUT = Duration.minutes(30);
 
 /**
- * Validate -> CreateSchema -> SyncTables -> CreateIndexes -> Seed -> [UsesTemplate: ApplySettings ->
- * CreateAdminUser -> LoadInitialData] -> Verify -> Register.
+ * Validate -> CreateSchema -> SyncTables -> CreateIndexes -> RestoresBackup? (RestoreRows) or
+ * (Seed -> UsesTemplate? (ApplySettings -> CreateAdminUser -> LoadInitialData)) -> Verify -> Register.
  * Every step retries transient faults with backoff and jitter; any other failure is caught with
  * the error under `$.failure.<StepName>`, so Cleanup knows which step failed, and the run ends in
  * the ProvisioningFailed state after Cleanup.
@@ -37,35 +38,39 @@ export function buildProvisionDefinition(scope: Construct, functions: WorkflowFu
     stateName: PROVISION_SUCCEEDED_STATE,
     comment: 'Tenant is active',
   });
+  const taskOf = new Map(tasks.map((t) => [t.step, t.task]));
+  const chainOf = (group: readonly TaskStep[]): sfn.Chain => {
+    const [head, ...tail] = group.map((step) => taskOf.get(step));
+    if (!head || tail.some((t) => !t)) throw new Error('the Provision workflow lost its steps');
+    return tail.reduce<sfn.Chain>((chain, t) => chain.next(t as sfn.IChainable), sfn.Chain.start(head));
+  };
 
-  // Steps in order; the template-only ones form a branch taken when Validate planned a template.
-  const always = tasks.filter((t) => !t.step.templateOnly).map((t) => t.task);
-  const templated = tasks.filter((t) => t.step.templateOnly).map((t) => t.task);
-  const firstAfterTemplate = steps.findIndex(
-    (s, i) => i > 0 && !s.templateOnly && steps[i - 1]?.templateOnly,
-  );
-  const [first, ...rest] = always;
-  const [firstTemplated] = templated;
-  const resumeAt = tasks[firstAfterTemplate]?.task;
-  if (!first || !firstTemplated || !resumeAt) throw new Error('the Provision workflow lost its steps');
+  // Groups in console order: before the restore choice, the restore branch, the build branch
+  // (Seed, then the template choice and its steps), and the steps every run ends with.
+  const restoreAt = steps.findIndex((s) => s.restoreOnly);
+  const templateAt = steps.findIndex((s) => s.templateOnly);
+  const joinAt = steps.findIndex((s, i) => i > templateAt && !s.templateOnly);
+  const before = steps.slice(0, restoreAt);
+  const restore = steps.filter((s) => s.restoreOnly);
+  const build = steps.slice(restoreAt, templateAt).filter((s) => !s.restoreOnly);
+  const template = steps.filter((s) => s.templateOnly);
+  const after = steps.slice(joinAt);
+  if (restoreAt < 1 || templateAt <= restoreAt || joinAt <= templateAt)
+    throw new Error('the Provision workflow is out of order');
 
-  let chain: sfn.Chain = sfn.Chain.start(first);
-  for (const task of rest) {
-    if (task === resumeAt) {
-      let branch: sfn.Chain = sfn.Chain.start(firstTemplated);
-      for (const t of templated.slice(1)) branch = branch.next(t);
-      const choice = new sfn.Choice(scope, PROVISION_TEMPLATE_CHOICE, {
-        stateName: PROVISION_TEMPLATE_CHOICE,
-        comment: 'Requests with a template get its settings, admin user and initial data',
-      })
-        .when(sfn.Condition.isPresent('$.steps.Validate.output.template'), branch.next(task))
-        .otherwise(task);
-      chain = chain.next(choice);
-      // Both branches meet at `task`; carry on from it.
-      chain = sfn.Chain.sequence(chain, task) as sfn.Chain;
-      continue;
-    }
-    chain = chain.next(task);
-  }
-  return chain.next(succeeded);
+  const join = chainOf(after);
+  join.next(succeeded);
+  const templateChoice = new sfn.Choice(scope, PROVISION_TEMPLATE_CHOICE, {
+    stateName: PROVISION_TEMPLATE_CHOICE,
+    comment: 'Requests with a template get its settings, admin user and initial data',
+  })
+    .when(sfn.Condition.isPresent('$.steps.Validate.output.template'), chainOf(template).next(join))
+    .otherwise(join);
+  const restoreChoice = new sfn.Choice(scope, PROVISION_RESTORE_CHOICE, {
+    stateName: PROVISION_RESTORE_CHOICE,
+    comment: 'A restore loads the backup in place of the seed and template data',
+  })
+    .when(sfn.Condition.isPresent('$.steps.Validate.output.restore'), chainOf(restore).next(join))
+    .otherwise(chainOf(build).next(templateChoice));
+  return chainOf(before).next(restoreChoice);
 }

@@ -17,6 +17,8 @@ export interface TaskStep {
   readonly timeoutSeconds?: number;
   /** Runs only for requests with a template; otherwise the workflow passes it by (shown as skipped). */
   readonly templateOnly?: boolean;
+  /** Runs only when restoring from a backup, in place of Seed and the template steps. */
+  readonly restoreOnly?: boolean;
 }
 
 export const PROVISION_STEPS = [
@@ -41,6 +43,13 @@ export const PROVISION_STEPS = [
     entry: 'functions/provision/create-indexes.ts',
     description: 'Create secondary indexes',
     timeoutSeconds: 600,
+  },
+  {
+    state: 'RestoreRows',
+    entry: 'functions/provision/restore-rows.ts',
+    description: "Load the tenant's rows from its backup",
+    restoreOnly: true,
+    timeoutSeconds: 900,
   },
   { state: 'Seed', entry: 'functions/provision/seed.ts', description: 'Insert baseline data' },
   {
@@ -84,6 +93,8 @@ export const PROVISION_TASKS: readonly TaskStep[] = [...PROVISION_STEPS, PROVISI
 export const PROVISION_SUCCEEDED_STATE = 'Provisioned';
 /** The Choice that sends template requests through the template steps. */
 export const PROVISION_TEMPLATE_CHOICE = 'UsesTemplate';
+/** The Choice that sends restores to RestoreRows instead of Seed and the template steps. */
+export const PROVISION_RESTORE_CHOICE = 'RestoresBackup';
 export const PROVISION_FAILED_STATE = 'ProvisioningFailed';
 
 export const DEPROVISION_STEPS = [

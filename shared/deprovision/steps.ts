@@ -269,6 +269,7 @@ export async function finalize(
     plan.tenantId,
     event.execution.id,
     backed.location,
+    backed.manifestKey,
   ]);
 }
 

@@ -19,6 +19,14 @@ export const ProvisionRequestSchema = z.object({
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
 
+/** A restore: re-provision a deprovisioned tenant from its backup (the registry knows the rest). */
+export const RestoreRequestSchema = z.object({
+  tenantId: ProvisionRequestSchema.shape.tenantId,
+  restore: z.literal(true),
+  requestedBy: z.string().trim().min(1).max(200).default('unknown'),
+});
+export type RestoreRequest = z.infer<typeof RestoreRequestSchema>;
+
 export const TemplateRefSchema = z.object({ id: z.string(), version: z.number().int().positive() });
 
 /** What Validate settles for the rest of the run. */
@@ -31,6 +39,8 @@ export const ProvisionPlanSchema = z.object({
   requestedBy: z.string(),
   template: TemplateRefSchema.optional(),
   adminUser: AdminUserRequestSchema.optional(),
+  /** Set for a restore: the backup manifest RestoreRows loads. */
+  restore: z.object({ manifest: z.string() }).optional(),
 });
 export type ProvisionPlan = z.infer<typeof ProvisionPlanSchema>;
 
@@ -62,6 +72,7 @@ export const StepOutputSchemas = {
   }),
   CreateAdminUser: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
   LoadInitialData: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  RestoreRows: z.object({ tables: z.number(), rows: z.number(), inserted: z.number() }),
   Verify: z.object({
     fingerprint: z.string(),
     tables: z.number(),

@@ -22,6 +22,8 @@ import {
   type ProvisionPlan,
   type ProvisionRequest,
   ProvisionRequestSchema,
+  type RestoreRequest,
+  RestoreRequestSchema,
   type StepEvent,
   StepOutputSchemas,
   type StepOutputs,
@@ -38,7 +40,7 @@ function stepOutput<K extends keyof StepOutputs>(event: StepEvent, step: K): Ste
   );
 }
 
-function planOf(event: StepEvent): ProvisionPlan {
+export function planOf(event: StepEvent): ProvisionPlan {
   const { claimed: _c, previousStatus: _p, ...plan } = stepOutput(event, 'Validate');
   return plan;
 }
@@ -97,6 +99,7 @@ async function templateFor(rt: Runtime, request: ProvisionRequest) {
 /** Validate: check the request, then claim the tenant for this execution. Nothing is created on bad input. */
 export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutputs['Validate']> {
   const { steps: _s, failure: _f, ...input } = event.state;
+  if (input.restore === true) return validateRestore(rt, event, parseOrThrow(RestoreRequestSchema, input));
   const request = parseOrThrow(ProvisionRequestSchema, input);
   await ensureControlSchema(rt.db);
   const template = await templateFor(rt, request);
@@ -148,6 +151,35 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     [jsonArg({ ...plan, executionId: event.execution.id })],
   );
   return { ...plan, ...claim };
+}
+
+/** Validate for a restore: the tenant is deprovisioned with a backup; rebuild its blueprint version. */
+async function validateRestore(
+  rt: Runtime,
+  event: StepEvent,
+  request: RestoreRequest,
+): Promise<StepOutputs['Validate']> {
+  await ensureControlSchema(rt.db);
+  const claimed = await callControl<{
+    displayName: string;
+    schemaName: string;
+    blueprint: string;
+    blueprintVersion: number;
+    manifest: string;
+  }>(rt.db, request.tenantId, 'claim_restore', [request.tenantId, event.execution.id, request.requestedBy]);
+  const blueprint = rt.blueprints.get(claimed.blueprint);
+  lockOf(blueprint, claimed.blueprintVersion);
+  return {
+    tenantId: request.tenantId,
+    displayName: claimed.displayName,
+    schemaName: claimed.schemaName,
+    blueprint: claimed.blueprint,
+    blueprintVersion: claimed.blueprintVersion,
+    requestedBy: request.requestedBy,
+    restore: { manifest: claimed.manifest },
+    claimed: true,
+    previousStatus: 'deprovisioned',
+  };
 }
 
 export async function createSchema(rt: Runtime, event: StepEvent): Promise<StepOutputs['CreateSchema']> {
@@ -283,7 +315,10 @@ export async function verify(rt: Runtime, event: StepEvent): Promise<StepOutputs
 export async function register(rt: Runtime, event: StepEvent): Promise<StepOutputs['Register']> {
   const plan = planOf(event);
   const verified = stepOutput(event, 'Verify');
-  const seeded = stepOutput(event, 'Seed');
+  // A restore loads its rows instead of seeding them.
+  const loaded = event.state.steps?.Seed
+    ? stepOutput(event, 'Seed').total
+    : stepOutput(event, 'RestoreRows').inserted;
   const indexes = stepOutput(event, 'CreateIndexes');
   const summary = {
     ...(plan.template ? { template: plan.template.id, templateVersion: plan.template.version } : {}),
@@ -292,7 +327,7 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
     schema: plan.schemaName,
     tables: verified.tables,
     indexes: verified.indexes,
-    seedRows: seeded.total,
+    ...(plan.restore ? { restoredRows: loaded } : { seedRows: loaded }),
     fingerprint: verified.fingerprint,
     durationMs: Math.max(0, Date.now() - Date.parse(event.execution.startTime)),
   };

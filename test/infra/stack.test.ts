@@ -178,6 +178,8 @@ describe('TenantryStack with a new cluster', () => {
           'CreateSchema',
           'SyncTables',
           'CreateIndexes',
+          'RestoresBackup',
+          'RestoreRows',
           'Seed',
           'UsesTemplate',
           'ApplySettings',

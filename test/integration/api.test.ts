@@ -108,6 +108,7 @@ describe.each(testBackends())('HTTP API on the local server, over $name', (backe
       CreateSchema: 'succeeded',
       SyncTables: 'succeeded',
       CreateIndexes: 'succeeded',
+      RestoreRows: 'skipped',
       Seed: 'succeeded',
       ApplySettings: 'skipped',
       CreateAdminUser: 'skipped',

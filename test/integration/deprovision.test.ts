@@ -12,7 +12,7 @@ import { BackupManifestSchema } from '../../shared/deprovision/schemas';
 import { ConflictError, NotFoundError, TenantStateError, TransientDatabaseError } from '../../shared/errors';
 import { auditTrail, getTenant } from '../../shared/registry/tenants';
 import type { SqlExecutor } from '../../shared/sql/port';
-import { DEPROVISION_WORKFLOW } from '../../statemachine/render';
+import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
 import { DEPROVISION_STEPS } from '../../statemachine/steps';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { engineFor, provision, registryRow, schemaExists } from '../support/provisioning';
@@ -242,6 +242,45 @@ describe.each(testBackends())('Deprovision workflow on $name', (backend) => {
     expect((await run.done).status).toBe('ABORTED');
     expect(await schemaExists(t.db, schema)).toBe(true);
     expect(await registryRow(t.db, 'cut-off')).toMatchObject({ status: 'active' });
+  });
+
+  it('restores a deprovisioned tenant from its backup: every row back, sequences past them', async () => {
+    const schema = await schoolWithData(t, 'comeback');
+    const before = await counts(t.db, schema);
+    const kim = await t.db.query(`SELECT id, email, first_name FROM ${schema}.users WHERE id = 7`);
+    expect((await deprovision(engineFor(t.db), 'comeback')).record.status).toBe('SUCCEEDED');
+    expect(await schemaExists(t.db, schema)).toBe(false);
+
+    const engine = engineFor(t.db);
+    const run = await engine.start(PROVISION_WORKFLOW, 'comeback', {
+      tenantId: 'comeback',
+      restore: true,
+      requestedBy: 'test',
+    });
+    const record = await run.done;
+    const progress = await engine.progress(PROVISION_WORKFLOW, record.executionId);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(Object.fromEntries(progress.steps.map((s) => [s.name, s.status]))).toMatchObject({
+      RestoreRows: 'succeeded',
+      Seed: 'skipped',
+      ApplySettings: 'skipped',
+      Verify: 'succeeded',
+    });
+    expect(await counts(t.db, schema)).toEqual(before);
+    expect((await t.db.query(`SELECT id, email, first_name FROM ${schema}.users WHERE id = 7`)).rows).toEqual(
+      kim.rows,
+    );
+    const next = await t.db.query<{ id: number }>(
+      `INSERT INTO ${schema}.schools (code, name) VALUES ('NEW', 'New') RETURNING id`,
+    );
+    expect(next.rows[0]?.id).toBe(1204);
+    expect(await registryRow(t.db, 'comeback')).toMatchObject({ status: 'active', failed_step: null });
+    const actions = (await auditTrail(t.db, 'comeback')).map((a) => a.action);
+    expect(actions.slice(-2)).toEqual(['restore.started', 'provision.succeeded']);
+
+    // Only a deprovisioned tenant with a backup can be restored.
+    const again = await engine.start(PROVISION_WORKFLOW, 'comeback', { tenantId: 'comeback', restore: true });
+    expect((await again.done).error).toBe('TenantStateError');
   });
 
   describe('after a grace period', () => {

@@ -41,7 +41,7 @@ describe.each(testBackends())('Provision workflow on $name', (backend) => {
     expect(progress.steps.map((s) => [s.name, s.status])).toEqual(
       PROVISION_WORKFLOW.tasks.map((t) => [
         t.state,
-        t.templateOnly || t.state === 'Cleanup' ? 'skipped' : 'succeeded',
+        t.templateOnly || t.restoreOnly || t.state === 'Cleanup' ? 'skipped' : 'succeeded',
       ]),
     );
     expect(progress.steps.map((s) => s.name)).toEqual([
@@ -49,6 +49,7 @@ describe.each(testBackends())('Provision workflow on $name', (backend) => {
       'CreateSchema',
       'SyncTables',
       'CreateIndexes',
+      'RestoreRows',
       'Seed',
       'ApplySettings',
       'CreateAdminUser',

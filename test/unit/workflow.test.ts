@@ -6,33 +6,48 @@ import { RETRYABLE_ERRORS } from '../../statemachine/retry';
 describe('rendered Provision ASL', () => {
   const asl = renderAsl(PROVISION_WORKFLOW);
 
-  /** The states a run passes through, taking the Choice's first rule when `withTemplate`, else its default. */
-  function path(withTemplate: boolean): string[] {
+  /** The states a run passes through; at each Choice, the first rule if the run's request has what it tests for. */
+  function path(request: { restore?: boolean; template?: boolean }): string[] {
     const order: string[] = [];
     let state: string | undefined = asl.StartAt;
     while (state) {
       order.push(state);
-      const s = asl.States[state] as { Next?: string; Default?: string; Choices?: { Next: string }[] };
-      state = s.Choices ? (withTemplate ? s.Choices[0]?.Next : s.Default) : s.Next;
+      const s = asl.States[state] as {
+        Next?: string;
+        Default?: string;
+        Choices?: { Variable: string; Next: string }[];
+      };
+      const rule = s.Choices?.[0];
+      const taken =
+        rule &&
+        ((rule.Variable.endsWith('.restore') && request.restore) ||
+          (rule.Variable.endsWith('.template') && request.template));
+      state = s.Choices ? (taken ? rule.Next : s.Default) : s.Next;
     }
     return order;
   }
 
   it('runs the steps in order and ends in Provisioned', () => {
-    const common = ['Validate', 'CreateSchema', 'SyncTables', 'CreateIndexes', 'Seed', 'UsesTemplate'];
-    expect(path(false)).toEqual([...common, 'Verify', 'Register', 'Provisioned']);
-    expect(path(true)).toEqual([
-      ...common,
+    const common = ['Validate', 'CreateSchema', 'SyncTables', 'CreateIndexes', 'RestoresBackup'];
+    const built = [...common, 'Seed', 'UsesTemplate'];
+    const end = ['Verify', 'Register', 'Provisioned'];
+    expect(path({})).toEqual([...built, ...end]);
+    expect(path({ template: true })).toEqual([
+      ...built,
       'ApplySettings',
       'CreateAdminUser',
       'LoadInitialData',
-      'Verify',
-      'Register',
-      'Provisioned',
+      ...end,
     ]);
+    expect(path({ restore: true })).toEqual([...common, 'RestoreRows', ...end]);
     expect(asl.States.UsesTemplate).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.steps.Validate.output.template', IsPresent: true, Next: 'ApplySettings' }],
+    });
+    expect(asl.States.RestoresBackup).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.steps.Validate.output.restore', IsPresent: true, Next: 'RestoreRows' }],
+      Default: 'Seed',
     });
     expect(asl.TimeoutSeconds).toBe(1800);
   });
