@@ -276,6 +276,16 @@ export async function runRemote(
       console.log(`Cancelled ${res.body.scheduleName}: tenant ${id} is ${res.body.status} again`);
       return 0;
     }
+    case 'restore': {
+      if (!id || positionals.length > 1) return usage('restore takes exactly one tenant id');
+      const res = await client.post<{ executionId: string; statusUrl: string }>(
+        `/tenants/${encodeURIComponent(id)}/restore`,
+        {},
+      );
+      if (res.status !== 202) return fail(res);
+      console.log(`Restoring ${id}: execution ${res.body.executionId} (${res.body.statusUrl})`);
+      return 0;
+    }
     case 'status': {
       if (!id) return usage('status takes a tenant id');
       const tenant = await client.get<{ status: string; executionId: string; schemaName: string }>(

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cancelDeprovision, deprovisionTenant } from '../shared/api/routes';
+import { cancelDeprovision, deprovisionTenant, restoreTenant } from '../shared/api/routes';
 import { DeprovisionBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
@@ -32,13 +32,14 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry deprovision <tenant-id> [--grace-hours N] [--preserve-audit-logs|--no-preserve-audit-logs]
                        [--preserve-backups] [--notify-users] [--reason "..."] [--watch]
   tenantry cancel-deprovision <tenant-id>
+  tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
   tenantry status <tenant-id>
   tenantry list [--status active]
   tenantry blueprint list
   tenantry blueprint lock <name>
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|cancel-deprovision|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).`;
@@ -203,6 +204,35 @@ async function deprovision(db: SqlClient, args: string[]): Promise<number> {
   }
 }
 
+/** Re-provisions a deprovisioned tenant from its backup and waits for the run, showing its steps. */
+async function restore(db: SqlClient, args: string[]): Promise<number> {
+  const tenantId = args[0];
+  if (!tenantId || args.length > 1) throw new UsageError('restore takes exactly one tenant id');
+  const { local, rt } = localApi(db);
+  const result = await restoreTenant(rt, tenantId, process.env.USER ?? 'cli');
+  console.log(
+    `Restoring ${tenantId} from its backup on ${describeBackend(db)}\n  execution ${result.executionId}`,
+  );
+  for (;;) {
+    const progress = await local.progress(PROVISION_WORKFLOW, result.executionId);
+    if (progress.status !== 'RUNNING') {
+      for (const step of progress.steps) if (step.status !== 'skipped') console.log(describeStep(step));
+      if (progress.status === 'SUCCEEDED') {
+        const tenant = await getTenant(db, tenantId);
+        console.log(
+          `Tenant ${tenantId} is ${tenant?.status}: ${tenant?.summary?.restoredRows ?? 0} rows restored`,
+        );
+        return 0;
+      }
+      console.error(
+        `Restoring ${tenantId} ${progress.status.toLowerCase()}: ${progress.error?.error}: ${progress.error?.cause}`,
+      );
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<number> {
   const tenantId = args[0];
   if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
@@ -353,6 +383,7 @@ export async function main(argv: string[]): Promise<number> {
       provision,
       deprovision,
       'cancel-deprovision': cancelDeprovisionCommand,
+      restore,
       status,
       list,
       template,

@@ -61,6 +61,7 @@ const ROUTE_SHAPES: Readonly<
     errors: [400, 404, 409],
   },
   CancelDeprovision: { params: TenantIdParamSchema, ok: [200, 'DeprovisionCancelled'], errors: [404, 409] },
+  RestoreTenant: { params: TenantIdParamSchema, ok: [202, 'StartedExecution'], errors: [400, 404, 409] },
   ListTemplates: { query: ListTemplatesQuerySchema, ok: [200, 'TemplateList'], errors: [400] },
   CreateTemplate: { body: TemplateRequestSchema, ok: [201, 'Template'], errors: [400, 409] },
   GetTemplate: { params: TemplateIdParamSchema, ok: [200, 'Template'], errors: [404] },

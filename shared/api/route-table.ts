@@ -116,6 +116,14 @@ export const API_ROUTES = [
     scheduling: true,
   },
   {
+    id: 'RestoreTenant',
+    method: 'POST',
+    path: '/tenants/{tenantId}/restore',
+    entry: 'functions/api/restore-tenant.ts',
+    summary: 'Re-provision a deprovisioned tenant from its backup (idempotent per backup)',
+    sfn: ['start', 'describe'],
+  },
+  {
     id: 'ListTemplates',
     method: 'GET',
     path: '/templates',

@@ -4,7 +4,12 @@ import {
   scheduleDeprovision,
 } from '../deprovision/schedule';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
-import { deprovisionExecutionName, provisionExecutionName, redriveExecutionName } from '../engine/names';
+import {
+  deprovisionExecutionName,
+  provisionExecutionName,
+  redriveExecutionName,
+  restoreExecutionName,
+} from '../engine/names';
 import type { ExecutionDescription, WorkflowName } from '../engine/port';
 import { fullHistory } from '../engine/port';
 import {
@@ -16,7 +21,7 @@ import {
   ValidationError,
 } from '../errors';
 import { causeMessage, stepsFromHistory } from '../progress';
-import { StepEventSchema } from '../provision/schemas';
+import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
 import { ensureControlSchema } from '../registry/control';
 import { getTenant as readTenant, listTenants as readTenants, type TenantRecord } from '../registry/tenants';
@@ -478,4 +483,43 @@ export async function provisionFromTemplate(
 ): Promise<StartedExecutionResponse> {
   const template = await new TemplateStore(rt.db, rt.blueprints).get(templateId);
   return startTenant(rt, { ...request, template: template.templateId });
+}
+
+/**
+ * `POST /tenants/{tenantId}/restore`: re-provision a deprovisioned tenant from its backup (the
+ * Provision workflow with `restore: true`). One execution per backup, however often it is sent.
+ */
+export async function restoreTenant(
+  rt: ApiRuntime,
+  tenantId: string,
+  requestedBy: string,
+): Promise<StartedExecutionResponse> {
+  const request = parseOrThrow(RestoreRequestSchema, { tenantId, restore: true, requestedBy });
+  await ensureControlSchema(rt.db);
+  const tenant = await readTenant(rt.db, tenantId);
+  if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
+  const { rows } = await rt.db.query<{ backup_manifest: string | null }>(
+    'SELECT backup_manifest FROM tenantry.tenants WHERE tenant_id = $1',
+    [tenantId],
+  );
+  const manifest = rows[0]?.backup_manifest;
+  const restorable =
+    tenant.status === 'deprovisioned' || tenant.status === 'failed' || tenant.status === 'cancelled';
+  if (
+    !manifest ||
+    (!restorable &&
+      tenant.executionId !== rt.engine.executionArn(restoreExecutionName(tenantId, manifest), 'Provision'))
+  ) {
+    throw new TenantStateError(`tenant '${tenantId}' is ${tenant.status} and has no backup to restore`);
+  }
+  const name = restoreExecutionName(tenantId, manifest);
+  const started = await rt.engine.start(name, tenantId, request, 'Provision');
+  if (started.name !== name) throw new TenantBusyError(tenantId, started.executionId);
+  return {
+    executionId: started.executionId,
+    executionName: name,
+    tenantId,
+    started: started.started,
+    statusUrl: statusUrl(name),
+  };
 }

@@ -44,8 +44,13 @@ export function deprovisionExecutionName(tenantId: string, request: Record<strin
   return `${tenantId}-d${digest(`deprovision:${canonicalJson(request)}`)}`.slice(0, MAX_EXECUTION_NAME);
 }
 
+/** The execution that restores a tenant from one backup: `<tenantId>-s<16 hex>`, one per backup. */
+export function restoreExecutionName(tenantId: string, manifest: string): string {
+  return `${tenantId}-s${digest(`restore:${manifest}`)}`.slice(0, MAX_EXECUTION_NAME);
+}
+
 /** Whether an execution name was made for this tenant by one of the functions above. */
 export function belongsToTenant(name: string, tenantId: string): boolean {
   if (!name.startsWith(`${tenantId}-`)) return false;
-  return new RegExp(`^r?[0-9a-f]{${HASH_LENGTH}}$`).test(name.slice(tenantId.length + 1));
+  return new RegExp(`^[rs]?[0-9a-f]{${HASH_LENGTH}}$`).test(name.slice(tenantId.length + 1));
 }

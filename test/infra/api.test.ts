@@ -113,6 +113,7 @@ describe('the HTTP API', () => {
     expect(can('states:StartExecution')).toEqual([
       'StartTenant',
       'RedriveExecution',
+      'RestoreTenant',
       'ProvisionFromTemplate',
     ]);
     const canDeprovision = (action: string) =>

@@ -272,6 +272,32 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
     expect(other.status).toBe(409);
   });
 
+  it('restores a deprovisioned tenant from its backup: 202, one execution per backup, 409 for a live tenant', async () => {
+    await activeTenant('round-trip');
+    const gone = await http.post<StartedExecutionResponse>('/tenants/round-trip/deprovision', {});
+    expect((await finished(gone.body.executionName)).status).toBe('SUCCEEDED');
+
+    const res = await http.post<StartedExecutionResponse>('/tenants/round-trip/restore', {});
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body.executionName).toMatch(/^round-trip-s[0-9a-f]{16}$/);
+    const again = await http.post<StartedExecutionResponse>('/tenants/round-trip/restore', {});
+    expect(again.body).toMatchObject({ executionId: res.body.executionId, started: false });
+    const done = await finished(res.body.executionName);
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
+    expect(done.steps.find((s) => s.name === 'RestoreRows')?.status).toBe('succeeded');
+    expect(done.steps.find((s) => s.name === 'Seed')?.status).toBe('skipped');
+    expect(await schemaExists(t.db, 'tenant_round_trip')).toBe(true);
+    expect((await http.get<{ status: string }>('/tenants/round-trip')).body.status).toBe('active');
+
+    // Sent again after it finished: the same execution, as for any start.
+    const repeated = await http.post<StartedExecutionResponse>('/tenants/round-trip/restore', {});
+    expect(repeated.body).toMatchObject({ executionId: res.body.executionId, started: false });
+    await activeTenant('never-gone');
+    const live = await http.post<Problem>('/tenants/never-gone/restore', {});
+    expect(live.status).toBe(409);
+    expect((await http.post<Problem>('/tenants/nobody-at-all/restore', {})).status).toBe(404);
+  });
+
   it('schedules a deprovisioning that the server scheduler fires when due; a second schedule is a 409', async () => {
     await activeTenant('gone-later');
     const now = Date.now();

@@ -166,6 +166,21 @@ describe('tenantry CLI on embedded PGlite', () => {
     ).toBe(2);
   });
 
+  it('deprovisions and restores a tenant in process', async () => {
+    expect((await cli('provision', 'cli-cycle', '--blueprint', 'docex')).code).toBe(0);
+    const gone = await cli('deprovision', 'cli-cycle');
+    expect(gone.code, gone.err).toBe(0);
+    expect(gone.out).toMatch(/Tenant cli-cycle is deprovisioned; backup at file:\/\//);
+    const back = await cli('restore', 'cli-cycle');
+    expect(back.code, back.err).toBe(0);
+    expect(back.out).toMatch(/✓ RestoreRows/);
+    expect(back.out).toMatch(/Tenant cli-cycle is active: 18 rows restored/);
+    expect((await cli('provision', 'cli-stays', '--blueprint', 'docex')).code).toBe(0);
+    const never = await cli('restore', 'cli-stays');
+    expect(never.code).toBe(2);
+    expect(never.err).toMatch(/tenantry: tenant 'cli-stays' is active and has no backup to restore/);
+  });
+
   it('answers usage errors with exit code 2', async () => {
     expect((await cli('frobnicate')).code).toBe(2);
     expect((await cli('provision')).err).toBe('tenantry: provision takes exactly one tenant id');
