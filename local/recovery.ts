@@ -64,26 +64,8 @@ export async function recoverInterruptedRuns(engine: LocalEngine): Promise<Recov
         },
       });
       await cleanup(engine.runtime, event);
-      const id = (history.at(-1)?.id ?? 0) + 1;
-      await engine.db.query(
-        `INSERT INTO tenantry.execution_events (execution_id, id, event) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING`,
-        [
-          row.execution_id,
-          id,
-          JSON.stringify({
-            id,
-            previousEventId: id - 1,
-            timestamp: new Date().toISOString(),
-            type: 'ExecutionAborted',
-            executionAbortedEventDetails: { error: 'Interrupted', cause: INTERRUPTED },
-          }),
-        ],
-      );
-      await engine.db.query(
-        `UPDATE tenantry.executions SET status = 'ABORTED', error = 'Interrupted', cause = $2, stopped_at = clock_timestamp()
-          WHERE execution_id = $1 AND status = 'RUNNING'`,
-        [row.execution_id, INTERRUPTED],
-      );
+      // As StopExecution would: an ExecutionAborted event, and the run closed in the store.
+      await engine.stop(row.execution_id, { error: 'Interrupted', cause: INTERRUPTED });
       logger.warn('recovered an interrupted execution', { executionId: row.execution_id, step: reached });
       recovered.push({
         workflow: workflow.name,

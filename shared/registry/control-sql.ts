@@ -472,7 +472,9 @@ ALTER TABLE tenantry.tenants
   ADD COLUMN deletion_due_at timestamptz,
   ADD COLUMN deprovision_options jsonb,
   ADD COLUMN backup_location text,
+  ADD COLUMN backup_manifest text,
   ADD COLUMN deprovisioned_at timestamptz;
+COMMENT ON COLUMN tenantry.tenants.backup_manifest IS 'The blob key of the last backup''s manifest (restore reads it).';
 COMMENT ON COLUMN tenantry.tenants.previous_status IS 'The status to return to if a deprovisioning fails before the drop.';
 
 -- The tenant's own audit rows, kept after its schema is dropped (preserveAuditLogs).
@@ -500,20 +502,32 @@ CREATE TABLE tenantry.outbox_events (
 );
 
 -- Validate: claim a tenant that exists and is live, remembering its status to return to on failure.
+-- A run a schedule started may only go on while that schedule is live (migration 6); it marks it fired.
 CREATE FUNCTION tenantry.begin_deprovision(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_tenant text := p->>'tenantId';
   v_exec text := p->>'executionId';
+  v_schedule text := p->>'scheduleName';
   t tenantry.tenants;
 BEGIN
   SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = v_tenant FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no tenant %', v_tenant USING ERRCODE = 'TY006';
   END IF;
-  IF t.execution_id = v_exec AND t.previous_status IS NOT NULL THEN
+  IF t.execution_id = v_exec AND t.previous_status IS NOT NULL AND t.status <> 'scheduled_for_deletion' THEN
     RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.previous_status, 'blueprint', t.blueprint,
                               'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
                               'templateVersion', t.template_version);
+  END IF;
+  IF v_schedule IS NOT NULL THEN
+    UPDATE tenantry.deletion_schedules SET status = 'fired', execution_id = v_exec, updated_at = clock_timestamp()
+     WHERE schedule_name = v_schedule AND tenant_id = v_tenant AND (status = 'scheduled' OR execution_id = v_exec);
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'the deletion of tenant % scheduled as % was cancelled', v_tenant, v_schedule USING ERRCODE = 'TY007';
+    END IF;
+  ELSIF t.status = 'scheduled_for_deletion' THEN
+    RAISE EXCEPTION 'tenant % is scheduled for deletion at %: cancel that first', v_tenant, t.deletion_due_at
+      USING ERRCODE = 'TY008';
   END IF;
   IF t.status = 'provisioning' THEN
     RAISE EXCEPTION 'tenant % is being provisioned by execution %', v_tenant, t.execution_id
@@ -523,10 +537,12 @@ BEGIN
     RAISE EXCEPTION 'tenant % is % and cannot be deprovisioned', v_tenant, t.status USING ERRCODE = 'TY007', DETAIL = t.status;
   END IF;
   UPDATE tenantry.tenants
-     SET execution_id = v_exec, previous_status = CASE WHEN t.status = 'scheduled_for_deletion' THEN 'active' ELSE t.status END,
+     SET execution_id = v_exec,
+         previous_status = CASE WHEN t.status = 'scheduled_for_deletion' THEN coalesce(t.previous_status, 'active') ELSE t.status END,
          deprovision_options = p->'options', failed_step = NULL, last_error = NULL, updated_at = now()
    WHERE tenant_id = v_tenant;
-  PERFORM tenantry.audit(v_tenant, 'deprovision.started', p->>'requestedBy', v_exec, jsonb_build_object('options', p->'options'));
+  PERFORM tenantry.audit(v_tenant, 'deprovision.started', p->>'requestedBy', v_exec,
+    jsonb_build_object('options', p->'options', 'schedule', v_schedule));
   RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.status, 'blueprint', t.blueprint,
                             'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
                             'templateVersion', t.template_version);
@@ -576,17 +592,19 @@ BEGIN
 END
 $$;
 
--- Finalize: deprovisioned, with where the backup is. Idempotent for its execution.
-CREATE FUNCTION tenantry.finalize_deprovision(p_tenant text, p_execution text, p_backup text) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- Finalize: deprovisioned, with where the backup is and its manifest. Idempotent for its execution.
+CREATE FUNCTION tenantry.finalize_deprovision(p_tenant text, p_execution text, p_backup text, p_manifest text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['deprovisioning', 'deprovisioned']);
 BEGIN
   IF t.status = 'deprovisioning' THEN
     UPDATE tenantry.tenants
-       SET status = 'deprovisioned', backup_location = p_backup, deprovisioned_at = now(), previous_status = NULL,
-           updated_at = now()
+       SET status = 'deprovisioned', backup_location = p_backup, backup_manifest = p_manifest, deprovisioned_at = now(),
+           previous_status = NULL, updated_at = now()
      WHERE tenant_id = p_tenant RETURNING * INTO t;
-    PERFORM tenantry.audit(p_tenant, 'deprovision.succeeded', NULL, p_execution, jsonb_build_object('backup', p_backup));
+    PERFORM tenantry.audit(p_tenant, 'deprovision.succeeded', NULL, p_execution,
+      jsonb_build_object('backup', p_backup, 'manifest', p_manifest));
   END IF;
   RETURN jsonb_build_object('status', t.status, 'backupLocation', t.backup_location, 'deprovisionedAt', t.deprovisioned_at);
 END

@@ -2,6 +2,7 @@ import type { ColumnMetadata, Field, SqlParameter } from '@aws-sdk/client-rds-da
 import { DatabaseError, TransientDatabaseError } from '../errors';
 import { isTransientSqlState, toDatabaseError } from './errors';
 import type { SqlParam, SqlRow } from './port';
+import { scanCode } from './split';
 import { parseInt8 } from './types';
 
 /**
@@ -9,47 +10,6 @@ import { parseInt8 } from './types';
  * `:pn` ones with typed values, typed result fields back to the values the other adapters give,
  * scripts as one statement, and the service's errors to the port's two error types.
  */
-
-/** Walks SQL the way the Postgres lexer does, calling `onCode` for each character outside literals and comments. */
-function scanCode(sql: string, onCode: (i: number) => number | undefined): void {
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i];
-    const next = sql[i + 1];
-    if (c === '-' && next === '-') {
-      const eol = sql.indexOf('\n', i);
-      i = eol === -1 ? sql.length : eol + 1;
-    } else if (c === '/' && next === '*') {
-      let depth = 0;
-      while (i < sql.length) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-          depth++;
-          i += 2;
-        } else if (sql[i] === '*' && sql[i + 1] === '/') {
-          depth--;
-          i += 2;
-          if (depth === 0) break;
-        } else i++;
-      }
-    } else if (c === "'" || c === '"') {
-      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[\w$]/.test(sql[i - 2] ?? '');
-      i++;
-      while (i < sql.length) {
-        if (escapes && sql[i] === '\\') i += 2;
-        else if (sql[i] === c && sql[i + 1] === c) i += 2;
-        else if (sql[i] === c) break;
-        else i++;
-      }
-      i++;
-    } else if (c === '$' && !/[\w$]/.test(sql[i - 1] ?? '')) {
-      const tag = /^\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(sql.slice(i, i + 64))?.[0];
-      if (tag) {
-        const close = sql.indexOf(tag, i + tag.length);
-        i = close === -1 ? sql.length : close + tag.length;
-      } else i = onCode(i) ?? i + 1;
-    } else i = onCode(i) ?? i + 1;
-  }
-}
 
 export type TypeHint = 'DATE' | 'DECIMAL' | 'JSON' | 'TIME' | 'TIMESTAMP' | 'UUID';
 

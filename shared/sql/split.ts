@@ -71,6 +71,33 @@ export function splitSqlStatements(script: string): SplitStatement[] {
   return out;
 }
 
+/**
+ * Walks SQL the way the Postgres lexer does, calling `onCode` for each character outside literals,
+ * quoted identifiers, dollar-quoted bodies and comments. `onCode` may return where to go on.
+ */
+export function scanCode(sql: string, onCode: (i: number) => number | undefined): void {
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    const next = sql[i + 1];
+    if (c === '-' && next === '-') {
+      const eol = sql.indexOf('\n', i);
+      i = eol === -1 ? sql.length : eol + 1;
+    } else if (c === '/' && next === '*') {
+      i = skipBlockComment(sql, i);
+    } else if (c === "'" || c === '"') {
+      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[\w$]/.test(sql[i - 2] ?? '');
+      i = skipQuoted(sql, i, c, escapes);
+    } else {
+      const tag = c === '$' ? dollarTagAt(sql, i) : undefined;
+      if (tag !== undefined) {
+        const close = sql.indexOf(tag, i + tag.length);
+        i = close === -1 ? sql.length : close + tag.length;
+      } else i = onCode(i) ?? i + 1;
+    }
+  }
+}
+
 function lineAt(text: string, index: number): number {
   let line = 1;
   for (let k = 0; k < index; k++) if (text.charCodeAt(k) === 10) line++;

@@ -1,30 +1,9 @@
 /**
- * Control migration: restoring a deprovisioned tenant from its backup. Finalize records the
- * backup's manifest key; a restore claims the tenant like a provisioning does, but only from
- * `deprovisioned` (or a failed restore) and only when a backup is recorded.
+ * Control migration: restoring a deprovisioned tenant from its backup. A restore claims the tenant
+ * like a provisioning does, but only from `deprovisioned` (or a failed restore) and only when a
+ * backup manifest is recorded (Finalize records it, migration 5).
  */
 export const RESTORE_SQL = `
-ALTER TABLE tenantry.tenants ADD COLUMN backup_manifest text;
-COMMENT ON COLUMN tenantry.tenants.backup_manifest IS 'The blob key of the last backup''s manifest (restore reads it).';
-
-DROP FUNCTION tenantry.finalize_deprovision(text, text, text);
-CREATE FUNCTION tenantry.finalize_deprovision(p_tenant text, p_execution text, p_backup text, p_manifest text)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['deprovisioning', 'deprovisioned']);
-BEGIN
-  IF t.status = 'deprovisioning' THEN
-    UPDATE tenantry.tenants
-       SET status = 'deprovisioned', backup_location = p_backup, backup_manifest = p_manifest, deprovisioned_at = now(),
-           previous_status = NULL, updated_at = now()
-     WHERE tenant_id = p_tenant RETURNING * INTO t;
-    PERFORM tenantry.audit(p_tenant, 'deprovision.succeeded', NULL, p_execution,
-      jsonb_build_object('backup', p_backup, 'manifest', p_manifest));
-  END IF;
-  RETURN jsonb_build_object('status', t.status, 'backupLocation', t.backup_location, 'deprovisionedAt', t.deprovisioned_at);
-END
-$$;
-
 -- Validate (restore): claim a deprovisioned tenant that has a backup; returns what to rebuild.
 CREATE FUNCTION tenantry.claim_restore(p_tenant text, p_execution text, p_actor text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,8 +1,8 @@
 /**
  * Control migration: scheduled deletions (a deprovisioning after a grace period). Both engines
  * record the schedule here; on AWS an EventBridge Scheduler one-time schedule fires it, locally
- * the local scheduler does. A fired run checks its schedule is still live, so a cancel can never
- * lose to a schedule that fires at the same moment.
+ * the local scheduler does. A fired run checks its schedule is still live (begin_deprovision,
+ * migration 5), so a cancel can never lose to a schedule that fires at the same moment.
  */
 export const SCHEDULES_SQL = `
 CREATE TABLE tenantry.deletion_schedules (
@@ -70,53 +70,6 @@ BEGIN
    WHERE tenant_id = p_tenant;
   PERFORM tenantry.audit(p_tenant, 'deprovision.schedule_cancelled', p_actor, NULL, jsonb_build_object('schedule', v_schedule));
   RETURN jsonb_build_object('scheduleName', v_schedule, 'status', coalesce(t.previous_status, 'active'));
-END
-$$;
-
--- A scheduled run may only start while its schedule is live; it marks the schedule fired.
-CREATE OR REPLACE FUNCTION tenantry.begin_deprovision(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  v_tenant text := p->>'tenantId';
-  v_exec text := p->>'executionId';
-  v_schedule text := p->>'scheduleName';
-  t tenantry.tenants;
-BEGIN
-  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = v_tenant FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no tenant %', v_tenant USING ERRCODE = 'TY006';
-  END IF;
-  IF t.execution_id = v_exec AND t.previous_status IS NOT NULL AND t.status <> 'scheduled_for_deletion' THEN
-    RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.previous_status, 'blueprint', t.blueprint,
-                              'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
-                              'templateVersion', t.template_version);
-  END IF;
-  IF v_schedule IS NOT NULL THEN
-    UPDATE tenantry.deletion_schedules SET status = 'fired', execution_id = v_exec, updated_at = clock_timestamp()
-     WHERE schedule_name = v_schedule AND tenant_id = v_tenant AND (status = 'scheduled' OR execution_id = v_exec);
-    IF NOT FOUND THEN
-      RAISE EXCEPTION 'the deletion of tenant % scheduled as % was cancelled', v_tenant, v_schedule USING ERRCODE = 'TY007';
-    END IF;
-  ELSIF t.status = 'scheduled_for_deletion' THEN
-    RAISE EXCEPTION 'tenant % is scheduled for deletion at %: cancel that first', v_tenant, t.deletion_due_at
-      USING ERRCODE = 'TY008';
-  END IF;
-  IF t.status = 'provisioning' THEN
-    RAISE EXCEPTION 'tenant % is being provisioned by execution %', v_tenant, t.execution_id
-      USING ERRCODE = 'TY001', DETAIL = t.execution_id;
-  END IF;
-  IF t.status NOT IN ('active', 'disabled', 'scheduled_for_deletion') THEN
-    RAISE EXCEPTION 'tenant % is % and cannot be deprovisioned', v_tenant, t.status USING ERRCODE = 'TY007', DETAIL = t.status;
-  END IF;
-  UPDATE tenantry.tenants
-     SET execution_id = v_exec,
-         previous_status = CASE WHEN t.status = 'scheduled_for_deletion' THEN coalesce(t.previous_status, 'active') ELSE t.status END,
-         deprovision_options = p->'options', failed_step = NULL, last_error = NULL, updated_at = now()
-   WHERE tenant_id = v_tenant;
-  PERFORM tenantry.audit(v_tenant, 'deprovision.started', p->>'requestedBy', v_exec,
-    jsonb_build_object('options', p->'options', 'schedule', v_schedule));
-  RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.status, 'blueprint', t.blueprint,
-                            'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
-                            'templateVersion', t.template_version);
 END
 $$;
 `;
