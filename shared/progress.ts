@@ -147,7 +147,8 @@ export function stepsFromHistory(
       current = steps.get(entered.name);
       if (current) {
         current.status = 'running';
-        current.startedAt = event.timestamp;
+        // A step entered again (Backup's next invocation) keeps the time it first started.
+        current.startedAt ??= event.timestamp;
       }
       continue;
     }

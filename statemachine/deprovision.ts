@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
+  DEPROVISION_BACKUP_CHOICE,
   DEPROVISION_CLEANUP,
   DEPROVISION_FAILED_STATE,
   DEPROVISION_STEPS,
@@ -14,9 +15,11 @@ import { failurePath, functionFor, lambdaTask, type WorkflowFunctions } from './
 export const DEPROVISION_TIMEOUT = Duration.hours(2);
 
 /**
- * Validate -> Disable -> Backup -> VerifyBackup -> Notify -> DropSchema -> Finalize.
- * Retries and catches as in Provision. Nothing is dropped before the backup is verified; a failure
- * before DropSchema re-enables the tenant (Cleanup), one after it leaves the tenant clearly marked.
+ * Validate -> Disable -> Backup (again until it says done) -> VerifyBackup -> Notify -> DropSchema
+ * -> Finalize. Retries and catches as in Provision. Nothing is dropped before the backup is
+ * verified; a failure before DropSchema re-enables the tenant (Cleanup), one after it leaves the
+ * tenant clearly marked. A backup too long for one invocation returns `done: false` with its
+ * cursor, and the Choice after it invokes Backup again.
  */
 export function buildDeprovisionDefinition(scope: Construct, functions: WorkflowFunctions): sfn.IChainable {
   const { guard } = failurePath(scope, functions, {
@@ -25,16 +28,27 @@ export function buildDeprovisionDefinition(scope: Construct, functions: Workflow
     comment: 'Deprovisioning failed; Cleanup has run',
   });
   const steps: readonly TaskStep[] = DEPROVISION_STEPS;
-  const [first, ...rest] = steps.map((step) =>
-    guard(lambdaTask(scope, step, functionFor(functions, step)), step),
-  );
-  if (!first) throw new Error('the Deprovision workflow has no steps');
-  let chain: sfn.Chain = sfn.Chain.start(first);
-  for (const task of rest) chain = chain.next(task);
-  return chain.next(
+  const tasks = steps.map((step) => guard(lambdaTask(scope, step, functionFor(functions, step)), step));
+  const backupAt = steps.findIndex((s) => s.state === 'Backup');
+  const backup = tasks[backupAt];
+  if (!backup) throw new Error('the Deprovision workflow has no Backup step');
+  const chainOf = (list: readonly sfn.IChainable[]): sfn.Chain => {
+    const [head, ...tail] = list;
+    if (!head) throw new Error('empty chain');
+    let chain = sfn.Chain.start(head);
+    for (const t of tail) chain = chain.next(t);
+    return chain;
+  };
+  const finished = new sfn.Choice(scope, DEPROVISION_BACKUP_CHOICE, {
+    stateName: DEPROVISION_BACKUP_CHOICE,
+    comment: 'A backup too long for one invocation goes on in the next',
+  });
+  const after = chainOf(tasks.slice(backupAt + 1)).next(
     new sfn.Succeed(scope, DEPROVISION_SUCCEEDED_STATE, {
       stateName: DEPROVISION_SUCCEEDED_STATE,
       comment: 'Tenant schema dropped; backup and audit trail kept',
     }),
   );
+  finished.when(sfn.Condition.booleanEquals('$.steps.Backup.output.done', false), backup).otherwise(after);
+  return chainOf(tasks.slice(0, backupAt + 1)).next(finished);
 }

@@ -111,7 +111,7 @@ export const DEPROVISION_STEPS = [
   {
     state: 'Backup',
     entry: 'functions/deprovision/backup.ts',
-    description: 'Export every table, page by page, with a manifest',
+    description: 'Export every table as COPY text, page by page, with a manifest',
     timeoutSeconds: 900,
   },
   {
@@ -142,4 +142,6 @@ export const DEPROVISION_CLEANUP: TaskStep = {
 
 export const DEPROVISION_TASKS: readonly TaskStep[] = [...DEPROVISION_STEPS, DEPROVISION_CLEANUP];
 export const DEPROVISION_SUCCEEDED_STATE = 'Deprovisioned';
+/** The Choice after Backup: another invocation until the backup says it is done. */
+export const DEPROVISION_BACKUP_CHOICE = 'BackupFinished';
 export const DEPROVISION_FAILED_STATE = 'DeprovisioningFailed';

@@ -8,4 +8,10 @@ import { parseOrThrow } from '../../shared/validation';
 /** Backup step of the Deprovision workflow. */
 export const handler = middy<unknown>()
   .use(stepMiddleware('Deprovision.Backup'))
-  .handler(async (event) => backup(await runtime(), parseOrThrow(StepEventSchema, event, 'event.')));
+  .handler(async (event, context) =>
+    backup(
+      await runtime(),
+      parseOrThrow(StepEventSchema, event, 'event.'),
+      context.getRemainingTimeInMillis(),
+    ),
+  );

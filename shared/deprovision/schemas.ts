@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BackupCursorSchema } from '../backup/export';
 import { tenantIdProblem } from '../tenant-id';
 
 /** The input of a Deprovision execution (and of the deprovision route). */
@@ -35,29 +36,31 @@ export const DeprovisionTargetSchema = z.object({
   templateVersion: z.number().nullable(),
 });
 
-export const BackupPartSchema = z.object({ key: z.string(), rows: z.number(), sha256: z.string() });
-export const BackupTableSchema = z.object({
-  table: z.string(),
-  rows: z.number(),
-  sha256: z.string(),
-  parts: z.array(BackupPartSchema),
-});
-export const BackupManifestSchema = z.object({
-  format: z.literal('tenantry-backup/1'),
-  tenantId: z.string(),
-  schema: z.string(),
-  blueprint: z.string(),
-  blueprintVersion: z.number(),
-  templateId: z.string().nullable(),
-  templateVersion: z.number().nullable(),
-  executionId: z.string(),
-  createdAt: z.string(),
-  retention: z.enum(['expire', 'preserve']),
-  tables: z.array(BackupTableSchema),
-});
-export type BackupManifest = z.infer<typeof BackupManifestSchema>;
+/**
+ * A Backup invocation's output. A backup too long for one invocation returns `done: false` with
+ * the cursor to go on from, and the workflow invokes Backup again; the last one writes the
+ * manifest and returns its key.
+ */
+export const BackupOutputSchema = z.union([
+  z.object({
+    done: z.literal(true),
+    manifestKey: z.string(),
+    location: z.string(),
+    tables: z.number(),
+    rows: z.number(),
+    invocations: z.number().int().positive(),
+  }),
+  z.object({
+    done: z.literal(false),
+    cursor: BackupCursorSchema,
+    location: z.string(),
+    rows: z.number(),
+    invocations: z.number().int().positive(),
+  }),
+]);
+export type BackupOutput = z.infer<typeof BackupOutputSchema>;
 
 export const DeprovisionOutputSchemas = {
   Validate: DeprovisionRequestSchema.extend({ target: DeprovisionTargetSchema }),
-  Backup: z.object({ manifestKey: z.string(), location: z.string(), tables: z.number(), rows: z.number() }),
+  Backup: BackupOutputSchema,
 } as const;

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import { countLines } from '../backup/copy-text';
+import { assertRowsFit, exportSchema, tableChecksum } from '../backup/export';
+import { type BackupManifest, BackupManifestSchema, COPY_SETTINGS } from '../backup/manifest';
 import { backupStore } from '../blobs/connect';
 import { eventsConfigFromEnv } from '../config';
 import { NotFoundError, TenantryError, ValidationError } from '../errors';
@@ -11,25 +14,16 @@ import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
 import type { SqlExecutor } from '../sql/port';
-import { tenantIdProblem } from '../tenant-id';
+import { schemaNameFor, tenantIdProblem } from '../tenant-id';
 import { parseOrThrow } from '../validation';
-import {
-  type BackupManifest,
-  BackupManifestSchema,
-  DeprovisionOutputSchemas,
-  DeprovisionRequestSchema,
-} from './schemas';
+import { type BackupOutput, DeprovisionOutputSchemas, DeprovisionRequestSchema } from './schemas';
 
 /** A backup that does not match its manifest or the live data: nothing may be dropped. */
 export class BackupVerificationError extends TenantryError {
   readonly status = 500;
 }
 
-/** Rows per backup page: well inside the Data API's 1 MiB response limit for typical rows. */
-export const BACKUP_PAGE_ROWS = 500;
-
 type ValidateOutput = z.infer<(typeof DeprovisionOutputSchemas)['Validate']>;
-type BackupOutput = z.infer<(typeof DeprovisionOutputSchemas)['Backup']>;
 
 function output<T>(event: StepEvent, step: string, schema: z.ZodType<T>): T {
   const raw = event.state.steps?.[step]?.output;
@@ -46,6 +40,8 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<ValidateO
   const { steps: _s, failure: _f, ...input } = event.state;
   const request = parseOrThrow(DeprovisionRequestSchema, input);
   await ensureControlSchema(rt.db);
+  // Before anything changes: a row no backup page could carry would strand the tenant disabled.
+  await assertRowsFit(rt.db, schemaNameFor(request.tenantId));
   const options = {
     preserveAuditLogs: request.preserveAuditLogs,
     preserveBackups: request.preserveBackups,
@@ -71,67 +67,70 @@ export async function disable(rt: Runtime, event: StepEvent): Promise<{ status: 
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function tablesOf(db: SqlExecutor, schema: string): Promise<{ table: string; orderBy: string }[]> {
-  const { rows } = await db.query<{ table: string; keys: string[] | null }>(
-    `SELECT c.relname AS table,
-            (SELECT array_agg(a.attname::text ORDER BY k.ord)
-               FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-              WHERE i.indrelid = c.oid AND i.indisprimary) AS keys
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
-      ORDER BY c.relname`,
-    [schema],
-  );
-  return rows.map((r) => ({
-    table: r.table,
-    // A stable order makes pages repeatable; without a primary key, order by the whole row.
-    orderBy: r.keys?.length ? r.keys.map(quoteIdent).join(', ') : 't::text',
-  }));
-}
-
 function manifestKey(tenantId: string, executionName: string) {
   return `backups/${tenantId}/${executionName}/manifest.json`;
 }
 
+/** The finished backup of this execution: the steps after Backup need its manifest. */
+function backupOf(event: StepEvent) {
+  const backed = output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+  if (!backed.done) {
+    throw new ValidationError([
+      { field: 'state.steps.Backup.output', reason: 'the backup has not finished' },
+    ]);
+  }
+  return backed;
+}
+
+/** How long one Backup invocation may read before it hands over to the next (TENANTRY_BACKUP_SLICE_SECONDS). */
+function sliceDeadline(remainingMs: number): number {
+  const configured = Number(process.env.TENANTRY_BACKUP_SLICE_SECONDS);
+  const margin = Math.min(60_000, remainingMs / 4);
+  const budget = Math.max(0, remainingMs - margin);
+  const slice = Number.isFinite(configured) && configured >= 0 ? Math.min(budget, configured * 1000) : budget;
+  return Date.now() + slice;
+}
+
 /**
- * Backup: every table of the tenant schema, read in one REPEATABLE READ snapshot page by page
- * (so no page outgrows a Data API response), each page written as NDJSON, then a manifest of
- * rows and checksums per table. Retried runs overwrite the same keys.
+ * Backup: every table of the tenant schema as PostgreSQL COPY text parts, in key order, with the
+ * sequences' positions and a manifest of columns, row counts and checksums (docs/backups.md). A
+ * tenant too large for one invocation is backed up over several: each returns `done: false` with
+ * its cursor, the workflow invokes Backup again, and the last writes the manifest.
  */
-export async function backup(rt: Runtime, event: StepEvent): Promise<BackupOutput> {
+export async function backup(
+  rt: Runtime,
+  event: StepEvent,
+  remainingMs = 14 * 60_000,
+): Promise<BackupOutput> {
   const plan = planOf(event);
   const store = await backupStore();
   const retention = plan.preserveBackups ? 'preserve' : 'expire';
   const prefix = `backups/${plan.tenantId}/${event.execution.name}`;
-  const schema = quoteIdent(plan.target.schema);
-  const tables = await rt.db.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const result: BackupManifest['tables'] = [];
-    for (const { table, orderBy } of await tablesOf(tx, plan.target.schema)) {
-      const parts: BackupManifest['tables'][number]['parts'] = [];
-      const whole = createHash('sha256');
-      let rows = 0;
-      for (let page = 0; ; page++) {
-        const { rows: batch } = await tx.query<{ line: string }>(
-          `SELECT to_jsonb(t)::text AS line FROM ${schema}.${quoteIdent(table)} t ORDER BY ${orderBy} LIMIT $1 OFFSET $2`,
-          [BACKUP_PAGE_ROWS, page * BACKUP_PAGE_ROWS],
-        );
-        if (batch.length === 0 && page > 0) break;
-        const body = batch.map((r) => `${r.line}\n`).join('');
-        const key = `${prefix}/${table}/part-${String(page + 1).padStart(5, '0')}.ndjson`;
-        await store.put(key, body, { contentType: 'application/x-ndjson', retention });
-        whole.update(body);
-        parts.push({ key, rows: batch.length, sha256: sha256(body) });
-        rows += batch.length;
-        if (batch.length < BACKUP_PAGE_ROWS) break;
-      }
-      result.push({ table, rows, sha256: whole.digest('hex'), parts });
-    }
-    return result;
+  const before = event.state.steps?.Backup?.output;
+  const previous =
+    before === undefined ? undefined : output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+  const resume = previous && !previous.done ? previous : undefined;
+  const invocations = (resume?.invocations ?? 0) + 1;
+  const result = await exportSchema(rt.db, {
+    schema: plan.target.schema,
+    store,
+    prefix,
+    retention,
+    deadline: sliceDeadline(remainingMs),
+    cursor: resume?.cursor,
   });
+  const location = store.location(prefix);
+  if (!result.done) {
+    return {
+      done: false,
+      cursor: result.cursor,
+      location,
+      rows: (resume?.rows ?? 0) + result.rows,
+      invocations,
+    };
+  }
   const manifest: BackupManifest = {
-    format: 'tenantry-backup/1',
+    format: 'tenantry-backup/2',
     tenantId: plan.tenantId,
     schema: plan.target.schema,
     blueprint: plan.target.blueprint,
@@ -141,7 +140,9 @@ export async function backup(rt: Runtime, event: StepEvent): Promise<BackupOutpu
     executionId: event.execution.id,
     createdAt: new Date().toISOString(),
     retention,
-    tables,
+    copy: { format: 'text', encoding: 'UTF8', settings: { ...COPY_SETTINGS } },
+    tables: result.tables,
+    sequences: result.sequences,
   };
   const key = manifestKey(plan.tenantId, event.execution.name);
   await store.put(key, `${JSON.stringify(manifest, null, 2)}\n`, {
@@ -149,32 +150,35 @@ export async function backup(rt: Runtime, event: StepEvent): Promise<BackupOutpu
     retention,
   });
   return {
+    done: true,
     manifestKey: key,
-    location: store.location(prefix),
-    tables: tables.length,
-    rows: tables.reduce((n, t) => n + t.rows, 0),
+    location,
+    tables: result.tables.length,
+    rows: result.tables.reduce((n, t) => n + t.rows, 0),
+    invocations,
   };
 }
 
-/** VerifyBackup: every part reads back with its checksum and row count, and the counts match the live tables. */
+/**
+ * VerifyBackup: every part reads back with its checksum and row count, every table's checksum
+ * covers its parts, and the counts match the live tables (read with ONLY, as the backup was).
+ */
 export async function verifyBackup(rt: Runtime, event: StepEvent): Promise<{ tables: number; rows: number }> {
   const plan = planOf(event);
-  const { manifestKey: key } = output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+  const { manifestKey: key } = backupOf(event);
   const store = await backupStore();
   const manifest = parseOrThrow(BackupManifestSchema, JSON.parse(await store.get(key)), 'manifest.');
   const problems: string[] = [];
   for (const t of manifest.tables) {
-    const whole = createHash('sha256');
     let rows = 0;
     for (const part of t.parts) {
       const body = await store.get(part.key);
-      whole.update(body);
-      const lines = body === '' ? 0 : body.split('\n').length - 1;
-      if (sha256(body) !== part.sha256 || lines !== part.rows)
+      const lines = countLines(body);
+      if (sha256(body) !== part.sha256 || lines !== part.rows || Buffer.byteLength(body) !== part.bytes)
         problems.push(`${part.key} does not match the manifest`);
       rows += lines;
     }
-    if (whole.digest('hex') !== t.sha256 || rows !== t.rows)
+    if (tableChecksum(t.parts) !== t.sha256 || rows !== t.rows)
       problems.push(`${t.table}: backup has ${rows} rows, manifest ${t.rows}`);
   }
   const live = await liveCounts(
@@ -188,7 +192,7 @@ export async function verifyBackup(rt: Runtime, event: StepEvent): Promise<{ tab
   }
   const { rows: tables } = await rt.db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+      WHERE n.nspname = $1 AND c.relkind = 'r'`,
     [plan.target.schema],
   );
   if ((tables[0]?.n ?? 0) !== manifest.tables.length) problems.push('the schema has tables the backup lacks');
@@ -209,11 +213,11 @@ async function liveCounts(
   if (tables.length === 0) return new Map();
   const sql = tables
     .map(
-      (t) => `SELECT ${quoteLiteral(t)} AS t, count(*)::int AS n FROM ${quoteIdent(schema)}.${quoteIdent(t)}`,
+      (t) => `SELECT ${quoteLiteral(t)} AS t, count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(t)}`,
     )
     .join(' UNION ALL ');
-  const { rows } = await db.query<{ t: string; n: number }>(sql);
-  return new Map(rows.map((r) => [r.t, r.n]));
+  const { rows } = await db.query<{ t: string; n: number | string }>(sql);
+  return new Map(rows.map((r) => [r.t, Number(r.n)]));
 }
 
 let publisher: EventPublisher | undefined;
@@ -229,7 +233,7 @@ function eventPublisher(rt: Runtime): EventPublisher {
 /** Notify: TenantDeprovisioned, for the apps (and, if asked, the tenant's users). Once per execution. */
 export async function notify(rt: Runtime, event: StepEvent): Promise<{ published: string }> {
   const plan = planOf(event);
-  const backed = output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+  const backed = backupOf(event);
   await eventPublisher(rt).publish({
     type: 'TenantDeprovisioned',
     key: `TenantDeprovisioned:${event.execution.id}`,
@@ -264,7 +268,7 @@ export async function finalize(
   event: StepEvent,
 ): Promise<{ status: string; backupLocation: string }> {
   const plan = planOf(event);
-  const backed = output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+  const backed = backupOf(event);
   return callControl(rt.db, plan.tenantId, 'finalize_deprovision', [
     plan.tenantId,
     event.execution.id,

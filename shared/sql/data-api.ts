@@ -29,6 +29,8 @@ export interface DataApiClientOptions {
   readonly credentials?: RDSDataClientConfig['credentials'];
   /** Give up on one HTTPS call after this long (the service itself stops waiting at 45 s). @default 60000 */
   readonly requestTimeoutMs?: number;
+  /** The service's response size limit. @default 1 MiB */
+  readonly maxResponseBytes?: number;
 }
 
 /**
@@ -44,9 +46,11 @@ export interface DataApiClientOptions {
  */
 export class DataApiClient implements SqlClient {
   readonly backend = 'data-api' as const;
+  readonly maxResponseBytes: number;
   private readonly client: RDSDataClient;
 
   constructor(private readonly options: DataApiClientOptions) {
+    this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.client = new RDSDataClient({
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
       maxAttempts: 1,

@@ -55,6 +55,17 @@ function transactionOf(tx: Transaction): SqlTransaction {
       }
       return failures;
     },
+    async copyIn(statement, text) {
+      // PGlite reads COPY data from the '/dev/blob' pseudo-file, given as the query's blob.
+      const sql = statement.replace(/\bFROM\s+STDIN\s*$/i, "FROM '/dev/blob'");
+      if (sql === statement) throw new Error('copyIn takes a COPY ... FROM STDIN statement');
+      try {
+        const result = await tx.query(sql, [], { blob: new Blob([text]) });
+        return result.affectedRows ?? 0;
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
   };
 }
 

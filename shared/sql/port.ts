@@ -38,12 +38,19 @@ export interface SqlTransaction extends SqlExecutor {
    * stay. For work where one failure must not undo the rest (secondary indexes).
    */
   scriptTolerant(statements: readonly string[]): Promise<StatementFailure[]>;
+  /**
+   * Runs `COPY ... FROM STDIN` with `text` as its data and returns the rows loaded. Only backends
+   * that speak the COPY protocol have it (pg, PGlite); callers fall back to INSERTs without it.
+   */
+  copyIn?(statement: string, text: string): Promise<number>;
 }
 
 export type SqlBackend = 'pglite' | 'postgres' | 'data-api';
 
 export interface SqlClient extends SqlExecutor {
   readonly backend: SqlBackend;
+  /** The most bytes one response can carry (the RDS Data API's 1 MiB); undefined means no limit. */
+  readonly maxResponseBytes?: number;
   /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { toDatabaseError } from './errors';
 import type { SqlClient, SqlParam, SqlResult, SqlRow, SqlTransaction, StatementFailure } from './port';
 import { PG_OID, parseDate, parseInt8 } from './types';
@@ -53,6 +56,15 @@ function transactionOf(client: pg.PoolClient): SqlTransaction {
         }
       }
       return failures;
+    },
+    async copyIn(statement, text) {
+      try {
+        const sink = client.query(copyFrom(statement));
+        await pipeline(Readable.from([Buffer.from(text)]), sink);
+        return Number(sink.rowCount ?? 0);
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
     },
   };
 }

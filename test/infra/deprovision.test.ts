@@ -17,6 +17,7 @@ import { RETENTION_TAG } from '../../shared/blobs/port';
 import { EVENT_SOURCE } from '../../shared/events/publisher';
 import { DEPROVISION_WORKFLOW, localFunctionArn, renderAsl } from '../../statemachine/render';
 import {
+  DEPROVISION_BACKUP_CHOICE,
   DEPROVISION_FAILED_STATE,
   DEPROVISION_STEPS,
   DEPROVISION_SUCCEEDED_STATE,
@@ -160,7 +161,7 @@ describe('TenantryDeprovisioning', () => {
       });
     });
 
-    it('has the seven steps, Cleanup, Deprovisioned and DeprovisioningFailed', () => {
+    it('has the seven steps, the Backup loop, Cleanup, Deprovisioned and DeprovisioningFailed', () => {
       const asl = definition();
       expect(DEPROVISION_STEPS).toHaveLength(7);
       expect(asl.StartAt).toBe('Validate');
@@ -169,6 +170,7 @@ describe('TenantryDeprovisioning', () => {
           'Validate',
           'Disable',
           'Backup',
+          DEPROVISION_BACKUP_CHOICE,
           'VerifyBackup',
           'Notify',
           'DropSchema',
@@ -181,6 +183,14 @@ describe('TenantryDeprovisioning', () => {
       expect(asl.States.Deprovisioned?.Type).toBe('Succeed');
       expect(asl.States.DeprovisioningFailed?.Type).toBe('Fail');
       expect(asl.States.Cleanup).toMatchObject({ Type: 'Task', Next: 'DeprovisioningFailed' });
+      // A backup too long for one invocation: Backup again until its output says done.
+      expect(asl.States.Backup?.Next).toBe(DEPROVISION_BACKUP_CHOICE);
+      expect(asl.States[DEPROVISION_BACKUP_CHOICE]).toEqual({
+        Type: 'Choice',
+        Comment: expect.any(String),
+        Choices: [{ Variable: '$.steps.Backup.output.done', BooleanEquals: false, Next: 'Backup' }],
+        Default: 'VerifyBackup',
+      });
       for (const step of DEPROVISION_STEPS) {
         expect(asl.States[step.state]?.Catch, step.state).toEqual([
           { ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${step.state}`, Next: 'Cleanup' },

@@ -22,6 +22,8 @@ export interface TestDatabase {
   readonly db: SqlClient;
   /** The Data API double behind `db`, on the data-api backend. */
   readonly dataApi?: DataApiServer;
+  /** The database's connection URL, on the postgres backend (for tools such as psql). */
+  readonly url?: string;
   /** A second, independent client on the same database (another "process"), when the backend has one. */
   connectAnother?(): SqlClient;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ function postgres(url: string): TestBackend {
       const db = new PostgresClient({ connectionString: dbUrl.toString(), maxConnections: 8 });
       return {
         db,
+        url: dbUrl.toString(),
         connectAnother() {
           const other = new PostgresClient({ connectionString: dbUrl.toString() });
           others.push(other);
