@@ -213,3 +213,72 @@ describe.each(testBackends())('Backups restore exactly on $name', (backend) => {
     expect(await tableDigests(t.db, 'by_psql')).toEqual(before);
   });
 });
+
+describe.each(testBackends())('A school-erp tenant round-trips on $name', (backend) => {
+  let t: TestDatabase;
+  let backups: ReturnType<typeof backupFolder>;
+  beforeAll(async () => {
+    t = await backend.open();
+    backups = backupFolder();
+  });
+  afterAll(async () => {
+    await t?.close();
+    backups?.dispose();
+  });
+
+  it('with students, parents and marks; a lagging sequence moves past its rows so the next insert succeeds', async () => {
+    const engine = engineFor(t.db);
+    expect((await provision(engine, 'school', 'school-erp')).record.error ?? null).toBeNull();
+    const s = 'tenant_school';
+    await t.db.query(`INSERT INTO ${s}.schools (code, name) VALUES ('S1', 'First School')`);
+    // Students through their defaults: admission numbers 'ADM000001'... come from a sequence.
+    await t.db.query(
+      `INSERT INTO ${s}.students (school_id, first_name, last_name, gender, date_of_birth, email)
+       SELECT (SELECT id FROM ${s}.schools), 'Student ' || g, E'O\\'Neil\\ttab', 'female', DATE '2012-01-01' + g, 's' || g || '@example.com'
+         FROM generate_series(1, 40) g`,
+    );
+    // One with an explicit id past the identity sequence: the sequence lags its rows.
+    await t.db.query(
+      `INSERT INTO ${s}.students (id, school_id, first_name, date_of_birth) VALUES (500, (SELECT id FROM ${s}.schools), 'Late', '2011-05-05')`,
+    );
+    await t.db.query(
+      `INSERT INTO ${s}.parents (first_name, last_name, phone) SELECT 'Parent ' || g, 'Ü' || g, '+1-555-01' || lpad(g::text, 2, '0') FROM generate_series(1, 30) g`,
+    );
+    await t.db.query(
+      `INSERT INTO ${s}.student_parents (student_id, parent_id, relationship)
+       SELECT st.id, p.id, 'guardian' FROM ${s}.students st JOIN ${s}.parents p ON p.id = st.id`,
+    );
+    await t.db.query(
+      `INSERT INTO ${s}.academic_sessions (school_id, name, start_date, end_date) SELECT id, '2026-27', '2026-06-01', '2027-03-31' FROM ${s}.schools`,
+    );
+    await t.db.query(`INSERT INTO ${s}.classes (school_id, name) SELECT id, 'Grade 7' FROM ${s}.schools`);
+    await t.db.query(
+      `INSERT INTO ${s}.subjects (school_id, code, name) SELECT id, 'MATH', 'Mathematics' FROM ${s}.schools`,
+    );
+    await t.db.query(
+      `INSERT INTO ${s}.exams (academic_session_id, name, exam_type, start_date, end_date)
+       SELECT id, 'Midterm', 'midterm', '2026-10-01', '2026-10-10' FROM ${s}.academic_sessions`,
+    );
+    await t.db.query(
+      `INSERT INTO ${s}.exam_schedules (exam_id, class_id, subject_id, exam_date)
+       SELECT e.id, c.id, sub.id, '2026-10-02' FROM ${s}.exams e, ${s}.classes c, ${s}.subjects sub`,
+    );
+    await t.db.query(
+      `INSERT INTO ${s}.marks (exam_schedule_id, student_id, marks_obtained, remarks)
+       SELECT (SELECT id FROM ${s}.exam_schedules), st.id, (st.id % 100) + 0.25, 'good' FROM ${s}.students st`,
+    );
+    const before = await tableDigests(t.db, s);
+    expect(before.marks).toMatch(/^41 rows/);
+    expect(before.student_parents).toMatch(/^30 rows/);
+
+    expect((await deprovisionTenant(engine, 'school')).record.error ?? null).toBeNull();
+    await restoreTenant(engine, 'school');
+    expect(await tableDigests(t.db, s)).toEqual(before);
+
+    const next = await t.db.query<{ id: string; admission_no: string }>(
+      `INSERT INTO ${s}.students (school_id, first_name, date_of_birth) VALUES ((SELECT id FROM ${s}.schools), 'New', '2013-03-03')
+       RETURNING id::text, admission_no`,
+    );
+    expect(next.rows[0]).toEqual({ id: '501', admission_no: 'ADM000042' });
+  });
+});

@@ -186,15 +186,18 @@ describe.each(targets)('RDS Data API adapter and test server over $name', (targe
     expect(deadlockish).toBeInstanceOf(TransientDatabaseError);
   });
 
-  it('answers like the service past the 1 MiB response limit', async () => {
-    const ok = await db.query<{ s: string }>("SELECT repeat('x', 500000) AS s");
-    expect(ok.rows[0]?.s.length).toBe(500_000);
+  it('answers like the service past the 1 MiB response limit and the 64 KB row limit', async () => {
+    const ok = await db.query<{ s: string }>("SELECT repeat('x', 60000) AS s FROM generate_series(1, 15)");
+    expect(ok.rows.map((r) => r.s.length)).toEqual(Array(15).fill(60_000));
     const error = await db
-      .query("SELECT repeat('x', 600000) AS a, repeat('y', 600000) AS b")
+      .query("SELECT repeat('x', 60000) AS s FROM generate_series(1, 20)")
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error).not.toBeInstanceOf(TransientDatabaseError);
     expect((error as Error).message).toMatch(/response size limit/);
+    const wide = await db.query("SELECT repeat('x', 70000) AS s").catch((e: unknown) => e);
+    expect(wide).toBeInstanceOf(DatabaseError);
+    expect((wide as Error).message).toMatch(/row size limit/);
   });
 
   it('types parameters as the service does and maps every column type back like the other adapters', async () => {

@@ -240,6 +240,47 @@ describe.each(testBackends())('Templates on $name', (backend) => {
     expect(await store.list({ includeArchived: true })).toEqual(before);
   });
 
+  it('provisions a template with student rows: text admission numbers are never cast, integer ids move on', async () => {
+    await store.create(
+      custom({
+        name: 'With Students',
+        initialData: [
+          { table: 'schools', rows: [{ id: 1, code: 'S1', name: 'First' }] },
+          {
+            table: 'students',
+            rows: [
+              {
+                id: 5,
+                school_id: 1,
+                admission_no: 'ADM000005',
+                first_name: 'Ada',
+                date_of_birth: '2012-02-02',
+              },
+              {
+                id: 6,
+                school_id: 1,
+                admission_no: 'ADM000006',
+                first_name: 'Alan',
+                date_of_birth: '2012-03-03',
+              },
+            ],
+          },
+        ],
+      }),
+      'test',
+    );
+    const { record } = await provision(engineFor(t.db), 'with-students', 'school-erp', {
+      template: 'with-students',
+    });
+    expect(record.error ?? null, record.cause ?? '').toBeNull();
+    const next = await t.db.query<{ id: number; admission_no: string }>(
+      `INSERT INTO tenant_with_students.students (school_id, first_name, date_of_birth)
+       VALUES (1, 'Grace', '2012-04-04') RETURNING id, admission_no`,
+    );
+    expect(next.rows[0]?.id).toBe(7);
+    expect(next.rows[0]?.admission_no).toMatch(/^ADM\d{6}$/);
+  });
+
   it('updating a template makes a new version and leaves tenants of the earlier one alone', async () => {
     const v1 = await store.create(custom(), 'test');
     expect(v1).toMatchObject({ templateId: 'pilot-programme', currentVersion: 1 });

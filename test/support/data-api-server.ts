@@ -13,8 +13,8 @@ import { splitSqlStatements } from '../../shared/sql/split';
  *
  * Like the service: named parameters (`:name`) with typed values and typeHint (a stringValue is a
  * varchar), one statement per call, typed result fields and columnMetadata, formatRecordsAs JSON,
- * SQL errors as BadRequestException `ERROR: <message>; SQLState: <code>`, the 1 MiB response limit,
- * transactions that expire when idle, statement timeouts. It counts calls per operation and can
+ * SQL errors as BadRequestException `ERROR: <message>; SQLState: <code>`, the 1 MiB response and
+ * 64 KB row limits, transactions that expire when idle, statement timeouts. It counts calls per operation and can
  * inject faults: a resuming cluster, or a connection dropped before or after the statement ran.
  */
 
@@ -62,6 +62,8 @@ export interface DataApiServerOptions {
   readonly statementTimeoutMs?: number;
   /** @default 1 MiB (as the service) */
   readonly maxResponseBytes?: number;
+  /** The most bytes one row of a result may hold. @default 64 KiB (as the service) */
+  readonly maxRowBytes?: number;
 }
 
 interface RawResult {
@@ -474,6 +476,7 @@ export class DataApiServer {
   private readonly idleTimeoutMs: number;
   private readonly statementTimeoutMs: number;
   private readonly maxResponseBytes: number;
+  private readonly maxRowBytes: number;
 
   private constructor(
     private readonly http: Server,
@@ -484,6 +487,7 @@ export class DataApiServer {
     this.idleTimeoutMs = options.transactionIdleTimeoutMs ?? 180_000;
     this.statementTimeoutMs = options.statementTimeoutMs ?? 45_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
+    this.maxRowBytes = options.maxRowBytes ?? 64 * 1024;
   }
 
   static async start(options: DataApiServerOptions): Promise<DataApiServer> {
@@ -604,6 +608,11 @@ export class DataApiServer {
     }
     if (fault?.kind === 'drop-after') {
       req.socket.destroy();
+      return;
+    }
+    const records = (result as { records?: unknown[] } | undefined)?.records ?? [];
+    if (records.some((record) => Buffer.byteLength(JSON.stringify(record)) > this.maxRowBytes)) {
+      this.send(res, badRequest('Database returned a row larger than the allowed row size limit'));
       return;
     }
     const json = JSON.stringify(result);
