@@ -185,7 +185,7 @@ export class TemplateStore {
         [templateId, definition.name],
       );
       if (taken.rows.length > 0)
-        throw new ConflictError(`a template named '${definition.name}' already exists`);
+        throw new ConflictError(`a template named '${definition.name}' already exists`, { field: 'name' });
       await tx.query(
         'INSERT INTO tenantry.templates (template_id, name, category, current_version) VALUES ($1, $2, $3, 1)',
         [templateId, definition.name, definition.category],

@@ -178,7 +178,7 @@ function setAt(value: Json, path: Path, to: Json): Json {
   parent[path.at(-1) as string | number] = to;
   return value;
 }
-/** Every path in a value, and its kind. */
+/** Every node of a value, with its path. */
 function walk(value: Json, path: Path = [], out: { path: Path; value: Json }[] = []) {
   out.push({ path, value });
   if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, [...path, i], out);

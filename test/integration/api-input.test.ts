@@ -55,6 +55,10 @@ describe.each(backends)('bad input over HTTP, on $name', (backend) => {
   it('refuses a tenant id whose schema name another tenant has with a 409 naming tenantId, starting nothing', async () => {
     const created = await http.post<{ templateId: string }>('/templates', template('Collision Base'));
     expect(created.status).toBe(201);
+    // A 409 names its field too: here, the template's name.
+    const again = await http.post<Problem>('/templates', template('Collision Base'));
+    expect(again.status).toBe(409);
+    expect(again.body.errors?.map((e) => e.field)).toEqual(['name']);
     const first = await http.post<StartedExecutionResponse>('/tenants', {
       tenantId: 'abc-d',
       displayName: 'ABC D',

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { handler as getTenant } from '../../functions/api/get-tenant';
 import { handler as listTenants } from '../../functions/api/list-tenants';
 import { handler as startTenant } from '../../functions/api/start-tenant';
-import type { HttpEvent, HttpResult } from '../../shared/api/http';
+import { type HttpEvent, type HttpResult, problemFor } from '../../shared/api/http';
 import {
   jsonProblems,
   MAX_BODY_BYTES,
@@ -16,7 +16,15 @@ import {
 import { ProblemSchema } from '../../shared/api/schemas';
 import { BlueprintCatalog } from '../../shared/blueprint';
 import type { WorkflowEngine } from '../../shared/engine/port';
-import { PayloadTooLargeError, ValidationError } from '../../shared/errors';
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  SchemaNameTakenError,
+  TenantBusyError,
+  TenantExistsError,
+  ValidationError,
+} from '../../shared/errors';
 import { type Runtime, withRuntime } from '../../shared/runtime';
 import type { SqlClient } from '../../shared/sql/port';
 
@@ -223,5 +231,33 @@ describe('the handlers refuse bad input before they touch the database', () => {
     );
     expect(nul.status).toBe(400);
     expect(nul.problem.errors).toEqual([{ field: 'adminUser.name', reason: expect.stringMatching(/NUL/) }]);
+  });
+});
+
+describe('problemFor names a field for every 4xx', () => {
+  it("names the error's own field, else the route's resource, else the request", () => {
+    const errors = (e: unknown, field?: string) => problemFor(e, 'req-1', field).errors;
+    expect(errors(new NotFoundError("no template 'x'"), 'templateId')).toEqual([
+      { field: 'templateId', reason: "no template 'x'" },
+    ]);
+    expect(errors(new TenantExistsError("tenant 'a' already exists"), 'executionId')).toEqual([
+      { field: 'tenantId', reason: "tenant 'a' already exists" },
+    ]);
+    expect(errors(new TenantBusyError('a', 'arn:x'))?.[0]?.field).toBe('tenantId');
+    expect(errors(new SchemaNameTakenError('a_b', 'tenant_a_b', 'a-b'))).toEqual([
+      {
+        field: 'tenantId',
+        reason: "tenant id 'a_b' maps to schema tenant_a_b, which tenant 'a-b' already has",
+      },
+    ]);
+    expect(errors(new ConflictError('taken', { field: 'name' }))?.[0]?.field).toBe('name');
+    expect(errors(new ConflictError('no field'))?.[0]?.field).toBe('(request)');
+    expect(problemFor(new PayloadTooLargeError([{ field: '(body)', reason: 'big' }]))).toMatchObject({
+      status: 413,
+      title: 'Content Too Large',
+      errors: [{ field: '(body)', reason: 'big' }],
+    });
+    // A 5xx still says nothing: no field, no message.
+    expect(problemFor(new Error('secret'), 'req-1', 'tenantId')).not.toHaveProperty('errors');
   });
 });
