@@ -3,7 +3,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { z } from 'zod';
 import { TenantryError, ValidationError } from '../errors';
 import { logger } from '../logger';
-import { assertTextParams, readJsonBody, textProblem } from './input';
+import { textProblem } from '../validation';
+import { assertTextParams, readJsonBody } from './input';
 import { API_ROUTES } from './route-table';
 import { ExecutionIdParamSchema, type Problem, TemplateIdParamSchema, TenantIdParamSchema } from './schemas';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from './input';
+import { MAX_JSON_DEPTH } from '../validation';
+import { MAX_BODY_BYTES } from './input';
 import { API_ROUTES } from './route-table';
 import {
   apiSchemas,

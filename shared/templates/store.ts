@@ -4,7 +4,7 @@ import { ConflictError, DatabaseError, NotFoundError, ValidationError } from '..
 import { quoteIdent } from '../identifiers';
 import { ensureControlSchema } from '../registry/control';
 import type { SqlClient, SqlTransaction } from '../sql/port';
-import { parseOrThrow } from '../validation';
+import { assertStorableJson, parseOrThrow } from '../validation';
 import { fillAdminRows, SAMPLE_ADMIN } from './admin';
 import {
   type TemplateDefinition,
@@ -174,6 +174,7 @@ export class TemplateStore {
 
   /** Validates, dry-runs, and saves version 1. A taken name is a conflict. */
   async create(input: TemplateDefinitionInput, actor: string): Promise<TemplateRecord> {
+    assertStorableJson(input);
     const definition = parseOrThrow(TemplateDefinitionSchema, input);
     const templateId = templateIdFor(definition.name);
     if (!templateId) throw new ValidationError([{ field: 'name', reason: 'must contain letters or digits' }]);
@@ -201,6 +202,7 @@ export class TemplateStore {
   /** A new immutable version; tenants made from earlier versions keep theirs. The name cannot change. */
   async update(idOrName: string, input: TemplateDefinitionInput, actor: string): Promise<TemplateRecord> {
     const current = await this.get(idOrName);
+    assertStorableJson(input);
     const definition = parseOrThrow(TemplateDefinitionSchema, input);
     if (definition.name !== current.name) {
       throw new ValidationError([

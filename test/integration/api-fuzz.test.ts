@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, GATEWAY_MAX_BODY_BYTES, startApiServer } from '../../local/server';
-import { MAX_BODY_BYTES, MAX_JSON_DEPTH, printable } from '../../shared/api/input';
+import { MAX_BODY_BYTES } from '../../shared/api/input';
 import {
   DeprovisionBodySchema,
   type ExecutionResponse,
@@ -14,6 +14,7 @@ import {
 } from '../../shared/api/schemas';
 import { BlueprintCatalog } from '../../shared/blueprint';
 import type { SqlClient } from '../../shared/sql/port';
+import { MAX_JSON_DEPTH, printable } from '../../shared/validation';
 import { type TestDatabase, testBackends } from '../support/databases';
 
 /**

@@ -4,15 +4,7 @@ import { handler as getTenant } from '../../functions/api/get-tenant';
 import { handler as listTenants } from '../../functions/api/list-tenants';
 import { handler as startTenant } from '../../functions/api/start-tenant';
 import { type HttpEvent, type HttpResult, problemFor } from '../../shared/api/http';
-import {
-  jsonProblems,
-  MAX_BODY_BYTES,
-  MAX_INPUT_ISSUES,
-  MAX_JSON_DEPTH,
-  printable,
-  readJsonBody,
-  textProblem,
-} from '../../shared/api/input';
+import { MAX_BODY_BYTES, readJsonBody } from '../../shared/api/input';
 import { ProblemSchema } from '../../shared/api/schemas';
 import { BlueprintCatalog } from '../../shared/blueprint';
 import type { WorkflowEngine } from '../../shared/engine/port';
@@ -27,6 +19,15 @@ import {
 } from '../../shared/errors';
 import { type Runtime, withRuntime } from '../../shared/runtime';
 import type { SqlClient } from '../../shared/sql/port';
+import { TemplateStore } from '../../shared/templates/store';
+import {
+  assertStorableJson,
+  jsonProblems,
+  MAX_INPUT_ISSUES,
+  MAX_JSON_DEPTH,
+  printable,
+  textProblem,
+} from '../../shared/validation';
 
 /** `depth` arrays, one inside the other, around 1: built as text, since JSON.parse copes with any depth. */
 const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
@@ -110,7 +111,7 @@ describe('jsonProblems', () => {
   });
 
   it('names the root when the whole value is a bad string, and stops counting at a bound', () => {
-    expect(jsonProblems('\u0000')).toEqual([{ field: '(body)', reason: expect.stringMatching(/NUL/) }]);
+    expect(jsonProblems('\u0000')).toEqual([{ field: '(input)', reason: expect.stringMatching(/NUL/) }]);
     expect(jsonProblems(Array(1000).fill('\u0000'))).toHaveLength(MAX_INPUT_ISSUES);
   });
 });
@@ -212,6 +213,23 @@ describe('the handlers refuse bad input before they touch the database', () => {
       expect(status).toBe(400);
       expect(problem.errors?.[0]?.field).toBe(field);
     }
+  });
+
+  it('a template with a NUL, given to the store directly (as the CLI does), is refused before the database', async () => {
+    const store = new TemplateStore(db, new BlueprintCatalog());
+    const definition = {
+      name: 'Nul Template',
+      category: 'basic' as const,
+      blueprint: 'docex',
+      blueprintVersion: 1,
+      initialData: [{ table: 'roles', rows: [{ name: 'a\u0000' }] }],
+    };
+    await expect(store.create(definition, 'cli')).rejects.toMatchObject({
+      name: 'ValidationError',
+      fields: [{ field: 'initialData.0.rows.0.name', reason: 'must not contain a NUL character (U+0000)' }],
+    });
+    expect(() => assertStorableJson({ k: ['\ud800'] })).toThrow('k.0: is not valid Unicode');
+    expect(() => assertStorableJson({ k: ['fine'] })).not.toThrow();
   });
 
   it('a body too large (413), too deep, or with a NUL in a nested string (400)', async () => {
