@@ -227,6 +227,20 @@ interface Case {
   fieldPrefix?: boolean;
 }
 
+const PATH_MUTATIONS = ['nul', 'bad-utf8', 'junk', 'long', 'empty'] as const;
+const QUERY_MUTATIONS = ['nul-value', 'nul-name', 'unknown', 'wrong-type'] as const;
+const BODY_MUTATIONS = [
+  'nul-string',
+  'surrogate-string',
+  'bad-key',
+  'deep',
+  'huge',
+  'wrong-type',
+  'not-json',
+  'not-utf8',
+  'unknown-field',
+] as const;
+
 function encodePath(template: string, values: Record<string, string>) {
   return template.replace(/\{(\w+)\}/g, (_, n: string) => values[n] ?? '');
 }
@@ -239,6 +253,8 @@ function makeCase(
   fx: Fixtures,
   serial: number,
   budget: { gatewaySized: number },
+  /** Where the mutation went and what it was, e.g. `body:deep`: the run checks it tried them all. */
+  trace: { kind: string },
 ): Case {
   const pathParams = op.parameters.filter((p) => p.in === 'path');
   const queryParams = op.parameters.filter((p) => p.in === 'query');
@@ -282,6 +298,7 @@ function makeCase(
   const target = targets.length ? rng.pick(targets) : 'noise';
 
   if (target === 'noise') {
+    trace.kind = 'noise';
     query.set(rng.pick(['x', 'limit', '\u0000', 'nextToken']), rng.pick(['\u0000', 'abc', '-1', '']));
     return { method, path: url(), what: 'noise on a route that reads no input', expect: 'below 500' };
   }
@@ -289,7 +306,8 @@ function makeCase(
   if (target === 'path') {
     const p = rng.pick(pathParams).name;
     const value = pathValues[p] ?? '';
-    const kind = rng.pick(['nul', 'bad-utf8', 'junk', 'long', 'empty'] as const);
+    const kind = rng.pick(PATH_MUTATIONS);
+    trace.kind = `path:${kind}`;
     // A bodyless route reads no body: one sent anyway is noise (it must not make the route act).
     const noise = method !== 'GET' && !filled && rng.next() < 0.3 ? json({ x: '\u0000', d: 1 }) : undefined;
     const base = { method, ...(filled ? { body: json(filled.value) } : noise ? { body: noise } : {}) };
@@ -316,7 +334,8 @@ function makeCase(
 
   if (target === 'query') {
     const q = rng.pick(queryParams);
-    const kind = rng.pick(['nul-value', 'nul-name', 'unknown', 'wrong-type'] as const);
+    const kind = rng.pick(QUERY_MUTATIONS);
+    trace.kind = `query:${kind}`;
     switch (kind) {
       case 'nul-value':
         query.set(q.name, insert(query.get(q.name) ?? 'abc', '\u0000', rng));
@@ -352,17 +371,8 @@ function makeCase(
   const value = filled?.value ?? {};
   const path = url();
   const nodes = walk(value);
-  const kind = rng.pick([
-    'nul-string',
-    'surrogate-string',
-    'bad-key',
-    'deep',
-    'huge',
-    'wrong-type',
-    'not-json',
-    'not-utf8',
-    'unknown-field',
-  ] as const);
+  const kind = rng.pick(BODY_MUTATIONS);
+  trace.kind = `body:${kind}`;
   switch (kind) {
     case 'nul-string':
     case 'surrogate-string': {
@@ -534,12 +544,17 @@ describe.each(backends)('API fuzz on $name', (backend) => {
     expect(operations.length).toBeGreaterThanOrEqual(21);
     const before = await snapshot(t.db);
     const seen = new Map<string, number>();
+    const tried = new Set<string>();
+    const refused = new Map<string, number>();
     let serial = 0;
     const budget = { gatewaySized: 2 };
     for (let round = 0; round < PER_ROUTE; round++) {
       for (const { path, method, op } of operations) {
         serial++;
-        const sent = makeCase(method, path, op, rng, fx, serial, budget);
+        const trace = { kind: '' };
+        const sent = makeCase(method, path, op, rng, fx, serial, budget, trace);
+        tried.add(trace.kind);
+        const refusals = refused.get(op.operationId) ?? 0;
         const label = `seed ${SEED} #${serial}: ${sent.method} ${sent.path.slice(0, 120)} (${sent.what})`;
         const res = await fetch(`${api.url}${sent.path}`, {
           method: sent.method,
@@ -568,6 +583,7 @@ describe.each(backends)('API fuzz on $name', (backend) => {
             expect(named, `${shown}\nfields: ${JSON.stringify(fields)}, wanted ${sent.field}`).toBe(true);
           }
           expect(await snapshot(t.db), `${label}: a refused request changed the database`).toEqual(before);
+          refused.set(op.operationId, refusals + 1);
         } else {
           expect(method, `${shown}: a mutated request was accepted`).toBe('GET');
         }
@@ -579,5 +595,18 @@ describe.each(backends)('API fuzz on $name', (backend) => {
     expect(seen.get('400') ?? 0).toBeGreaterThan(operations.length * 3);
     expect(seen.get('413') ?? 0).toBeGreaterThan(2);
     expect(budget.gatewaySized).toBe(0);
+    expect([...tried].sort()).toEqual(
+      [
+        'noise',
+        ...PATH_MUTATIONS.map((k) => `path:${k}`),
+        ...QUERY_MUTATIONS.map((k) => `query:${k}`),
+        ...BODY_MUTATIONS.map((k) => `body:${k}`),
+      ].sort(),
+    );
+    // Every route that reads input refused every request sent to it.
+    for (const { op } of operations) {
+      if (op.parameters.length || op.requestBody)
+        expect(refused.get(op.operationId), op.operationId).toBe(PER_ROUTE);
+    }
   }, 120_000);
 });
