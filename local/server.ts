@@ -22,7 +22,7 @@ import type {
   WorkflowEngine,
   WorkflowName,
 } from '../shared/engine/port';
-import { NotFoundError, ValidationError } from '../shared/errors';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { HistoryEvent } from '../shared/progress';
 import { ensureControlSchema } from '../shared/registry/control';
@@ -159,11 +159,47 @@ function handlerFor(route: ApiRoute): Promise<RouteHandler> {
   return handler;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The largest request API Gateway HTTP APIs take (10 MB): over it, they answer 413 without calling
+ * the Lambda, and so does this server. Each handler then holds bodies to MAX_BODY_BYTES (1 MiB).
+ */
+export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The request body, as API Gateway passes it on: text, or base64 when the bytes are not UTF-8
+ * text. Over `limit` bytes, the rest is read and dropped (so the client gets its answer) and the
+ * body is refused with PayloadTooLargeError.
+ */
+function readBody(
+  req: IncomingMessage,
+  limit = GATEWAY_MAX_BODY_BYTES,
+): Promise<{ body: string; isBase64Encoded: boolean }> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+      else chunks.length = 0;
+    });
+    req.on('end', () => {
+      if (size > limit) {
+        reject(
+          new PayloadTooLargeError([
+            { field: '(body)', reason: `is ${size} bytes; at most ${limit} bytes are accepted` },
+          ]),
+        );
+        return;
+      }
+      const bytes = Buffer.concat(chunks);
+      try {
+        resolveBody({ body: utf8.decode(bytes), isBase64Encoded: false });
+      } catch {
+        resolveBody({ body: bytes.toString('base64'), isBase64Encoded: true });
+      }
+    });
     req.on('error', reject);
   });
 }
@@ -174,6 +210,7 @@ export function toHttpEvent(
   url: URL,
   body: string,
   match: { route: ApiRoute; params: Record<string, string> },
+  isBase64Encoded = false,
 ): HttpEvent {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = [v].flat().join(',');
@@ -190,7 +227,7 @@ export function toHttpEvent(
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
     ...(match.route.path.includes('{') ? { pathParameters: match.params } : {}),
-    ...(body ? { body, isBase64Encoded: false } : { isBase64Encoded: false }),
+    ...(body ? { body, isBase64Encoded } : { isBase64Encoded: false }),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -287,10 +324,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         break;
       }
       if (!found) {
-        send(res, problemResponse(problemFor(new NotFoundError(`no route ${req.method} ${url.pathname}`))));
+        const error = new NotFoundError(`no route ${req.method} ${url.pathname}`, { field: '(path)' });
+        send(res, problemResponse(problemFor(error)));
         return;
       }
-      const event = toHttpEvent(req, url, await readBody(req), found);
+      const body = await readBody(req).catch((error: unknown) => {
+        if (error instanceof PayloadTooLargeError) send(res, problemResponse(problemFor(error)));
+        else throw error;
+      });
+      if (!body) return;
+      const event = toHttpEvent(req, url, body.body, found, body.isBase64Encoded);
       const handler = await handlerFor(found.route);
       const context = lambdaContext(found.route, event.requestContext.requestId);
       send(res, await withRuntime(scope, () => handler(event, context)));

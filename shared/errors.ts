@@ -12,13 +12,22 @@ export interface FieldIssue {
   readonly reason: string;
 }
 
+/** ErrorOptions, plus the input field an error is about (an API problem response names it). */
+export interface TenantryErrorOptions extends ErrorOptions {
+  /** e.g. `tenantId` for a tenant that exists, `templateId` for one that does not. */
+  readonly field?: string;
+}
+
 export abstract class TenantryError extends Error {
   abstract readonly status: number;
   readonly retryable: boolean = false;
+  /** The input field this error is about, when it is about one. */
+  readonly field: string | undefined;
 
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: TenantryErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+    this.field = options?.field;
   }
 
   /** A JSON-safe view for logs, step outputs and API problems; never includes `cause` internals. */
@@ -29,7 +38,7 @@ export abstract class TenantryError extends Error {
 
 /** Input that breaks a rule. Carries every offending field so a caller can fix them all at once. */
 export class ValidationError extends TenantryError {
-  readonly status = 400;
+  readonly status: number = 400;
   readonly fields: readonly FieldIssue[];
 
   constructor(fields: readonly FieldIssue[], options?: ErrorOptions) {
@@ -42,6 +51,15 @@ export class ValidationError extends TenantryError {
   }
 }
 
+/**
+ * A request body over the size the API accepts (413, as API Gateway answers a payload over its own
+ * limit). A ValidationError, so the problem response names the body and the limit.
+ */
+export class PayloadTooLargeError extends ValidationError {
+  override name = 'PayloadTooLargeError';
+  override readonly status = 413;
+}
+
 export class NotFoundError extends TenantryError {
   readonly status = 404;
 }
@@ -51,7 +69,30 @@ export class ConflictError extends TenantryError {
 }
 
 /** The tenant is already active (or otherwise not provisionable). */
-export class TenantExistsError extends ConflictError {}
+export class TenantExistsError extends ConflictError {
+  constructor(message: string, options?: TenantryErrorOptions) {
+    super(message, { field: 'tenantId', ...options });
+  }
+}
+
+/**
+ * The tenant id folds to the schema name another tenant already has (`a-b` and `a_b` both give
+ * `tenant_a_b`): refused before any execution starts.
+ */
+export class SchemaNameTakenError extends ConflictError {
+  override name = 'SchemaNameTakenError';
+  constructor(
+    readonly tenantId: string,
+    readonly schemaName: string,
+    readonly holder: string,
+    options?: TenantryErrorOptions,
+  ) {
+    super(`tenant id '${tenantId}' maps to schema ${schemaName}, which tenant '${holder}' already has`, {
+      field: 'tenantId',
+      ...options,
+    });
+  }
+}
 
 /** The tenant's status does not allow the operation (e.g. deprovisioning a deprovisioned tenant). */
 export class TenantStateError extends ConflictError {}
@@ -61,9 +102,12 @@ export class TenantBusyError extends ConflictError {
   constructor(
     readonly tenantId: string,
     readonly ownerExecutionId: string,
-    options?: ErrorOptions,
+    options?: TenantryErrorOptions,
   ) {
-    super(`tenant '${tenantId}' is being changed by execution ${ownerExecutionId}`, options);
+    super(`tenant '${tenantId}' is being changed by execution ${ownerExecutionId}`, {
+      field: 'tenantId',
+      ...options,
+    });
   }
 }
 

@@ -5,7 +5,7 @@ import {
   type HttpResult,
   httpProblems,
   json,
-  pathParam,
+  tenantIdParam,
 } from '../../shared/api/http';
 import { cancelDeprovision } from '../../shared/api/routes';
 import { apiRuntime, deletionScheduler } from '../../shared/api/runtime';
@@ -14,7 +14,7 @@ import { apiRuntime, deletionScheduler } from '../../shared/api/runtime';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('CancelDeprovision'))
   .handler(async (event) => {
-    const tenantId = pathParam(event, 'tenantId');
+    const tenantId = tenantIdParam(event);
     const rt = await apiRuntime();
     return json(200, await cancelDeprovision(rt, deletionScheduler(rt), tenantId, callerOf(event)));
   });

@@ -5,7 +5,7 @@ import {
   httpProblems,
   json,
   parseBody,
-  pathParam,
+  tenantIdParam,
 } from '../../shared/api/http';
 import { deprovisionTenant } from '../../shared/api/routes';
 import { apiRuntime, deletionScheduler } from '../../shared/api/runtime';
@@ -15,7 +15,7 @@ import { DeprovisionBodySchema } from '../../shared/api/schemas';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('DeprovisionTenant'))
   .handler(async (event) => {
-    const tenantId = pathParam(event, 'tenantId');
+    const tenantId = tenantIdParam(event);
     const body = event.body ? parseBody(event, DeprovisionBodySchema) : DeprovisionBodySchema.parse({});
     const rt = await apiRuntime();
     const result = await deprovisionTenant(rt, deletionScheduler(rt), tenantId, body);

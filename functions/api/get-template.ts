@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { type HttpEvent, type HttpResult, httpProblems, json, pathParam } from '../../shared/api/http';
+import { type HttpEvent, type HttpResult, httpProblems, json, templateIdParam } from '../../shared/api/http';
 import { apiRuntime } from '../../shared/api/runtime';
 import { TemplateStore } from '../../shared/templates/store';
 
@@ -7,7 +7,7 @@ import { TemplateStore } from '../../shared/templates/store';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('GetTemplate'))
   .handler(async (event) => {
-    const templateId = pathParam(event, 'templateId');
+    const templateId = templateIdParam(event);
     const rt = await apiRuntime();
     return json(200, await new TemplateStore(rt.db, rt.blueprints).get(templateId));
   });

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { type HttpEvent, type HttpResult, httpProblems, json, pathParam } from '../../shared/api/http';
+import { type HttpEvent, type HttpResult, httpProblems, json, tenantIdParam } from '../../shared/api/http';
 import { getTenant } from '../../shared/api/routes';
 import { apiRuntime } from '../../shared/api/runtime';
 
@@ -7,6 +7,6 @@ import { apiRuntime } from '../../shared/api/runtime';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('GetTenant'))
   .handler(async (event) => {
-    const tenantId = pathParam(event, 'tenantId');
+    const tenantId = tenantIdParam(event);
     return json(200, await getTenant(await apiRuntime(), tenantId));
   });

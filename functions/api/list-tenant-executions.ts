@@ -5,7 +5,7 @@ import {
   httpProblems,
   json,
   parseQuery,
-  pathParam,
+  tenantIdParam,
 } from '../../shared/api/http';
 import { listTenantExecutions } from '../../shared/api/routes';
 import { engineRuntime } from '../../shared/api/runtime';
@@ -15,7 +15,7 @@ import { PageQuerySchema } from '../../shared/api/schemas';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('ListTenantExecutions'))
   .handler(async (event) => {
-    const tenantId = pathParam(event, 'tenantId');
+    const tenantId = tenantIdParam(event);
     const query = parseQuery(event, PageQuerySchema);
     return json(200, await listTenantExecutions(engineRuntime(), tenantId, query));
   });

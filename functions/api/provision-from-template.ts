@@ -5,7 +5,7 @@ import {
   httpProblems,
   json,
   parseBody,
-  pathParam,
+  templateIdParam,
 } from '../../shared/api/http';
 import { provisionFromTemplate } from '../../shared/api/routes';
 import { apiRuntime } from '../../shared/api/runtime';
@@ -15,7 +15,7 @@ import { ProvisionFromTemplateSchema } from '../../shared/api/schemas';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('ProvisionFromTemplate'))
   .handler(async (event) => {
-    const templateId = pathParam(event, 'templateId');
+    const templateId = templateIdParam(event);
     const request = parseBody(event, ProvisionFromTemplateSchema);
     const started = await provisionFromTemplate(await apiRuntime(), templateId, request);
     return json(202, started, { location: started.statusUrl });

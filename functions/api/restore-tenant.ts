@@ -5,7 +5,7 @@ import {
   type HttpResult,
   httpProblems,
   json,
-  pathParam,
+  tenantIdParam,
 } from '../../shared/api/http';
 import { restoreTenant } from '../../shared/api/routes';
 import { apiRuntime } from '../../shared/api/runtime';
@@ -14,6 +14,6 @@ import { apiRuntime } from '../../shared/api/runtime';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('RestoreTenant'))
   .handler(async (event) => {
-    const result = await restoreTenant(await apiRuntime(), pathParam(event, 'tenantId'), callerOf(event));
+    const result = await restoreTenant(await apiRuntime(), tenantIdParam(event), callerOf(event));
     return json(202, result, { location: result.statusUrl });
   });

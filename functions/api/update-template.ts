@@ -6,7 +6,7 @@ import {
   httpProblems,
   json,
   parseBody,
-  pathParam,
+  templateIdParam,
 } from '../../shared/api/http';
 import { apiRuntime } from '../../shared/api/runtime';
 import { TemplateRequestSchema } from '../../shared/api/schemas';
@@ -16,7 +16,7 @@ import { TemplateStore } from '../../shared/templates/store';
 export const handler = middy<HttpEvent, HttpResult>()
   .use(httpProblems('UpdateTemplate'))
   .handler(async (event) => {
-    const templateId = pathParam(event, 'templateId');
+    const templateId = templateIdParam(event);
     const definition = parseBody(event, TemplateRequestSchema);
     const rt = await apiRuntime();
     return json(

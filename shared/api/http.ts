@@ -3,7 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { z } from 'zod';
 import { TenantryError, ValidationError } from '../errors';
 import { logger } from '../logger';
-import { ExecutionIdParamSchema, type Problem } from './schemas';
+import { textProblem } from '../validation';
+import { assertTextParams, readJsonBody } from './input';
+import { API_ROUTES } from './route-table';
+import { ExecutionIdParamSchema, type Problem, TemplateIdParamSchema, TenantIdParamSchema } from './schemas';
 
 /** API Gateway HTTP API (payload format 2.0) events and results: what every route handler takes and gives. */
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -14,6 +17,7 @@ const REASON: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
+  413: 'Content Too Large',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -42,43 +46,53 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
   );
 }
 
-/** The JSON body, parsed and validated. A missing or malformed body is a 400 like any bad field. */
+/**
+ * The JSON body, parsed and validated. A missing or malformed body is a 400 like any bad field; so
+ * is a NUL or a lone surrogate in any string or key, or nesting deeper than MAX_JSON_DEPTH; a body
+ * over MAX_BODY_BYTES is a 413 (see ./input.ts).
+ */
 export function parseBody<T>(event: HttpEvent, schema: z.ZodType<T>): T {
-  let raw: unknown;
-  try {
-    const text = event.body
-      ? event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64').toString('utf8')
-        : event.body
-      : '';
-    raw = text ? JSON.parse(text) : undefined;
-  } catch {
-    throw new ValidationError([{ field: '(body)', reason: 'is not valid JSON' }]);
-  }
+  const raw = readJsonBody(event.body, event.isBase64Encoded);
   if (raw === undefined)
     throw new ValidationError([{ field: '(body)', reason: 'is required (a JSON object)' }]);
   return parseInput(schema, raw);
 }
 
-/** The query string, validated (an absent one is an empty object). */
+/** The query string, validated (an absent one is an empty object); no NUL or lone surrogate in it. */
 export function parseQuery<T>(event: HttpEvent, schema: z.ZodType<T>): T {
-  return parseInput(schema, { ...(event.queryStringParameters ?? {}) });
+  const query = { ...(event.queryStringParameters ?? {}) };
+  assertTextParams(query);
+  return parseInput(schema, query);
 }
 
-/** A path parameter, URL-decoded (API Gateway may pass it encoded). */
+/** A path parameter, URL-decoded (API Gateway may pass it encoded); no NUL or lone surrogate in it. */
 export function pathParam(event: HttpEvent, name: string): string {
   const raw = event.pathParameters?.[name];
   if (!raw) throw new ValidationError([{ field: name, reason: 'is required in the path' }]);
+  let value: string;
   try {
-    return decodeURIComponent(raw);
+    value = decodeURIComponent(raw);
   } catch {
     throw new ValidationError([{ field: name, reason: 'is not validly URL-encoded' }]);
   }
+  const problem = textProblem(value);
+  if (problem) throw new ValidationError([{ field: name, reason: problem }]);
+  return value;
 }
 
 /** The `{executionId}` path parameter: an execution name or ARN. */
 export function executionRef(event: HttpEvent): string {
   return parseInput(ExecutionIdParamSchema, { executionId: pathParam(event, 'executionId') }).executionId;
+}
+
+/** The `{tenantId}` path parameter: a tenant id by the tenant id rules. */
+export function tenantIdParam(event: HttpEvent): string {
+  return parseInput(TenantIdParamSchema, { tenantId: pathParam(event, 'tenantId') }).tenantId;
+}
+
+/** The `{templateId}` path parameter: a template's id or name. */
+export function templateIdParam(event: HttpEvent): string {
+  return parseInput(TemplateIdParamSchema, { templateId: pathParam(event, 'templateId') }).templateId;
 }
 
 /** Who called: the IAM principal API Gateway authorized, or 'unknown' (local server). */
@@ -88,11 +102,12 @@ export function callerOf(event: HttpEvent): string {
 }
 
 /**
- * The problem document for an error: a TenantryError below 500 says what was wrong (with field
- * errors for a ValidationError); anything else, including our own 5xx errors whose messages can
- * carry SQL or ARNs, is a bare 500 (or 503 for a transient fault) that leaks nothing.
+ * The problem document for an error: a TenantryError below 500 says what was wrong, with the
+ * fields it is about (every field of a ValidationError; else the error's own field, or `field`,
+ * the route's resource); anything else, including our own 5xx errors whose messages can carry SQL
+ * or ARNs, is a bare 500 (or 503 for a transient fault) that leaks nothing.
  */
-export function problemFor(error: unknown, requestId?: string): Problem {
+export function problemFor(error: unknown, requestId?: string, field = '(request)'): Problem {
   const base = requestId ? { requestId } : {};
   if (error instanceof TenantryError && error.status < 500) {
     return {
@@ -100,7 +115,10 @@ export function problemFor(error: unknown, requestId?: string): Problem {
       title: REASON[error.status] ?? error.name,
       status: error.status,
       detail: error.message,
-      ...(error instanceof ValidationError ? { errors: [...error.fields] } : {}),
+      errors:
+        error instanceof ValidationError
+          ? [...error.fields]
+          : [{ field: error.field ?? field, reason: error.message }],
       ...base,
     };
   }
@@ -135,10 +153,11 @@ export function problemResponse(problem: Problem): HttpResult {
  * anything unexpected is logged in full and answered with a 500 that says nothing more.
  */
 export function httpProblems(route: string): middy.MiddlewareObj<HttpEvent, HttpResult> {
+  const resource = resourceParam(route);
   return {
     onError: (request) => {
       const requestId = request.event.requestContext?.requestId;
-      const problem = problemFor(request.error, requestId);
+      const problem = problemFor(request.error, requestId, resource);
       const error = request.error;
       const fields = {
         route,
@@ -152,4 +171,10 @@ export function httpProblems(route: string): middy.MiddlewareObj<HttpEvent, Http
       return problemResponse(problem);
     },
   };
+}
+
+/** The path parameter naming the resource a route acts on (its last one), or '(request)' if none. */
+function resourceParam(routeId: string): string {
+  const path: string = API_ROUTES.find((r) => r.id === routeId)?.path ?? '';
+  return [...path.matchAll(/\{(\w+)\}/g)].at(-1)?.[1] ?? '(request)';
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_JSON_DEPTH } from '../validation';
+import { MAX_BODY_BYTES } from './input';
 import { API_ROUTES } from './route-table';
 import {
   apiSchemas,
@@ -125,6 +127,14 @@ export function openApiDocument(): Record<string, unknown> {
   for (const route of API_ROUTES) {
     const shape = ROUTE_SHAPES[route.id];
     const [okStatus, okBody] = shape.ok;
+    // Any input can be bad (a NUL in a path parameter is a 400); any body can be too large.
+    const errors = [
+      ...new Set([
+        ...(shape.params || shape.query || shape.body ? [400] : []),
+        ...shape.errors,
+        ...(shape.body ? [413] : []),
+      ]),
+    ].sort((a, b) => a - b);
     const operation = {
       operationId: route.id,
       summary: route.summary,
@@ -134,6 +144,7 @@ export function openApiDocument(): Record<string, unknown> {
         ? {
             requestBody: {
               required: true,
+              description: BODY_RULES,
               content: { 'application/json': { schema: ref(componentId(shape.body)) } },
             },
           }
@@ -148,7 +159,7 @@ export function openApiDocument(): Record<string, unknown> {
                   'application/json': { schema: typeof okBody === 'string' ? ref(okBody) : okBody },
                 },
               },
-        ...Object.fromEntries(shape.errors.map((s) => [String(s), problem(PROBLEM_TEXT[s] ?? 'Error')])),
+        ...Object.fromEntries(errors.map((s) => [String(s), problem(PROBLEM_TEXT[s] ?? 'Error')])),
         500: problem('Unexpected error; nothing about it is disclosed'),
       },
     };
@@ -178,8 +189,13 @@ export function openApiDocument(): Record<string, unknown> {
   };
 }
 
+const BODY_RULES =
+  `A JSON document of at most ${MAX_BODY_BYTES} bytes, nested at most ${MAX_JSON_DEPTH} levels deep, ` +
+  'with no NUL character or lone surrogate in any string or field name.';
+
 const PROBLEM_TEXT: Readonly<Record<number, string>> = {
-  400: 'Invalid input: every invalid field and why',
+  400: 'Invalid input (a NUL or invalid Unicode anywhere included): every invalid field and why',
   404: 'Not found',
   409: 'Conflict with the tenant or execution as it is',
+  413: `Request body over ${MAX_BODY_BYTES} bytes`,
 };

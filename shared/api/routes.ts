@@ -24,7 +24,12 @@ import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
 import { ensureControlSchema } from '../registry/control';
-import { getTenant as readTenant, listTenants as readTenants, type TenantRecord } from '../registry/tenants';
+import {
+  assertSchemaNameFree,
+  getTenant as readTenant,
+  listTenants as readTenants,
+  type TenantRecord,
+} from '../registry/tenants';
 import { hashPassword } from '../templates/password';
 import { TemplateStore } from '../templates/store';
 import { parseOrThrow } from '../validation';
@@ -109,6 +114,7 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
     await ensureControlSchema(rt.db);
     const tenant = await readTenant(rt.db, tenantId);
     if (tenant && tenant.executionId !== executionId) refuseIfTaken(tenant);
+    await assertSchemaNameFree(rt.db, tenantId);
   }
   const input = {
     ...rest,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
 import { TemplateDefinitionSchema } from '../templates/schema';
+import { TENANT_ID_MAX, tenantIdProblem } from '../tenant-id';
 
 /**
  * The HTTP API's shapes. Request schemas validate what callers send; response schemas document what
@@ -104,7 +105,17 @@ export const PageQuerySchema = z
   .strict();
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
-export const TenantIdParamSchema = z.object({ tenantId: z.string().min(1) });
+/** A tenant id in a path: one that breaks the tenant id rules names no tenant, and is a 400. */
+export const TenantIdParamSchema = z.object({
+  tenantId: z
+    .string()
+    .min(1)
+    .max(TENANT_ID_MAX)
+    .superRefine((id, ctx) => {
+      const problem = tenantIdProblem(id);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+});
 /** A template's id or its name. */
 export const TemplateIdParamSchema = z.object({ templateId: z.string().min(1).max(100) });
 /** An execution's name, or its full ARN (URL-encoded). */

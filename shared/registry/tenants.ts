@@ -1,4 +1,6 @@
+import { SchemaNameTakenError } from '../errors';
 import type { SqlExecutor } from '../sql/port';
+import { schemaNameFor } from '../tenant-id';
 
 export type TenantStatus =
   | 'provisioning'
@@ -82,6 +84,21 @@ export async function getTenant(db: SqlExecutor, tenantId: string): Promise<Tena
     tenantId,
   ]);
   return rows[0] ? toTenant(rows[0]) : undefined;
+}
+
+/**
+ * SchemaNameTakenError when another tenant has the schema `tenantId` maps to: ids that fold to one
+ * schema name (`a-b`, `a_b`) cannot both be tenants, whatever the other's status. Validate's
+ * claim refuses it too; checked before a start, no execution is started only to fail.
+ */
+export async function assertSchemaNameFree(db: SqlExecutor, tenantId: string): Promise<void> {
+  const schemaName = schemaNameFor(tenantId);
+  const { rows } = await db.query<{ tenant_id: string }>(
+    'SELECT tenant_id FROM tenantry.tenants WHERE schema_name = $1 AND tenant_id <> $2 LIMIT 1',
+    [schemaName, tenantId],
+  );
+  const holder = rows[0]?.tenant_id;
+  if (holder) throw new SchemaNameTakenError(tenantId, schemaName, holder);
 }
 
 export interface ListTenantsOptions {

@@ -4,7 +4,7 @@ import { ConflictError, DatabaseError, NotFoundError, ValidationError } from '..
 import { quoteIdent } from '../identifiers';
 import { ensureControlSchema } from '../registry/control';
 import type { SqlClient, SqlTransaction } from '../sql/port';
-import { parseOrThrow } from '../validation';
+import { assertStorableJson, parseOrThrow } from '../validation';
 import { fillAdminRows, SAMPLE_ADMIN } from './admin';
 import {
   type TemplateDefinition,
@@ -186,6 +186,7 @@ export class TemplateStore {
 
   /** Validates, dry-runs, and saves version 1. A taken name is a conflict. */
   async create(input: TemplateDefinitionInput, actor: string): Promise<TemplateRecord> {
+    assertStorableJson(input);
     const definition = parseOrThrow(TemplateDefinitionSchema, input);
     const templateId = templateIdFor(definition.name);
     if (!templateId) throw new ValidationError([{ field: 'name', reason: 'must contain letters or digits' }]);
@@ -197,7 +198,7 @@ export class TemplateStore {
         [templateId, definition.name],
       );
       if (taken.rows.length > 0)
-        throw new ConflictError(`a template named '${definition.name}' already exists`);
+        throw new ConflictError(`a template named '${definition.name}' already exists`, { field: 'name' });
       await tx.query(
         'INSERT INTO tenantry.templates (template_id, name, category, current_version) VALUES ($1, $2, $3, 1)',
         [templateId, definition.name, definition.category],
@@ -213,6 +214,7 @@ export class TemplateStore {
   /** A new immutable version; tenants made from earlier versions keep theirs. The name cannot change. */
   async update(idOrName: string, input: TemplateDefinitionInput, actor: string): Promise<TemplateRecord> {
     const current = await this.get(idOrName);
+    assertStorableJson(input);
     const definition = parseOrThrow(TemplateDefinitionSchema, input);
     if (definition.name !== current.name) {
       throw new ValidationError([
