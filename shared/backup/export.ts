@@ -6,7 +6,7 @@ import { quoteIdent, quoteLiteral } from '../identifiers';
 import type { SqlClient, SqlExecutor, SqlParam } from '../sql/port';
 import { parseOrThrow } from '../validation';
 import { type BackupColumn, type BackupTable, backupSequences, backupTables } from './catalog';
-import { copyLineSql } from './copy-text';
+import { copyLineSql, countLines, decodeField } from './copy-text';
 import {
   type BackupManifestSequence,
   type BackupManifestTable,
@@ -234,7 +234,7 @@ export async function exportSchema(db: SqlClient, options: ExportOptions): Promi
       windowEnd: cursor?.windowEnd,
       part: cursor?.part ?? 0,
     };
-    let pageRows = FIRST_PAGE_ROWS;
+    const tuning: Tuning = { pageRows: FIRST_PAGE_ROWS, windowBlocks: CTID_WINDOW_BLOCKS };
     let pages = 0;
     let rowsThisSlice = 0;
 
@@ -251,6 +251,8 @@ export async function exportSchema(db: SqlClient, options: ExportOptions): Promi
       progress.current = current;
       const p = pager(schema, table, limits);
       const blocks = p.keyed ? 0 : await heapBlocks(tx, schema, table.name);
+      tuning.pageRows = FIRST_PAGE_ROWS;
+      tuning.windowBlocks = CTID_WINDOW_BLOCKS;
       let exhausted = false;
       while (!exhausted) {
         if (pages > 0 && Date.now() >= options.deadline) {
@@ -266,45 +268,33 @@ export async function exportSchema(db: SqlClient, options: ExportOptions): Promi
           });
           return { done: false, cursor: next, rows: rowsThisSlice };
         }
-        if (!p.keyed && (state.windowEnd ?? CTID_WINDOW_BLOCKS) - CTID_WINDOW_BLOCKS >= Math.max(blocks, 1)) {
-          break;
-        }
-        const q = p.pageSql(state.after, state.windowEnd);
-        q.params[q.rowsIndex] = pageRows;
-        const page = await readPage(tx, q.sql, q.params, p.keyCount);
+        if (!p.keyed && blockOf(state.after) >= Math.max(blocks, 1)) break;
+        const page =
+          tx.copyOut && limits.chunkChars === undefined
+            ? await copyPage(tx.copyOut.bind(tx), schema, table, state, tuning)
+            : await sqlPage(tx, p, table, state, tuning, limits);
         pages++;
-        const first = page.rows[0];
-        if (first && limits.maxRowBytes !== undefined && first.size > limits.maxRowBytes) {
-          throw new RowTooLargeError(
-            `table ${table.name}, ${describeKey(table, first.key)}: the row is ${first.size} bytes, over the ${limits.maxRowBytes} a page can carry`,
-          );
-        }
-        const last = page.rows.at(-1);
-        if (last) {
-          const body = page.rows.map((r) => `${r.line}\n`).join('');
+        if (page.rows > 0) {
           state.part += 1;
           const key = partKey(prefix, state.table, table.name, state.part);
-          await store.put(key, body, { contentType: 'text/tab-separated-values; charset=utf-8', retention });
-          const bytes = Buffer.byteLength(body);
-          current.parts.push({ key, rows: page.rows.length, bytes, sha256: sha256(body) });
-          current.rows += page.rows.length;
+          await store.put(key, page.body, {
+            contentType: 'text/tab-separated-values; charset=utf-8',
+            retention,
+          });
+          const bytes = Buffer.byteLength(page.body);
+          current.parts.push({ key, rows: page.rows, bytes, sha256: sha256(page.body) });
+          current.rows += page.rows;
           current.bytes += bytes;
-          rowsThisSlice += page.rows.length;
-          state.after = last.key;
+          rowsThisSlice += page.rows;
+          if (page.lastKey) state.after = page.lastKey;
         }
-        const rows = page.rows;
-        const fetched = page.fetched;
-        if (rows.length < fetched) {
-          pageRows = Math.max(1, Math.min(limits.maxPageRows, rows.length + Math.ceil(rows.length / 4)));
-        } else if (fetched === pageRows) {
-          pageRows = Math.min(limits.maxPageRows, pageRows * 2);
-        } else if (p.keyed) {
+        if (page.next === 'end') {
           exhausted = true;
-        } else {
+        } else if (page.next === 'window') {
           // This window of blocks is read: the next one starts where it ended.
           const end = state.windowEnd ?? CTID_WINDOW_BLOCKS;
           state.after = [`(${end},0)`];
-          state.windowEnd = end + CTID_WINDOW_BLOCKS;
+          state.windowEnd = end + tuning.windowBlocks;
         }
       }
       current.sha256 = tableChecksum(current.parts);
@@ -314,6 +304,117 @@ export async function exportSchema(db: SqlClient, options: ExportOptions): Promi
     }
     return { done: true, tables: progress.done, sequences: await sequenceStates(tx, schema) };
   });
+}
+
+/** What the next page of a table reads, adjusted as pages come back to keep them near their byte size. */
+interface Tuning {
+  pageRows: number;
+  windowBlocks: number;
+}
+
+interface PageState {
+  readonly after: readonly string[] | null;
+  readonly windowEnd?: number | undefined;
+}
+
+interface Page {
+  /** COPY text, every line ending in a newline. */
+  readonly body: string;
+  readonly rows: number;
+  /** The last row's key (ctid) as text, when the next page goes on after it. */
+  readonly lastKey?: string[];
+  /** Go on after `lastKey` ('more'), with the next window of blocks ('window'), or the table is read ('end'). */
+  readonly next: 'more' | 'window' | 'end';
+}
+
+/** The block a ctid cursor points into: `(b,o)` -> b; 0 before the first page. */
+function blockOf(after: readonly string[] | null): number {
+  const m = /^\((\d+),\d+\)$/.exec(after?.[0] ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * One page through the SQL lines (the Data API, which has no COPY): at most `pageRows` rows after
+ * the cursor, cut to the byte budget, lines joined again from the records they came back in.
+ */
+async function sqlPage(
+  tx: SqlExecutor,
+  p: ReturnType<typeof pager>,
+  table: BackupTable,
+  state: PageState,
+  tuning: Tuning,
+  limits: PageLimits,
+): Promise<Page> {
+  const q = p.pageSql(state.after, state.windowEnd);
+  q.params[q.rowsIndex] = tuning.pageRows;
+  const page = await readPage(tx, q.sql, q.params, p.keyCount);
+  const first = page.rows[0];
+  if (first && limits.maxRowBytes !== undefined && first.size > limits.maxRowBytes) {
+    throw new RowTooLargeError(
+      `table ${table.name}, ${describeKey(table, first.key)}: the row is ${first.size} bytes, over the ${limits.maxRowBytes} a page can carry`,
+    );
+  }
+  const body = page.rows.map((r) => `${r.line}\n`).join('');
+  const lastKey = page.rows.at(-1)?.key;
+  const base = { body, rows: page.rows.length, ...(lastKey ? { lastKey } : {}) };
+  if (page.rows.length < page.fetched) {
+    tuning.pageRows = Math.max(
+      1,
+      Math.min(limits.maxPageRows, page.rows.length + Math.ceil(page.rows.length / 4)),
+    );
+    return { ...base, next: 'more' };
+  }
+  if (page.fetched === tuning.pageRows) {
+    tuning.pageRows = Math.min(limits.maxPageRows, tuning.pageRows * 2);
+    return { ...base, next: 'more' };
+  }
+  return { ...base, next: p.keyed ? 'end' : 'window' };
+}
+
+/**
+ * One page by `COPY (SELECT ...) TO STDOUT` (pg, PGlite): the same bytes the SQL lines give, at
+ * the speed of COPY. A keyed table pages by key (the last line's key fields give the cursor); a
+ * table without one reads a window of heap blocks per page. Page sizes follow the bytes of the
+ * last page toward DEFAULT_PART_BYTES.
+ */
+async function copyPage(
+  copyOut: (statement: string) => Promise<string>,
+  schema: string,
+  table: BackupTable,
+  state: PageState,
+  tuning: Tuning,
+): Promise<Page> {
+  const from = `ONLY ${quoteIdent(schema)}.${quoteIdent(table.name)} AS t`;
+  // A table without columns has an empty select list: COPY writes an empty line per row.
+  const columns = table.columns.map((c) => `t.${quoteIdent(c.name)}`).join(', ');
+  const resize = (current: number, bytes: number, max: number) =>
+    bytes === 0
+      ? Math.min(max, current * 2)
+      : Math.max(1, Math.min(max, Math.floor((current * DEFAULT_PART_BYTES) / bytes)));
+  if (table.key) {
+    const keys = table.key.map((c) => `t.${quoteIdent(c.name)}`);
+    const where = state.after
+      ? `WHERE (${keys.join(', ')}) > (${table.key.map((c, i) => `${quoteLiteral(state.after?.[i] ?? '')}::${c.type}`).join(', ')})`
+      : '';
+    const limit = tuning.pageRows;
+    const body = await copyOut(
+      `COPY (SELECT ${columns} FROM ${from} ${where} ORDER BY ${keys.join(', ')} LIMIT ${limit}) TO STDOUT`,
+    );
+    const rows = countLines(body);
+    tuning.pageRows = resize(limit, Buffer.byteLength(body), 1_000_000);
+    if (rows === 0) return { body, rows, next: 'end' };
+    const lastLine = body.slice(body.lastIndexOf('\n', body.length - 2) + 1, -1).split('\t');
+    const positions = table.key.map((k) => table.columns.findIndex((c) => c.name === k.name));
+    const lastKey = positions.map((i) => decodeField(lastLine[i] ?? '') ?? '');
+    return { body, rows, lastKey, next: rows < limit ? 'end' : 'more' };
+  }
+  const lo = blockOf(state.after);
+  const hi = state.windowEnd ?? lo + tuning.windowBlocks;
+  const body = await copyOut(
+    `COPY (SELECT ${columns} FROM ${from} WHERE t.ctid > '(${lo},0)'::tid AND t.ctid < '(${hi},0)'::tid ORDER BY t.ctid) TO STDOUT`,
+  );
+  tuning.windowBlocks = resize(hi - lo, Buffer.byteLength(body), 1 << 20);
+  return { body, rows: countLines(body), next: 'window' };
 }
 
 interface PageRow {

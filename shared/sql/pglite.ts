@@ -66,6 +66,17 @@ function transactionOf(tx: Transaction): SqlTransaction {
         throw toDatabaseError(error);
       }
     },
+    async copyOut(statement) {
+      // ... and writes COPY TO data to '/dev/blob', handed back as the result's blob.
+      const sql = statement.replace(/\bTO\s+STDOUT\s*$/i, "TO '/dev/blob'");
+      if (sql === statement) throw new Error('copyOut takes a COPY ... TO STDOUT statement');
+      try {
+        const result = await tx.query(sql);
+        return result.blob ? await result.blob.text() : '';
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
   };
 }
 

@@ -43,6 +43,8 @@ export interface SqlTransaction extends SqlExecutor {
    * that speak the COPY protocol have it (pg, PGlite); callers fall back to INSERTs without it.
    */
   copyIn?(statement: string, text: string): Promise<number>;
+  /** Runs `COPY ... TO STDOUT` and returns its data (pg, PGlite only, as `copyIn`). */
+  copyOut?(statement: string): Promise<string>;
 }
 
 export type SqlBackend = 'pglite' | 'postgres' | 'data-api';

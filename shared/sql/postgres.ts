@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { toDatabaseError } from './errors';
 import type { SqlClient, SqlParam, SqlResult, SqlRow, SqlTransaction, StatementFailure } from './port';
 import { PG_OID, parseDate, parseInt8 } from './types';
@@ -62,6 +62,15 @@ function transactionOf(client: pg.PoolClient): SqlTransaction {
         const sink = client.query(copyFrom(statement));
         await pipeline(Readable.from([Buffer.from(text)]), sink);
         return Number(sink.rowCount ?? 0);
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
+    async copyOut(statement) {
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of client.query(copyTo(statement))) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks).toString('utf8');
       } catch (error) {
         throw toDatabaseError(error);
       }
