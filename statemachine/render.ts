@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -48,7 +51,17 @@ export const PROVISION_WORKFLOW: WorkflowSpec = {
  * catches the deployed state machine has, with placeholder Lambda ARNs.
  */
 export function renderAsl(workflow: WorkflowSpec): AslDefinition {
-  const stack = new Stack(new App(), 'Render', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  // An App makes its output folder as it is built; nothing is synthesized into it, so it goes again.
+  const outdir = mkdtempSync(join(tmpdir(), 'tenantry-render-'));
+  try {
+    return renderIn(new App({ outdir }), workflow);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function renderIn(app: App, workflow: WorkflowSpec): AslDefinition {
+  const stack = new Stack(app, 'Render', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
   const functions = Object.fromEntries(
     workflow.tasks.map((t) => [
       t.state,

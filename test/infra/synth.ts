@@ -5,14 +5,18 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { REPO_ROOT } from '../../infra/paths';
 import { TenantryStack, type TenantryStackProps } from '../../infra/stack';
 import { PROVISION_TASKS } from '../../statemachine/steps';
+import { tempDir } from '../support/temp-dirs';
 
 /** The feature flags the CLI gives the app, so the tests synthesize what `cdk synth` does. */
 const CDK_CONTEXT = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: object })
   .context;
 
-/** An app that skips bundling: fast, and stable asset hashes. */
+/** An app that skips bundling: fast, and stable asset hashes. Its output folder goes after the test file. */
 export function testApp(): App {
-  return new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  return new App({
+    outdir: tempDir('tenantry-cdk-'),
+    context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] },
+  });
 }
 
 export interface Synthesized {
