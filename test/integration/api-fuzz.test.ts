@@ -16,6 +16,7 @@ import { BlueprintCatalog } from '../../shared/blueprint';
 import type { SqlClient } from '../../shared/sql/port';
 import { MAX_JSON_DEPTH, printable } from '../../shared/validation';
 import { type TestDatabase, testBackends } from '../support/databases';
+import { type Prng, prng } from '../support/prng';
 
 /**
  * The API fuzz: every path and method of the committed openapi.json, with path parameters, query
@@ -69,20 +70,7 @@ interface OpenApi {
 
 const OPENAPI = JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')) as OpenApi;
 
-/** mulberry32: small, seeded, good enough to pick mutations reproducibly. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] as T };
-}
-type Rng = ReturnType<typeof prng>;
+type Rng = Prng;
 
 /** A path into a JSON value, as zod and the API name it (`initialData.0.rows.0.name`). */
 type Path = (string | number)[];
@@ -190,7 +178,7 @@ function walk(value: Json, path: Path = [], out: { path: Path; value: Json }[] =
 
 const BAD_TEXT = ['\u0000', '\ud800', '\udfff', '\udc00\ud800'];
 const insert = (text: string, bad: string, rng: Rng) => {
-  const at = rng.int(text.length + 1);
+  const at = rng.below(text.length + 1);
   return text.slice(0, at) + bad + text.slice(at);
 };
 /** Nested arrays and objects, `depth` deep, as JSON text (JSON.stringify would recurse). */
@@ -324,7 +312,7 @@ function makeCase(
         );
         return { ...base, path: url(), what: `junk path parameter ${p}`, expect: '4xx' };
       case 'long':
-        pathValues[p] = 'x'.repeat(101 + rng.int(4000));
+        pathValues[p] = 'x'.repeat(101 + rng.below(4000));
         return { ...base, path: url(), what: `long path parameter ${p}`, expect: '4xx' };
       default:
         pathValues[p] = '';
@@ -403,7 +391,7 @@ function makeCase(
     }
     case 'deep': {
       const at = rng.pick(nodes);
-      const depth = MAX_JSON_DEPTH + 1 + (rng.next() < 0.3 ? 20_000 : rng.int(200));
+      const depth = MAX_JSON_DEPTH + 1 + (rng.next() < 0.3 ? 20_000 : rng.below(200));
       const marker = '"__DEEP__"';
       const text = json(setAt(value, at.path, '__DEEP__')).replace(marker, deepText(depth, rng));
       return {
@@ -422,7 +410,7 @@ function makeCase(
       // A few past API Gateway's own limit, which the local server refuses before any handler runs.
       const gateway = budget.gatewaySized > 0;
       if (gateway) budget.gatewaySized--;
-      const size = gateway ? GATEWAY_MAX_BODY_BYTES + 1024 : MAX_BODY_BYTES + 1 + rng.int(65_536);
+      const size = gateway ? GATEWAY_MAX_BODY_BYTES + 1024 : MAX_BODY_BYTES + 1 + rng.below(65_536);
       setAt(value, at.path, 'h'.repeat(size));
       return {
         method,
@@ -451,12 +439,12 @@ function makeCase(
     case 'not-json': {
       const text = json(value);
       // Never empty: an empty body is a different request (a deprovisioning's defaults).
-      const cut = text.slice(0, 1 + rng.int(text.length - 1));
+      const cut = text.slice(0, 1 + rng.below(text.length - 1));
       return { method, path, body: cut, what: 'truncated JSON', expect: 400, field: '(body)' };
     }
     case 'not-utf8': {
       const text = json(value);
-      const at = rng.int(text.length);
+      const at = rng.below(text.length);
       const bad = rng.pick([[0xed, 0xa0, 0x80], [0xff], [0xc3], [0xc0, 0xaf]]);
       const body = Buffer.concat([
         Buffer.from(text.slice(0, at)),

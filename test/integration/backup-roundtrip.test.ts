@@ -9,8 +9,9 @@ import { LocalFolderStore } from '../../shared/blobs/local';
 import { quoteIdent } from '../../shared/identifiers';
 import type { SqlClient } from '../../shared/sql/port';
 import { type TestDatabase, testBackends } from '../support/databases';
+import { prng } from '../support/prng';
 import { engineFor, provision, registryRow } from '../support/provisioning';
-import { EVERYTHING_COLUMNS, prng, randomEverythingRow, STRINGS } from '../support/random-rows';
+import { EVERYTHING_COLUMNS, randomEverythingRow, STRINGS } from '../support/random-rows';
 import {
   backupFolder,
   columnDigests,

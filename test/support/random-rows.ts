@@ -4,21 +4,7 @@
  * values a backup must carry unchanged mixed in.
  */
 
-/** mulberry32: a small, seedable PRNG, so a failing run can be repeated exactly. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
-  return { next, int, pick };
-}
-export type Prng = ReturnType<typeof prng>;
+import type { Prng } from './prng';
 
 /** Text that stresses the COPY escapes and Unicode (never a NUL: Postgres text cannot hold one). */
 const STRINGS = [
