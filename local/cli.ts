@@ -60,7 +60,13 @@ const SYMBOL: Record<StepProgress['status'], string> = {
 
 function describeStep(step: StepProgress): string {
   const duration = step.durationMs !== undefined ? `${step.durationMs} ms` : '';
-  const attempts = step.attempts > 1 ? ` (${step.attempts} attempts)` : '';
+  const invocations = step.invocations ?? 1;
+  const attempts =
+    invocations > 1
+      ? ` (${invocations} invocations${step.attempts > invocations ? `, ${step.attempts} attempts` : ''})`
+      : step.attempts > 1
+        ? ` (${step.attempts} attempts)`
+        : '';
   const error = step.error && step.status !== 'succeeded' ? `  ${step.error.error}: ${step.error.cause}` : '';
   const warnings = step.warnings.map((w) => `\n      warning: ${w}`).join('');
   const label = ['retrying', 'running', 'skipped'].includes(step.status) ? step.status : '';

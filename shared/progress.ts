@@ -63,7 +63,10 @@ export interface StepError {
 export interface StepProgress {
   readonly name: string;
   status: StepStatus;
+  /** Lambda invocations of the step, retries included. */
   attempts: number;
+  /** How often the workflow entered the step, when more than once (Backup goes on in a new invocation). */
+  invocations?: number;
   startedAt?: string;
   endedAt?: string;
   durationMs?: number;
@@ -148,6 +151,7 @@ export function stepsFromHistory(
       if (current) {
         current.status = 'running';
         // A step entered again (Backup's next invocation) keeps the time it first started.
+        if (current.startedAt) current.invocations = (current.invocations ?? 1) + 1;
         current.startedAt ??= event.timestamp;
       }
       continue;

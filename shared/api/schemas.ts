@@ -264,6 +264,7 @@ export const StepSchema = z
     name: z.string(),
     status: z.enum(STEP_STATUSES),
     attempts: z.number().int(),
+    invocations: z.number().int().optional(),
     startedAt: z.string().optional(),
     endedAt: z.string().optional(),
     durationMs: z.number().optional(),

@@ -80,4 +80,82 @@ describe('stepsFromHistory', () => {
     expect(progress.steps.find((s) => s.name === 'CreateIndexes')?.status).toBe('cancelled');
     expect(progress.steps.find((s) => s.name === 'Register')?.status).toBe('cancelled');
   });
+
+  it('counts a step the workflow enters again (Backup over several invocations) as one step with its invocations', () => {
+    const at = (s: number) => `2026-11-30T10:00:0${s}.000Z`;
+    const task = { resourceType: 'lambda', resource: 'invoke' };
+    const raw: Omit<HistoryEvent, 'id'>[] = [
+      {
+        timestamp: at(0),
+        type: 'TaskStateEntered',
+        stateEnteredEventDetails: { name: 'Backup', input: '{}' },
+      },
+      {
+        timestamp: at(0),
+        type: 'TaskScheduled',
+        taskScheduledEventDetails: { ...task, region: 'us-east-1', parameters: '{}' },
+      },
+      {
+        timestamp: at(1),
+        type: 'TaskSucceeded',
+        taskSucceededEventDetails: { ...task, output: '{"Payload":{"done":false}}' },
+      },
+      {
+        timestamp: at(1),
+        type: 'TaskStateExited',
+        stateExitedEventDetails: { name: 'Backup', output: '{}' },
+      },
+      {
+        timestamp: at(1),
+        type: 'ChoiceStateEntered',
+        stateEnteredEventDetails: { name: 'BackupFinished', input: '{}' },
+      },
+      {
+        timestamp: at(1),
+        type: 'ChoiceStateExited',
+        stateExitedEventDetails: { name: 'BackupFinished', output: '{}' },
+      },
+      {
+        timestamp: at(2),
+        type: 'TaskStateEntered',
+        stateEnteredEventDetails: { name: 'Backup', input: '{}' },
+      },
+      {
+        timestamp: at(2),
+        type: 'TaskScheduled',
+        taskScheduledEventDetails: { ...task, region: 'us-east-1', parameters: '{}' },
+      },
+      {
+        timestamp: at(3),
+        type: 'TaskFailed',
+        taskFailedEventDetails: { ...task, error: 'TransientDatabaseError', cause: '{}' },
+      },
+      {
+        timestamp: at(4),
+        type: 'TaskScheduled',
+        taskScheduledEventDetails: { ...task, region: 'us-east-1', parameters: '{}' },
+      },
+      {
+        timestamp: at(5),
+        type: 'TaskSucceeded',
+        taskSucceededEventDetails: { ...task, output: '{"Payload":{"done":true}}' },
+      },
+      {
+        timestamp: at(5),
+        type: 'TaskStateExited',
+        stateExitedEventDetails: { name: 'Backup', output: '{}' },
+      },
+    ];
+    const events = raw.map((e, i) => ({ ...e, id: i + 1 }) as HistoryEvent);
+    const backup = stepsFromHistory(['Validate', 'Backup'], events).steps.find((s) => s.name === 'Backup');
+    expect(backup).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      invocations: 2,
+      startedAt: at(0),
+      endedAt: at(5),
+      durationMs: 5000,
+      output: { done: true },
+    });
+  });
 });
