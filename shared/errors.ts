@@ -1,10 +1,52 @@
 /**
- * Typed errors of the Tenantry domain.
+ * Typed errors of the Tenantry domain, and their catalogue.
  *
- * Every error sets `name`, because that is what a Lambda reports as `errorType` and what the
- * workflow's Retry and Catch match on. `retryable` tells the workflow (and people) whether the
- * same request may succeed later; `status` is the HTTP status an API route answers with.
+ * An error's `name` is what a Lambda reports as `errorType` and what the workflow's Retry and
+ * Catch match on, so every class writes its name as a literal: a bundler that renames classes
+ * cannot change it. Everything else about an error, its HTTP status, whether a retry may help and
+ * the SQLSTATE a control function raises it with, is in ERROR_CATALOGUE, once; the classes, the
+ * control-error mapping (registry/control.ts), the API problem mapper (api/http.ts) and the
+ * workflow's Retry list (statemachine/retry.ts) all read it from there.
  */
+
+interface ErrorSpec {
+  /** The HTTP status an API route answers with. */
+  readonly status: number;
+  /** Whether the same request may succeed later: the workflow retries these, and only these. */
+  readonly retryable?: boolean;
+  /** The Tenantry SQLSTATEs (class TY) control functions raise for it (registry/control.ts maps them). */
+  readonly sqlstates?: readonly string[];
+}
+
+export const ERROR_CATALOGUE = {
+  ValidationError: { status: 400 },
+  PayloadTooLargeError: { status: 413 },
+  NotFoundError: { status: 404, sqlstates: ['TY005', 'TY006'] },
+  ConflictError: { status: 409, sqlstates: ['TY004', 'TY008'] },
+  TenantExistsError: { status: 409, sqlstates: ['TY003'] },
+  SchemaNameTakenError: { status: 409 },
+  TenantStateError: { status: 409, sqlstates: ['TY007'] },
+  TenantBusyError: { status: 409, sqlstates: ['TY001'] },
+  TransientDatabaseError: { status: 503, retryable: true },
+  // TY900: a write to an append-only or immutable control table, a bug wherever it comes from.
+  DatabaseError: { status: 500, sqlstates: ['TY900'] },
+  BlueprintError: { status: 422 },
+  MigrationChecksumError: { status: 422, sqlstates: ['TY002'] },
+  VerificationError: { status: 500 },
+  BackupVerificationError: { status: 500 },
+  BackupChangedError: { status: 409 },
+  RowTooLargeError: { status: 422 },
+  ConfigError: { status: 500 },
+} as const satisfies Readonly<Record<string, ErrorSpec>>;
+
+export type ErrorName = keyof typeof ERROR_CATALOGUE;
+
+const specOf = (name: ErrorName): ErrorSpec => ERROR_CATALOGUE[name];
+
+/** Errors whose name the workflow's Retry matches (statemachine/retry.ts adds Lambda's own). */
+export const TRANSIENT_ERROR_NAMES: readonly ErrorName[] = (
+  Object.keys(ERROR_CATALOGUE) as ErrorName[]
+).filter((name) => specOf(name).retryable === true);
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `tenantId` or `limits.maxUsers`. */
@@ -19,15 +61,22 @@ export interface TenantryErrorOptions extends ErrorOptions {
 }
 
 export abstract class TenantryError extends Error {
-  abstract readonly status: number;
-  readonly retryable: boolean = false;
+  /** A literal in every class, one of the catalogue's names. */
+  abstract override readonly name: ErrorName;
   /** The input field this error is about, when it is about one. */
   readonly field: string | undefined;
 
   constructor(message: string, options?: TenantryErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
     this.field = options?.field;
+  }
+
+  get status(): number {
+    return specOf(this.name).status;
+  }
+
+  get retryable(): boolean {
+    return specOf(this.name).retryable === true;
   }
 
   /** A JSON-safe view for logs, step outputs and API problems; never includes `cause` internals. */
@@ -38,7 +87,7 @@ export abstract class TenantryError extends Error {
 
 /** Input that breaks a rule. Carries every offending field so a caller can fix them all at once. */
 export class ValidationError extends TenantryError {
-  readonly status: number = 400;
+  override readonly name: ErrorName = 'ValidationError';
   readonly fields: readonly FieldIssue[];
 
   constructor(fields: readonly FieldIssue[], options?: ErrorOptions) {
@@ -56,20 +105,20 @@ export class ValidationError extends TenantryError {
  * limit). A ValidationError, so the problem response names the body and the limit.
  */
 export class PayloadTooLargeError extends ValidationError {
-  override name = 'PayloadTooLargeError';
-  override readonly status = 413;
+  override readonly name: ErrorName = 'PayloadTooLargeError';
 }
 
 export class NotFoundError extends TenantryError {
-  readonly status = 404;
+  override readonly name: ErrorName = 'NotFoundError';
 }
 
 export class ConflictError extends TenantryError {
-  readonly status = 409;
+  override readonly name: ErrorName = 'ConflictError';
 }
 
 /** The tenant is already active (or otherwise not provisionable). */
 export class TenantExistsError extends ConflictError {
+  override readonly name: ErrorName = 'TenantExistsError';
   constructor(message: string, options?: TenantryErrorOptions) {
     super(message, { field: 'tenantId', ...options });
   }
@@ -80,7 +129,7 @@ export class TenantExistsError extends ConflictError {
  * `tenant_a_b`): refused before any execution starts.
  */
 export class SchemaNameTakenError extends ConflictError {
-  override name = 'SchemaNameTakenError';
+  override readonly name: ErrorName = 'SchemaNameTakenError';
   constructor(
     readonly tenantId: string,
     readonly schemaName: string,
@@ -95,10 +144,13 @@ export class SchemaNameTakenError extends ConflictError {
 }
 
 /** The tenant's status does not allow the operation (e.g. deprovisioning a deprovisioned tenant). */
-export class TenantStateError extends ConflictError {}
+export class TenantStateError extends ConflictError {
+  override readonly name: ErrorName = 'TenantStateError';
+}
 
 /** Another execution owns the tenant right now; this one must not touch it. */
 export class TenantBusyError extends ConflictError {
+  override readonly name: ErrorName = 'TenantBusyError';
   constructor(
     readonly tenantId: string,
     readonly ownerExecutionId: string,
@@ -113,8 +165,7 @@ export class TenantBusyError extends ConflictError {
 
 /** A fault that may go away by itself: the workflow retries these, and only these. */
 export class TransientDatabaseError extends TenantryError {
-  readonly status = 503;
-  override readonly retryable = true;
+  override readonly name: ErrorName = 'TransientDatabaseError';
   constructor(
     message: string,
     readonly code?: string,
@@ -126,15 +177,21 @@ export class TransientDatabaseError extends TenantryError {
 
 /** A database error that will happen again if retried (bad SQL, constraint violation, ...). */
 export class DatabaseError extends TenantryError {
-  readonly status = 500;
+  override readonly name: ErrorName = 'DatabaseError';
   constructor(
     message: string,
     /** The Postgres SQLSTATE, when the server sent one. */
     readonly code?: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & {
+      /** The error's DETAIL, when it has one: control functions put what they refer to there. */
+      readonly detail?: string | undefined;
+    },
   ) {
     super(message, options);
+    this.detail = options?.detail;
   }
+
+  readonly detail: string | undefined;
 
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), code: this.code };
@@ -143,14 +200,16 @@ export class DatabaseError extends TenantryError {
 
 /** A blueprint or template on disk is malformed, or an applied migration was changed. */
 export class BlueprintError extends TenantryError {
-  readonly status = 422;
+  override readonly name: ErrorName = 'BlueprintError';
 }
 
-export class MigrationChecksumError extends BlueprintError {}
+export class MigrationChecksumError extends BlueprintError {
+  override readonly name: ErrorName = 'MigrationChecksumError';
+}
 
 /** The tenant schema does not match what its blueprint version must produce. */
 export class VerificationError extends TenantryError {
-  readonly status = 500;
+  override readonly name: ErrorName = 'VerificationError';
   constructor(
     message: string,
     readonly missing: readonly string[],
@@ -167,11 +226,23 @@ export class VerificationError extends TenantryError {
 
 /** Configuration (environment) is missing or malformed: fail at cold start, not mid-run. */
 export class ConfigError extends TenantryError {
-  readonly status = 500;
+  override readonly name: ErrorName = 'ConfigError';
 }
 
-/** Errors whose name the workflow's Retry matches. Kept here so infra and code cannot drift. */
-export const TRANSIENT_ERROR_NAMES = ['TransientDatabaseError'] as const;
+/** A backup that does not match its manifest or the live data: nothing may be dropped. */
+export class BackupVerificationError extends TenantryError {
+  override readonly name: ErrorName = 'BackupVerificationError';
+}
+
+/** The schema changed under a backup in progress (its tables are not those it started with). */
+export class BackupChangedError extends TenantryError {
+  override readonly name: ErrorName = 'BackupChangedError';
+}
+
+/** A row too wide for one response of the database's API: it can never be backed up through it. */
+export class RowTooLargeError extends TenantryError {
+  override readonly name: ErrorName = 'RowTooLargeError';
+}
 
 export function isTenantryError(error: unknown): error is TenantryError {
   return error instanceof TenantryError;

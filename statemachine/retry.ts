@@ -1,18 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
 
 /**
- * Errors worth retrying: our own transient database faults, and the Lambda service's own
- * throttling and transient failures. Everything else is permanent and goes to Cleanup at once.
- * Kept in sync with `TRANSIENT_ERROR_NAMES` in shared/errors.ts by a unit test.
+ * Errors worth retrying: the catalogue's retryable errors (shared/errors.ts), and the Lambda
+ * service's own throttling and transient failures. Everything else is permanent and goes to
+ * Cleanup at once.
  */
 export const RETRYABLE_ERRORS = [
-  'TransientDatabaseError',
+  ...TRANSIENT_ERROR_NAMES,
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
-] as const;
+];
 
 export const TRANSIENT_RETRY: sfn.RetryProps = {
   errors: [...RETRYABLE_ERRORS],

@@ -79,10 +79,16 @@ export class TenantryFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
+        // Error names are literals (shared/errors.ts), so minifying cannot change what Retry and
+        // Catch match; keeping every other name too makes stack traces and logs readable.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         // SDK v3 ships with the runtime.
         externalModules: ['@aws-sdk/*'],
+        // Lambda reaches the database through the Data API only: PGlite and pg stay out of the
+        // bundle (shared/sql/connect.ts).
+        define: { 'process.env.TENANTRY_BUNDLE': JSON.stringify('lambda') },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

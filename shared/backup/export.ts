@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { BlobStore, Retention } from '../blobs/port';
-import { TenantryError } from '../errors';
+import { BackupChangedError, RowTooLargeError } from '../errors';
 import { quoteIdent, quoteLiteral } from '../identifiers';
 import type { SqlClient, SqlExecutor, SqlParam } from '../sql/port';
 import { parseOrThrow } from '../validation';
@@ -14,12 +14,6 @@ import {
   BackupProgressSchema,
   COPY_SETTINGS,
 } from './manifest';
-
-/** A row too wide for one response of the database's API: it can never be backed up through it. */
-export class RowTooLargeError extends TenantryError {
-  override readonly name = 'RowTooLargeError';
-  readonly status = 422;
-}
 
 /** Bytes of one part when the backend has no response limit (a Postgres server, PGlite). */
 export const DEFAULT_PART_BYTES = 4 * 1024 * 1024;
@@ -472,12 +466,6 @@ async function readProgress(
     throw new BackupChangedError(`table ${current.table} of the backup in progress is gone`);
   }
   return { done, current };
-}
-
-/** The schema changed under a backup in progress (its tables are not those it started with). */
-export class BackupChangedError extends TenantryError {
-  override readonly name = 'BackupChangedError';
-  readonly status = 409;
 }
 
 /** Every sequence's position, as text: restored with setval(last_value, is_called). */

@@ -5,7 +5,7 @@ import { assertRowsFit, exportSchema, tableChecksum } from '../backup/export';
 import { type BackupManifest, BackupManifestSchema, COPY_SETTINGS } from '../backup/manifest';
 import { backupStore } from '../blobs/connect';
 import { eventsConfigFromEnv } from '../config';
-import { NotFoundError, TenantryError, ValidationError } from '../errors';
+import { BackupVerificationError, NotFoundError, ValidationError } from '../errors';
 import { EventBridgePublisher, type EventPublisher, OutboxPublisher } from '../events/publisher';
 import { quoteIdent, quoteLiteral } from '../identifiers';
 import { causeMessage } from '../progress';
@@ -17,11 +17,6 @@ import type { SqlExecutor } from '../sql/port';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
 import { parseOrThrow } from '../validation';
 import { type BackupOutput, DeprovisionOutputSchemas, DeprovisionRequestSchema } from './schemas';
-
-/** A backup that does not match its manifest or the live data: nothing may be dropped. */
-export class BackupVerificationError extends TenantryError {
-  readonly status = 500;
-}
 
 type ValidateOutput = z.infer<(typeof DeprovisionOutputSchemas)['Validate']>;
 

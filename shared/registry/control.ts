@@ -1,10 +1,13 @@
 import {
   ConflictError,
   DatabaseError,
+  ERROR_CATALOGUE,
+  type ErrorName,
   MigrationChecksumError,
   NotFoundError,
   TenantBusyError,
   TenantExistsError,
+  type TenantryError,
   TenantStateError,
 } from '../errors';
 import type { SqlClient } from '../sql/port';
@@ -72,29 +75,33 @@ async function install(db: SqlClient): Promise<number> {
   return latest;
 }
 
-/** Turns the control functions' TY-class SQLSTATEs into the domain's typed errors. */
+/** The catalogue's error for each Tenantry SQLSTATE a control function raises. */
+const BY_SQLSTATE: ReadonlyMap<string, ErrorName> = new Map(
+  (Object.entries(ERROR_CATALOGUE) as [ErrorName, { sqlstates?: readonly string[] }][]).flatMap(
+    ([name, spec]) => (spec.sqlstates ?? []).map((code): [string, ErrorName] => [code, name]),
+  ),
+);
+
+/**
+ * How each error a control function raises is made from the database's error: its message, and its
+ * DETAIL where the function put what the error refers to (the execution that holds a tenant).
+ */
+export const FROM_CONTROL_ERROR: Readonly<
+  Partial<Record<ErrorName, (error: DatabaseError, tenantId: string) => TenantryError>>
+> = {
+  TenantBusyError: (e, tenantId) => new TenantBusyError(tenantId, e.detail || 'unknown', { cause: e }),
+  MigrationChecksumError: (e) => new MigrationChecksumError(e.message, { cause: e }),
+  TenantExistsError: (e) => new TenantExistsError(e.message, { cause: e }),
+  ConflictError: (e) => new ConflictError(e.message, { cause: e }),
+  NotFoundError: (e) => new NotFoundError(e.message, { cause: e }),
+  TenantStateError: (e) => new TenantStateError(e.message, { cause: e }),
+  DatabaseError: (e) => e,
+};
+
+/** Turns the control functions' TY-class SQLSTATEs into the domain's typed errors (ERROR_CATALOGUE). */
 export function mapControlError(error: unknown, tenantId: string): unknown {
-  if (!(error instanceof DatabaseError)) return error;
-  const message = error.message;
-  switch (error.code) {
-    case 'TY001': {
-      const owner = /execution (\S+)/.exec(message)?.[1] ?? 'unknown';
-      return new TenantBusyError(tenantId, owner, { cause: error });
-    }
-    case 'TY002':
-      return new MigrationChecksumError(message, { cause: error });
-    case 'TY003':
-      return new TenantExistsError(message, { cause: error });
-    case 'TY004':
-      return new ConflictError(message, { cause: error });
-    case 'TY005':
-    case 'TY006':
-      return new NotFoundError(message, { cause: error });
-    case 'TY007':
-      return new TenantStateError(message, { cause: error });
-    case 'TY008':
-      return new ConflictError(message, { cause: error });
-    default:
-      return error;
-  }
+  if (!(error instanceof DatabaseError) || !error.code) return error;
+  const name = BY_SQLSTATE.get(error.code);
+  const make = name ? FROM_CONTROL_ERROR[name] : undefined;
+  return make ? make(error, tenantId) : error;
 }

@@ -218,12 +218,17 @@ const TRANSIENT_SERVICE_ERRORS = new Set([
 const CONNECTION_MESSAGE =
   /communications link failure|connection (?:is )?closed|connection refused|connection reset|terminating connection|the database is starting up|is resuming after being auto-paused|transaction .* (?:is not|isn't) found/i;
 
-/** `ERROR: <message>\n  Position: 15; SQLState: 42P01` → the message and the SQLSTATE. */
-export function parseSqlStateMessage(text: string): { message: string; code: string | undefined } {
+/** `ERROR: <message>\n  Detail: <detail>\n  Position: 15; SQLState: 42P01` → the message, DETAIL and SQLSTATE. */
+export function parseSqlStateMessage(text: string): {
+  message: string;
+  code: string | undefined;
+  detail: string | undefined;
+} {
   const m = /;\s*SQLState:\s*([0-9A-Z]{5})\s*$/i.exec(text);
   const body = m ? text.slice(0, m.index) : text;
   const first = (body.split('\n')[0] ?? body).replace(/^\s*(?:ERROR|FATAL|PANIC):\s*/, '').trim();
-  return { message: first || text, code: m?.[1]?.toUpperCase() };
+  const detail = /\n\s*Detail:\s?(.*)/.exec(body)?.[1];
+  return { message: first || text, code: m?.[1]?.toUpperCase(), detail };
 }
 
 /**
@@ -246,11 +251,11 @@ export function mapDataApiError(error: unknown): TransientDatabaseError | Databa
     return new TransientDatabaseError(`${name}: ${text}`, name, { cause: error });
   }
   if (name === 'BadRequestException' || name === 'DatabaseErrorException') {
-    const { message, code } = parseSqlStateMessage(text);
+    const { message, code, detail } = parseSqlStateMessage(text);
     if (isTransientSqlState(code)) return new TransientDatabaseError(message, code, { cause: error });
     if (!code && CONNECTION_MESSAGE.test(text))
       return new TransientDatabaseError(text, name, { cause: error });
-    return new DatabaseError(message, code, { cause: error });
+    return new DatabaseError(message, code, { cause: error, detail });
   }
   if (e?.$retryable || status === 429 || (status !== undefined && status >= 500)) {
     return new TransientDatabaseError(`${name || 'Error'}: ${text}`, name || undefined, { cause: error });

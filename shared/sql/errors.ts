@@ -37,5 +37,7 @@ export function toDatabaseError(error: unknown): TransientDatabaseError | Databa
   }
   if (isTransientSqlState(code)) return new TransientDatabaseError(message, code, { cause: error });
   const sqlState = code && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-  return new DatabaseError(message, sqlState, { cause: error });
+  const detail =
+    typeof (e as { detail?: unknown })?.detail === 'string' ? (e as { detail: string }).detail : undefined;
+  return new DatabaseError(message, sqlState, { cause: error, detail });
 }

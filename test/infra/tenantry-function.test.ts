@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TenantryFunction } from '../../infra/constructs/tenantry-function';
-import { BLUEPRINTS_DIR } from '../../infra/paths';
+import { BLUEPRINTS_DIR, REPO_ROOT } from '../../infra/paths';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -57,5 +57,31 @@ describe('a TenantryFunction bundle', () => {
         .filter((n) => existsSync(join(BLUEPRINTS_DIR, n, 'blueprint.json')))
         .sort(),
     );
+  });
+
+  it('carries only the Data API adapter: a step handler bundles without PGlite and pg, and loads', {
+    timeout: 120_000,
+  }, () => {
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Step');
+    new TenantryFunction(stack, 'Backup', { entry: 'functions/deprovision/backup.ts' });
+    const assembly = app.synth();
+    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
+    if (!asset) throw new Error('no asset was bundled');
+    const code = readFileSync(join(assembly.directory, asset, 'index.mjs'), 'utf8');
+    expect(code).not.toMatch(/from\s*"(?:pg|pg-copy-streams|@electric-sql\/pglite)"/);
+    expect(code).not.toContain('PGlite');
+    // It loads as Lambda loads it (the SDK, external, comes from this repository's node_modules here).
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'const m = await import(process.argv[1]); console.log(typeof m.handler);',
+        join(assembly.directory, asset, 'index.mjs'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_PATH: join(REPO_ROOT, 'node_modules') } },
+    );
+    expect(loaded.trim()).toBe('function');
   });
 });

@@ -169,13 +169,14 @@ describe.each(targets)('RDS Data API adapter and test server over $name', (targe
 
     const busy = await db
       .query(
-        "DO $$ BEGIN RAISE EXCEPTION 'tenant acme is held by execution arn:x:1 (status provisioning)' USING ERRCODE = 'TY001'; END $$",
+        "DO $$ BEGIN RAISE EXCEPTION 'tenant acme is held by execution arn:x:1 (status provisioning)' USING ERRCODE = 'TY001', DETAIL = 'arn:x:2'; END $$",
       )
       .catch((e: unknown) => e);
     expect(busy).toMatchObject({ code: 'TY001' });
     const mapped = mapControlError(busy, 'acme');
     expect(mapped).toBeInstanceOf(TenantBusyError);
-    expect((mapped as TenantBusyError).ownerExecutionId).toBe('arn:x:1');
+    // The owner comes from DETAIL, where the control functions put it, not from the message text.
+    expect((mapped as TenantBusyError).ownerExecutionId).toBe('arn:x:2');
 
     const multi = await db.query('SELECT 1; SELECT 2').catch((e: unknown) => e);
     expect(multi).toMatchObject({ name: 'DatabaseError', code: '42601' });
