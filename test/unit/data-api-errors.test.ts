@@ -38,11 +38,12 @@ describe('mapDataApiError', () => {
     const busy = mapDataApiError(
       new BadRequestException({
         message:
-          'ERROR: tenant acme is held by execution arn:aws:states:x:1 (status provisioning); SQLState: TY001',
+          'ERROR: tenant acme is held by execution arn:aws:states:x:1 (status provisioning)\n  Detail: arn:aws:states:x:1; SQLState: TY001',
         $metadata,
       }),
     );
     expect(busy.code).toBe('TY001');
+    expect(busy).toMatchObject({ detail: 'arn:aws:states:x:1' });
     const typed = mapControlError(busy, 'acme');
     expect(typed).toBeInstanceOf(TenantBusyError);
     expect((typed as TenantBusyError).ownerExecutionId).toBe('arn:aws:states:x:1');
@@ -120,13 +121,18 @@ describe('mapDataApiError', () => {
 });
 
 describe('parseSqlStateMessage', () => {
-  it('takes the first line without the severity, and the code', () => {
+  it('takes the first line without the severity, the DETAIL and the code', () => {
     expect(
       parseSqlStateMessage('ERROR: duplicate key\n  Detail: Key (id)=(1) exists.; SQLState: 23505'),
     ).toEqual({
       message: 'duplicate key',
       code: '23505',
+      detail: 'Key (id)=(1) exists.',
     });
-    expect(parseSqlStateMessage('no state here')).toEqual({ message: 'no state here', code: undefined });
+    expect(parseSqlStateMessage('no state here')).toEqual({
+      message: 'no state here',
+      code: undefined,
+      detail: undefined,
+    });
   });
 });
