@@ -594,13 +594,13 @@ function mapEngineEvent(
 }
 
 /**
- * Test-only fault hook: with `TENANTRY_TEST_PAUSE_AT=<Workflow>:<State>` (e.g. `Provision:SyncTables`)
+ * Test-only fault hook: with `TENANTRY_TEST_PAUSE_AT=<Workflow>:<State>[,...]` (e.g. `Provision:SyncTables`)
  * a run holds before that task's first attempt, once its history so far is stored, says so on
  * stderr and sleeps `TENANTRY_TEST_PAUSE_MS` (default: for ever). The crash and outage tests kill
  * the process or stop the database there.
  */
 async function testPause(at: string, writer: HistoryWriter): Promise<void> {
-  if (process.env.TENANTRY_TEST_PAUSE_AT !== at) return;
+  if (!(process.env.TENANTRY_TEST_PAUSE_AT ?? '').split(',').includes(at)) return;
   await writer.idle();
   process.stderr.write(`tenantry-test: paused before ${at}\n`);
   await sleep(Number(process.env.TENANTRY_TEST_PAUSE_MS ?? 2 ** 31 - 1));
