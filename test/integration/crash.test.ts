@@ -166,6 +166,36 @@ describe.runIf(serverUrl())('kill -9 in the middle of a run, on the Postgres ser
     expect(await running()).toEqual([]);
   });
 
+  it('a cancel from another process stops the CLI running a Deprovision; the tenant is back; a redrive deprovisions it', async () => {
+    const engine = new LocalEngine({ db, retryDelayMs: 0 });
+    expect((await provision(engine, 'cx-held')).record.status).toBe('SUCCEEDED');
+    const owner = new TsxProcess('local/cli.ts', ['deprovision', 'cx-held'], {
+      ...env,
+      TENANTRY_TEST_PAUSE_AT: 'Deprovision:Backup',
+      TENANTRY_TEST_PAUSE_MS: '10000',
+    });
+    await owner.waitFor(/tenantry-test: paused before/);
+    const run = await executionOf('cx-held', DEPROVISION_WORKFLOW.name);
+    const cancel = await runCli(['cancel', run.name], env);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/Cancelled \S+ in Backup: execution ABORTED, tenant cx-held active/);
+    // The owner sees its run end (its lease is gone) and stops: it adds nothing to the history.
+    expect((await owner.exited).code).toBe(1);
+    expect(owner.stderr).toMatch(/Deprovisioning cx-held aborted/);
+    const events = await history(run.execution_id);
+    expectContiguous(events);
+    expect(events.at(-1)).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Cancelled' },
+    });
+    expect(await registryRow(db, 'cx-held')).toMatchObject({ status: 'active', failed_step: 'Backup' });
+    expect(await schemaExists(db, 'tenant_cx_held')).toBe(true);
+
+    const redrive = await runCli(['redrive', run.name], env);
+    expect(redrive.code, redrive.stderr).toBe(0);
+    expect(redrive.stdout).toContain('Tenant cx-held is deprovisioned');
+  });
+
   it('the local server killed during a Provision and a Deprovision Backup: the next server start finishes both; redrive succeeds', async () => {
     const engine = new LocalEngine({ db, retryDelayMs: 0 });
     expect((await provision(engine, 'sv-leaving')).record.status).toBe('SUCCEEDED');
