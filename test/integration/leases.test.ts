@@ -126,3 +126,52 @@ describe.each(testBackends())('execution leases on $name', (backend) => {
     expect(await schemaExists(t.db, 'tenant_ended')).toBe(true);
   });
 });
+
+describe.each(testBackends().filter((b) => b.name === 'data-api'))(
+  'a run whose history cannot be stored, over $name (the double fails those writes)',
+  (backend) => {
+    let t: TestDatabase;
+    beforeAll(async () => {
+      t = await backend.open();
+    });
+    afterAll(() => t?.close());
+
+    it('is left to the sweep, which closes it: never RUNNING, its history contiguous', async () => {
+      const dataApi = t.dataApi;
+      if (!dataApi) throw new Error('the data-api backend has its double');
+      const lease = { timeoutMs: 500, renewEveryMs: 150 };
+      // From SyncTables on, every history write meets a resuming cluster: the run goes on, its history cannot.
+      const owner = engineFor(t.db, {
+        lease,
+        storeRetryMs: 1_000,
+        beforeTask: (state) => {
+          if (state === 'SyncTables')
+            dataApi.inject({
+              kind: 'resuming',
+              sql: /INSERT INTO tenantry\.execution_events/,
+              times: 1_000_000,
+            });
+        },
+      });
+      const run = await owner.start(PROVISION_WORKFLOW, 'unwritten', input('unwritten'));
+      await expect(run.done).rejects.toThrow(/could not be stored; the run is left to the lease sweep/);
+      expect(await owner.describe(run.executionId)).toMatchObject({ status: 'RUNNING' });
+      dataApi.clearFaults();
+
+      await new Promise((r) => setTimeout(r, lease.timeoutMs + 100));
+      const recovered = await recoverExpiredRuns(engineFor(t.db, { lease }));
+      expect(recovered.map((r) => r.executionId)).toEqual([run.executionId]);
+      expect(await owner.describe(run.executionId)).toMatchObject({
+        status: 'ABORTED',
+        error: 'Interrupted',
+      });
+      const history = await owner.history(run.executionId);
+      expectContiguous(history);
+      expect(history.some((e) => e.stateEnteredEventDetails?.name === 'CreateSchema')).toBe(true);
+      expect(history.at(-1)?.type).toBe('ExecutionAborted');
+      // The run itself had finished its work: Register made the tenant active, and Cleanup leaves it so.
+      expect(await getTenant(t.db, 'unwritten')).toMatchObject({ status: 'active' });
+      expect(await schemaExists(t.db, 'tenant_unwritten')).toBe(true);
+    });
+  },
+);
