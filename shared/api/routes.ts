@@ -343,14 +343,32 @@ export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<Sta
 }
 
 /**
+ * The backup a Deprovision made and verified, from its history: the Backup step's output as the
+ * state carried it into a later step. Undefined if the run never got that far.
+ */
+async function backupOf(rt: ApiRuntime, executionId: string): Promise<unknown> {
+  const history = await fullHistory(rt.engine, executionId);
+  for (const event of history.toReversed()) {
+    const input = event.stateEnteredEventDetails?.input;
+    if (!input) continue;
+    const state = JSON.parse(input) as { steps?: { Backup?: { output?: unknown } } };
+    if (state.steps?.Backup?.output) return state.steps.Backup.output;
+  }
+  return undefined;
+}
+
+/**
  * The redrive of a Deprovision: the same request again, as a new Deprovision execution. A run
  * that skipped its Catch (a timeout, a stop from outside) is cleaned up first, so the tenant has
- * its status back and the new run can claim it. A schedule's run is redriven as a run of now.
+ * its status back and the new run can claim it. A run that failed after dropping the schema left
+ * only Finalize to do: the redrive carries that run's backup (`resumeBackup`) and claims the
+ * `failed` tenant back (control migration 8). A schedule's run is redriven as a run of now.
  */
 async function redriveDeprovision(rt: ApiRuntime, found: FoundExecution): Promise<StartedExecutionResponse> {
   const name = redriveExecutionName(found.tenantId, found.name);
   const executionId = rt.engine.executionArn(name, 'Deprovision');
   const existing = await rt.engine.describe(executionId);
+  let resumeBackup: unknown;
   if (!existing) {
     await ensureControlSchema(rt.db);
     const tenant = await readTenant(rt.db, found.tenantId);
@@ -366,12 +384,26 @@ async function redriveDeprovision(rt: ApiRuntime, found: FoundExecution): Promis
         Cause: found.cause ?? `the execution ended ${found.status}`,
       });
     }
+    if ((await readTenant(rt.db, found.tenantId))?.status === 'failed') {
+      resumeBackup = await backupOf(rt, found.executionId);
+      if (!resumeBackup)
+        throw new ConflictError(
+          `tenant '${found.tenantId}' failed in execution ${found.name} without a backup to finish from`,
+        );
+    }
   }
-  const { redriveOf: _previous, steps: _s, failure: _f, scheduleName: _n, ...request } = found.request;
+  const {
+    redriveOf: _previous,
+    resumeBackup: _r,
+    steps: _s,
+    failure: _f,
+    scheduleName: _n,
+    ...request
+  } = found.request;
   const started = await rt.engine.start(
     name,
     found.tenantId,
-    { ...request, redriveOf: found.executionId },
+    { ...request, redriveOf: found.executionId, ...(resumeBackup ? { resumeBackup } : {}) },
     'Deprovision',
   );
   if (started.name !== name) throw new TenantBusyError(found.tenantId, started.executionId);

@@ -9,6 +9,10 @@ import { resetBackupStore } from '../../shared/blobs/connect';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { provision, registryRow, schemaExists } from '../support/provisioning';
 
+class InjectedPermanentFault extends Error {
+  override name = 'InjectedPermanentFault';
+}
+
 /** What the engine runs before each task attempt; a test sets it and clears it again. */
 let beforeTask: ((state: string) => Promise<void>) | undefined;
 
@@ -101,6 +105,36 @@ describe.each(testBackends())('cancel and redrive of a Deprovision execution, ov
     );
     const again = await http.post<StartedExecutionResponse>(`/executions/${name}/redrive`);
     expect(again.body).toMatchObject({ executionName: redrive.body.executionName, started: false });
+  });
+
+  it('redrives a Deprovision that failed after its DropSchema: only Finalize is left, with the backup the first run made', async () => {
+    expect((await provision(api.engine.engine, 'dc-late')).record.status).toBe('SUCCEEDED');
+    beforeTask = async (state) => {
+      if (state === 'Finalize') throw new InjectedPermanentFault('the registry refused the final write');
+    };
+    const started = await http.post<StartedExecutionResponse>('/tenants/dc-late/deprovision', {});
+    const name = started.body.executionName;
+    expect(await watch(name, (e) => e.status !== 'RUNNING')).toMatchObject({ status: 'FAILED' });
+    beforeTask = undefined;
+    // Nothing to give back after the drop: the tenant is clearly failed.
+    expect(await registryRow(t.db, 'dc-late')).toMatchObject({ status: 'failed', failed_step: 'Finalize' });
+    expect(await schemaExists(t.db, 'tenant_dc_late')).toBe(false);
+    const { rows: outbox } = await t.db.query(
+      "SELECT 1 FROM tenantry.outbox_events WHERE detail->>'tenantId' = 'dc-late'",
+    );
+    expect(outbox).toHaveLength(1);
+
+    const redrive = await http.post<StartedExecutionResponse>(`/executions/${name}/redrive`);
+    expect(redrive.status).toBe(202);
+    const redriven = await watch(redrive.body.executionName, (e) => e.status !== 'RUNNING');
+    expect(redriven.status).toBe('SUCCEEDED');
+    const row = await registryRow(t.db, 'dc-late');
+    expect(row).toMatchObject({ status: 'deprovisioned', failed_step: null });
+    // The backup is the first run's (the redrive made none), and the event was not published again.
+    expect(row?.backup_manifest).toBe(`backups/dc-late/${name}/manifest.json`);
+    expect(
+      (await t.db.query("SELECT 1 FROM tenantry.outbox_events WHERE detail->>'tenantId' = 'dc-late'")).rows,
+    ).toHaveLength(1);
   });
 
   it('refuses to cancel a finished Deprovision and to redrive a succeeded one', async () => {
