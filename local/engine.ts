@@ -5,6 +5,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { BlueprintCatalog } from '../shared/blueprint';
+import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
 import { logger } from '../shared/logger';
 import {
   type ExecutionProgress,
@@ -402,6 +403,14 @@ export class LocalEngine {
       history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
       (status === 'ABORTED' ? stopReason : undefined);
     try {
+      if (!lease.isLost && status === 'FAILED' && cleanupGaveUp(history, wf.spec.cleanup.state)) {
+        // The database stayed away through all of Cleanup's retries: what it could not undo is
+        // left to the lease sweep, which runs Cleanup again once it can, then closes the run.
+        await writer.settle(storeRetryMs);
+        throw new Error(
+          `the Cleanup of execution ${executionId} gave up on a transient fault; the run is left to the lease sweep`,
+        );
+      }
       if (!lease.isLost) {
         if (!(await writer.settle(storeRetryMs))) {
           throw new Error(
@@ -591,6 +600,20 @@ function mapEngineEvent(
     default:
       return undefined;
   }
+}
+
+/**
+ * Whether a run failed because its Cleanup gave up on a transient fault (retries exhausted): the
+ * tenant may still be held, so the run must not simply be closed.
+ */
+export function cleanupGaveUp(history: readonly HistoryEvent[], cleanupState: string): boolean {
+  if (history.at(-1)?.type !== 'ExecutionFailed') return false;
+  const entered = history.findLast((e) => e.type.endsWith('StateEntered'));
+  const failed = history.findLast((e) => e.type === 'TaskFailed')?.taskFailedEventDetails?.error;
+  return (
+    entered?.stateEnteredEventDetails?.name === cleanupState &&
+    (TRANSIENT_ERROR_NAMES as readonly string[]).includes(failed ?? '')
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { cleanup as provisionCleanup } from '../shared/provision/steps';
 import { ensureControlSchema } from '../shared/registry/control';
 import type { Runtime } from '../shared/runtime';
 import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW, type WorkflowSpec } from '../statemachine/render';
-import type { LocalEngine } from './engine';
+import { cleanupGaveUp, type LocalEngine } from './engine';
 import { Lease, leaseExpirySql } from './lease';
 
 /** Each workflow's own Cleanup, run as if the step the run had reached had failed. */
@@ -49,7 +49,8 @@ const ENDS: Readonly<Record<string, ExecutionStatus>> = {
  * failed: the workflow's Cleanup (a Provision's schema dropped only if that run created it, a
  * Deprovision's tenant given back its status before the drop, marked `failed` after it), then the
  * run closed ABORTED with the error `Interrupted`. A run whose history already records its end is
- * closed with that end. Runs this engine is running are never touched.
+ * closed with that end; if that end was its Cleanup giving up on a transient fault (the database
+ * stayed away), Cleanup runs again first. Runs this engine is running are never touched.
  *
  * Each run is first claimed, in one statement, by taking its lease (`FOR UPDATE SKIP LOCKED`), so
  * two sweepers never recover the same run and a live holder's next renewal tells it to stop. The
@@ -132,7 +133,19 @@ async function finish(
 ): Promise<string> {
   const last = history.at(-1);
   const ended = last ? ENDS[last.type] : undefined;
+  const unfinishedCleanup = cleanupGaveUp(history, workflow.cleanup.state);
+  const execution = {
+    id: row.execution_id,
+    name: row.name,
+    startTime: new Date(row.started_at).toISOString(),
+  };
   if (last && ended) {
+    if (unfinishedCleanup) {
+      // Its Cleanup gave up (the database stayed away): run it again, on the state it was given.
+      const entered = history.findLast((e) => e.stateEnteredEventDetails?.name === workflow.cleanup.state)
+        ?.stateEnteredEventDetails?.input;
+      await cleanup(engine.runtime, StepEventSchema.parse({ state: JSON.parse(entered ?? '{}'), execution }));
+    }
     // The run got to its end but could not close itself in the store (the database was away).
     const details =
       last.executionFailedEventDetails ??
@@ -146,15 +159,15 @@ async function finish(
         WHERE execution_id = $1 AND status = 'RUNNING'`,
       [row.execution_id, ended, output ?? 'null', details?.error ?? null, details?.cause ?? null],
     );
-    return last.type;
+    return unfinishedCleanup ? workflow.cleanup.state : last.type;
   }
   const progress = stepsFromHistory(
     workflow.tasks.map((t) => t.state),
     history,
   );
-  const cleanupState = workflow.tasks.at(-1)?.state;
   const reached =
-    progress.steps.filter((s) => s.startedAt !== undefined && s.name !== cleanupState).at(-1)?.name ??
+    progress.steps.filter((s) => s.startedAt !== undefined && s.name !== workflow.cleanup.state).at(-1)
+      ?.name ??
     workflow.tasks[0]?.state ??
     'Validate';
   const event = StepEventSchema.parse({
@@ -162,11 +175,7 @@ async function finish(
       ...(row.input as Record<string, unknown>),
       failure: { [reached]: { Error: 'Interrupted', Cause: INTERRUPTED } },
     },
-    execution: {
-      id: row.execution_id,
-      name: row.name,
-      startTime: new Date(row.started_at).toISOString(),
-    },
+    execution,
   });
   await cleanup(engine.runtime, event);
   // As StopExecution would: an ExecutionAborted event, and the run closed in the store.

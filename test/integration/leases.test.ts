@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalEngine } from '../../local/engine';
 import { recoverExpiredRuns } from '../../local/recovery';
+import { TransientDatabaseError } from '../../shared/errors';
 import { getTenant } from '../../shared/registry/tenants';
 import { PROVISION_WORKFLOW } from '../../statemachine/render';
 import { type TestDatabase, testBackends } from '../support/databases';
@@ -32,6 +33,10 @@ async function untilStored(engine: LocalEngine, executionId: string, state: stri
   const entered = async () =>
     (await engine.history(executionId)).some((e) => e.stateEnteredEventDetails?.name === state);
   while (!(await entered())) await new Promise((r) => setTimeout(r, 10));
+}
+
+class InjectedPermanentFault extends Error {
+  override name = 'InjectedPermanentFault';
 }
 
 const input = (tenantId: string) => ({
@@ -106,6 +111,38 @@ describe.each(testBackends())('execution leases on $name', (backend) => {
     expect(await dead.history(run.executionId)).toEqual(history);
     expect(await schemaExists(t.db, 'tenant_orphan')).toBe(false);
     expect(await getTenant(t.db, 'orphan')).toMatchObject({ status: 'failed' });
+  });
+
+  it('a run whose Cleanup gave up on a transient fault is left to the sweep, which cleans up and closes it', async () => {
+    const lease = { timeoutMs: 300, renewEveryMs: 100 };
+    const owner = engineFor(t.db, {
+      lease,
+      beforeTask: (state) => {
+        if (state === 'Seed') throw new InjectedPermanentFault('the seed is broken');
+        // The database stays away through every one of Cleanup's retries.
+        if (state === 'Cleanup') throw new TransientDatabaseError('the database is restarting');
+      },
+    });
+    const run = await owner.start(PROVISION_WORKFLOW, 'unclean', input('unclean'));
+    await expect(run.done).rejects.toThrow(/Cleanup of execution .* gave up on a transient fault/);
+    // What the issue saw: the tenant held, its half-built schema left. The run is not closed yet.
+    expect(await owner.describe(run.executionId)).toMatchObject({ status: 'RUNNING' });
+    expect(await getTenant(t.db, 'unclean')).toMatchObject({ status: 'provisioning' });
+    expect(await schemaExists(t.db, 'tenant_unclean')).toBe(true);
+
+    await new Promise((r) => setTimeout(r, lease.timeoutMs + 100));
+    expect(await recoverExpiredRuns(engineFor(t.db, { lease }))).toEqual([
+      { workflow: 'Provision', executionId: run.executionId, tenantId: 'unclean', step: 'Cleanup' },
+    ]);
+    expect(await owner.describe(run.executionId)).toMatchObject({
+      status: 'FAILED',
+      error: 'TransientDatabaseError',
+    });
+    expect(await getTenant(t.db, 'unclean')).toMatchObject({ status: 'failed', failedStep: 'Seed' });
+    expect(await schemaExists(t.db, 'tenant_unclean')).toBe(false);
+    const history = await owner.history(run.executionId);
+    expectContiguous(history);
+    expect(history.at(-1)?.type).toBe('ExecutionFailed');
   });
 
   it('a run that recorded its end but could not close itself is closed with that end, not cleaned up', async () => {
