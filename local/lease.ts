@@ -73,13 +73,15 @@ export function leaseExpirySql(param: string): string {
 
 /**
  * One execution's lease, renewed on a timer while its holder works on the run. A renewal that
- * fails (the database is away) is only logged: the next one tries again. A renewal that finds the
+ * meets a transient fault (the database is away) is retried with backoff until the next beat, and
+ * then only logged: the next beat tries again; it never throws. A renewal that finds the
  * lease gone or held by someone else (a sweep took the run over, a cancel closed it) calls `onLost`
  * once and stops: the holder must then leave the run alone.
  */
 export class Lease {
   private timer: NodeJS.Timeout | undefined;
   private lost = false;
+  private renewing: Promise<unknown> | undefined;
 
   constructor(
     private readonly db: SqlClient,
@@ -95,7 +97,12 @@ export class Lease {
 
   start(): this {
     if (this.timer || this.lost) return this;
-    this.timer = setInterval(() => void this.renew(), this.settings.renewEveryMs);
+    this.timer = setInterval(() => {
+      // One renewal at a time: a slow one (retrying through an outage) is not stacked on.
+      this.renewing ??= this.renew().finally(() => {
+        this.renewing = undefined;
+      });
+    }, this.settings.renewEveryMs);
     this.timer.unref();
     return this;
   }
@@ -104,10 +111,20 @@ export class Lease {
   async renew(): Promise<boolean | undefined> {
     if (this.lost) return false;
     try {
-      const { rows } = await this.db.query(
-        `UPDATE tenantry.execution_leases SET expires_at = ${leaseExpirySql('$3')}, renewed_at = clock_timestamp()
-          WHERE execution_id = $1 AND owner = $2 RETURNING 1 AS renewed`,
-        [this.executionId, this.owner, this.settings.timeoutMs],
+      const { rows } = await retryTransient(
+        'renewing the execution lease',
+        () =>
+          this.db.query(
+            `UPDATE tenantry.execution_leases SET expires_at = ${leaseExpirySql('$3')}, renewed_at = clock_timestamp()
+              WHERE execution_id = $1 AND owner = $2 RETURNING 1 AS renewed`,
+            [this.executionId, this.owner, this.settings.timeoutMs],
+          ),
+        {
+          giveUpAfterMs: this.settings.renewEveryMs,
+          firstDelayMs: Math.min(200, this.settings.renewEveryMs / 4),
+          maxDelayMs: Math.max(50, this.settings.renewEveryMs / 3),
+          stopped: () => !this.timer,
+        },
       );
       if (rows.length > 0) return true;
       if (!this.timer) return false; // stopped meanwhile: the holder closed the run itself
