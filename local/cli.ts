@@ -1,7 +1,13 @@
 #!/usr/bin/env -S npx tsx
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cancelDeprovision, deprovisionTenant, restoreTenant } from '../shared/api/routes';
+import {
+  cancelDeprovision,
+  cancelExecution,
+  deprovisionTenant,
+  redriveExecution,
+  restoreTenant,
+} from '../shared/api/routes';
 import { DeprovisionBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
@@ -21,7 +27,7 @@ import { parseOrThrow } from '../shared/validation';
 import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
 import { LocalEngine } from './engine';
-import { recoverInterruptedRuns } from './recovery';
+import { recoverExpiredRuns } from './recovery';
 import { LocalDeletionScheduler } from './scheduler';
 import { LocalWorkflowEngine } from './server';
 
@@ -33,6 +39,8 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                        [--preserve-backups] [--notify-users] [--reason "..."] [--watch]
   tenantry cancel-deprovision <tenant-id>
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
+  tenantry cancel <execution>                        stop a run (Provision or Deprovision) and clean up after it
+  tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
   tenantry status <tenant-id>
   tenantry list [--status active]
   tenantry blueprint list
@@ -42,7 +50,8 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry --api <url> provision|status|list|deprovision|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
-Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).`;
+Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
+Every command first finishes runs whose process died (their lease, TENANTRY_LEASE_SECONDS, expired).`;
 
 /** A problem with the command line itself: one line, exit 2. */
 class UsageError extends Error {}
@@ -239,6 +248,61 @@ async function restore(db: SqlClient, args: string[]): Promise<number> {
   }
 }
 
+/** Waits for a run of this process to end, then prints its steps and outcome. */
+async function awaitRun(local: LocalEngine, executionId: string, what: string): Promise<number> {
+  const workflow = executionId.includes(`:${DEPROVISION_WORKFLOW.name}:`)
+    ? DEPROVISION_WORKFLOW
+    : PROVISION_WORKFLOW;
+  for (;;) {
+    const progress = await local.progress(workflow, executionId);
+    if (progress.status !== 'RUNNING') {
+      for (const step of progress.steps) if (step.status !== 'skipped') console.log(describeStep(step));
+      if (progress.status === 'SUCCEEDED') {
+        console.log(`${what} succeeded`);
+        return 0;
+      }
+      console.error(
+        `${what} ${progress.status.toLowerCase()}: ${progress.error?.error}: ${progress.error?.cause}`,
+      );
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Stops a run (of any process on this database) and cleans up after it, as POST /executions/{id}/cancel. */
+async function cancel(db: SqlClient, args: string[]): Promise<number> {
+  const ref = args[0];
+  if (!ref || args.length > 1) throw new UsageError('cancel takes exactly one execution name or ARN');
+  const { rt } = localApi(db);
+  const result = await cancelExecution(rt, ref, process.env.USER ?? 'cli');
+  console.log(
+    `Cancelled ${result.executionId} in ${result.stoppedInStep}: execution ${result.status}, tenant ${result.tenantId} ${result.tenantStatus ?? 'gone'}` +
+      (result.droppedSchema ? ' (its schema dropped)' : ''),
+  );
+  return 0;
+}
+
+/** Runs a failed, cancelled or interrupted request again and waits for it, as POST /executions/{id}/redrive. */
+async function redrive(db: SqlClient, args: string[]): Promise<number> {
+  const ref = args[0];
+  if (!ref || args.length > 1) throw new UsageError('redrive takes exactly one execution name or ARN');
+  const { local, rt } = localApi(db);
+  const result = await redriveExecution(rt, ref);
+  console.log(
+    `Redriving ${result.redriveOf}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
+  );
+  const record = await local.describe(result.executionId);
+  if (record?.status === 'RUNNING' && !local.liveExecutionIds().includes(result.executionId)) {
+    console.log('  it is running in another process');
+    return 0;
+  }
+  const code = await awaitRun(local, result.executionId, `Redrive of ${result.tenantId}`);
+  const tenant = await getTenant(db, result.tenantId);
+  console.log(`Tenant ${result.tenantId} is ${tenant?.status ?? 'gone'}`);
+  return code;
+}
+
 async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<number> {
   const tenantId = args[0];
   if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
@@ -389,6 +453,8 @@ export async function main(argv: string[]): Promise<number> {
       provision,
       deprovision,
       'cancel-deprovision': cancelDeprovisionCommand,
+      cancel,
+      redrive,
       restore,
       status,
       list,
@@ -399,13 +465,18 @@ export async function main(argv: string[]): Promise<number> {
     const config = databaseConfigFromEnv();
     const db = await openDatabase(config);
     try {
-      if (config.kind === 'pglite') {
-        // The embedded database belongs to this process alone: a run still marked RUNNING was cut off.
-        for (const r of await recoverInterruptedRuns(new LocalEngine({ db }))) {
-          console.error(
-            `recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step}; cleaned up)`,
-          );
-        }
+      // Runs whose process died are finished first (their lease expired). The embedded database
+      // belongs to this process alone: there, every run still marked RUNNING was cut off.
+      const recovered = await recoverExpiredRuns(new LocalEngine({ db }), {
+        everyRun: config.kind === 'pglite',
+      }).catch((error: unknown) => {
+        console.error(`tenantry: could not look for interrupted runs: ${(error as Error).message}`);
+        return [];
+      });
+      for (const r of recovered) {
+        console.error(
+          `recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step}; cleaned up)`,
+        );
       }
       return await run(db, rest);
     } finally {

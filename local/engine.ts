@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { dirname, resolve } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { BlueprintCatalog } from '../shared/blueprint';
+import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
 import { logger } from '../shared/logger';
 import {
   type ExecutionProgress,
@@ -23,6 +24,14 @@ import {
   type WorkflowSpec,
 } from '../statemachine/render';
 import { DEFAULT_TASK_TIMEOUT_SECONDS } from '../statemachine/steps';
+import {
+  Lease,
+  type LeaseSettings,
+  leaseExpirySql,
+  leaseSettingsFromEnv,
+  newLeaseOwner,
+  retryTransient,
+} from './lease';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -71,7 +80,16 @@ export interface LocalEngineOptions {
    * the work was done (a lost response, a crash), which the retry or Cleanup must cope with.
    */
   readonly afterTask?: (state: string, attempt: number) => void | Promise<void>;
+  /** How long a run's lease lasts and how often it is renewed. @default leaseSettingsFromEnv() */
+  readonly lease?: LeaseSettings;
+  /**
+   * How long the engine keeps retrying its own writes (history, the run's close) while the
+   * database is away, before it leaves the run to the lease sweep. @default 5 minutes
+   */
+  readonly storeRetryMs?: number;
 }
+
+const DEFAULT_STORE_RETRY_MS = 5 * 60_000;
 
 interface WorkflowRuntime {
   readonly spec: WorkflowSpec;
@@ -94,8 +112,18 @@ export class LocalEngine {
     { done: Promise<ExecutionRecord>; events: EventEmitter; abort: (reason?: StopReason) => void }
   >();
 
+  /** This engine's id as a lease holder: unique per engine, so per process. */
+  readonly owner = newLeaseOwner();
+  readonly leaseSettings: LeaseSettings;
+
   constructor(private readonly options: LocalEngineOptions) {
     this.scope = { db: options.db, blueprints: options.blueprints ?? new BlueprintCatalog() };
+    this.leaseSettings = options.lease ?? leaseSettingsFromEnv();
+  }
+
+  /** The executions this engine is running now (their leases are renewed here). */
+  liveExecutionIds(): string[] {
+    return [...this.live.keys()];
   }
 
   /** What the handlers run against: the database and the blueprints. */
@@ -141,10 +169,22 @@ export class LocalEngine {
     await ensureControlSchema(this.db);
     const execName = name ?? `${tenantId}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
     const executionId = this.executionArn(spec.name, execName);
+    // The run and its lease in one statement: no moment where it is RUNNING without an owner.
     const { rows } = await this.db.query<{ execution_id: string }>(
-      `INSERT INTO tenantry.executions (execution_id, name, workflow, tenant_id, status, input)
-       VALUES ($1, $2, $3, $4, 'RUNNING', $5::jsonb) ON CONFLICT DO NOTHING RETURNING execution_id`,
-      [executionId, execName, spec.name, tenantId, JSON.stringify(input)],
+      `WITH started AS (
+         INSERT INTO tenantry.executions (execution_id, name, workflow, tenant_id, status, input)
+         VALUES ($1, $4, $5, $6, 'RUNNING', $7::jsonb) ON CONFLICT DO NOTHING RETURNING execution_id)
+       INSERT INTO tenantry.execution_leases (execution_id, owner, expires_at)
+       SELECT execution_id, $2, ${leaseExpirySql('$3')} FROM started RETURNING execution_id`,
+      [
+        executionId,
+        this.owner,
+        this.leaseSettings.timeoutMs,
+        execName,
+        spec.name,
+        tenantId,
+        JSON.stringify(input),
+      ],
     );
     if (rows.length === 0) {
       const existing = await this.db.query<{ execution_id: string }>(
@@ -155,14 +195,11 @@ export class LocalEngine {
       );
       const id = existing.rows[0]?.execution_id ?? executionId;
       const liveRun = this.live.get(id);
-      return {
-        executionId: id,
-        alreadyRunning: true,
-        done:
-          liveRun?.done ??
-          this.describe(id).then((r) => r ?? Promise.reject(new Error(`execution ${id} vanished`))),
-        events: liveRun?.events ?? new EventEmitter(),
-      };
+      const done =
+        liveRun?.done ??
+        this.describe(id).then((r) => r ?? Promise.reject(new Error(`execution ${id} vanished`)));
+      done.catch(() => {}); // the caller's to handle: never an unhandled rejection
+      return { executionId: id, alreadyRunning: true, done, events: liveRun?.events ?? new EventEmitter() };
     }
     const events = new EventEmitter();
     let abort = (_reason?: StopReason) => {};
@@ -170,7 +207,18 @@ export class LocalEngine {
       abort = fn;
     });
     this.live.set(executionId, { done, events, abort: (reason) => abort(reason) });
-    void done.finally(() => this.live.delete(executionId));
+    // Handled here, so a run whose close failed never ends the process (an unhandled rejection):
+    // its lease expires and the sweep (recovery.ts) finishes it.
+    done.then(
+      () => this.live.delete(executionId),
+      (error: unknown) => {
+        this.live.delete(executionId);
+        logger.error('local run could not be closed; the lease sweep will finish it', {
+          executionId,
+          error: String(error),
+        });
+      },
+    );
     return { executionId, alreadyRunning: false, done, events };
   }
 
@@ -224,6 +272,8 @@ export class LocalEngine {
           WHERE execution_id = $1`,
         [executionId, reason.error, reason.cause],
       );
+      // Its holder, at its next renewal, finds the lease gone and leaves the run alone.
+      await tx.query('DELETE FROM tenantry.execution_leases WHERE execution_id = $1', [executionId]);
     });
     return this.describe(executionId);
   }
@@ -237,7 +287,8 @@ export class LocalEngine {
     onAbort: (abort: (reason?: StopReason) => void) => void,
   ): Promise<ExecutionRecord> {
     const history: HistoryEvent[] = [];
-    const writer = new HistoryWriter(this.db, executionId);
+    const writer = new HistoryWriter(this.db, executionId, this.owner);
+    const storeRetryMs = this.options.storeRetryMs ?? DEFAULT_STORE_RETRY_MS;
     let stopReason: StopReason | undefined;
     let ended = false;
     const append = (event: Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'>, at = Date.now()) => {
@@ -279,6 +330,7 @@ export class LocalEngine {
           },
         });
         append({ type: 'TaskStarted', taskStartedEventDetails: details });
+        if (attempt === 1) await testPause(`${wf.spec.name}:${task.state}`, writer);
         try {
           await this.options.beforeTask?.(task.state, attempt);
           const handler = await this.handlerFor(wf, task.state, task.entry);
@@ -319,6 +371,12 @@ export class LocalEngine {
       stopReason = reason ?? { error: 'Aborted', cause: 'the execution was stopped' };
       execution.abort();
     });
+    // Another process took the run over (its lease had expired) or closed it: stop, write nothing more.
+    const lease = new Lease(this.db, executionId, this.owner, this.leaseSettings, () => {
+      writer.stop();
+      stopReason ??= { error: 'LeaseLost', cause: 'another process took this execution over' };
+      execution.abort();
+    }).start();
 
     const consume = (async () => {
       for await (const e of execution.eventLogs) {
@@ -344,14 +402,50 @@ export class LocalEngine {
     const failed =
       history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
       (status === 'ABORTED' ? stopReason : undefined);
-    await writer.flush();
-    // Only a run still RUNNING is closed here: one recovered meanwhile (recovery.ts) keeps its verdict.
-    await this.db.query(
-      `UPDATE tenantry.executions SET status = $2, output = $3::jsonb, error = $4, cause = $5, stopped_at = clock_timestamp()
-        WHERE execution_id = $1 AND status = 'RUNNING'`,
-      [executionId, status, JSON.stringify(output ?? null), failed?.error ?? null, failed?.cause ?? null],
-    );
-    const record = await this.describe(executionId);
+    try {
+      if (!lease.isLost && status === 'FAILED' && cleanupGaveUp(history, wf.spec.cleanup.state)) {
+        // The database stayed away through all of Cleanup's retries: what it could not undo is
+        // left to the lease sweep, which runs Cleanup again once it can, then closes the run.
+        await writer.settle(storeRetryMs);
+        throw new Error(
+          `the Cleanup of execution ${executionId} gave up on a transient fault; the run is left to the lease sweep`,
+        );
+      }
+      if (!lease.isLost) {
+        if (!(await writer.settle(storeRetryMs))) {
+          throw new Error(
+            `the history of execution ${executionId} could not be stored; the run is left to the lease sweep`,
+          );
+        }
+        // Only a run still RUNNING and still ours is closed here, its lease released in the same
+        // statement: one stopped or recovered meanwhile (recovery.ts) keeps its verdict.
+        await retryTransient(
+          'closing the execution',
+          () =>
+            this.db.query(
+              `WITH released AS (
+                 DELETE FROM tenantry.execution_leases WHERE execution_id = $1 AND owner = $6 RETURNING 1)
+               UPDATE tenantry.executions
+                  SET status = $2, output = $3::jsonb, error = $4, cause = $5, stopped_at = clock_timestamp()
+                WHERE execution_id = $1 AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM released)`,
+              [
+                executionId,
+                status,
+                JSON.stringify(output ?? null),
+                failed?.error ?? null,
+                failed?.cause ?? null,
+                this.owner,
+              ],
+            ),
+          { giveUpAfterMs: storeRetryMs },
+        );
+      }
+    } finally {
+      lease.stop();
+    }
+    const record = await retryTransient('reading the execution', () => this.describe(executionId), {
+      giveUpAfterMs: storeRetryMs,
+    });
     if (!record) throw new Error(`execution ${executionId} is missing from the store`);
     return record;
   }
@@ -509,45 +603,108 @@ function mapEngineEvent(
 }
 
 /**
- * Appends history rows in order, one write at a time, without holding up the run. A failed write
- * is kept and reported by `flush()`, after the rest have still been tried.
+ * Whether a run failed because its Cleanup gave up on a transient fault (retries exhausted): the
+ * tenant may still be held, so the run must not simply be closed.
+ */
+export function cleanupGaveUp(history: readonly HistoryEvent[], cleanupState: string): boolean {
+  if (history.at(-1)?.type !== 'ExecutionFailed') return false;
+  const entered = history.findLast((e) => e.type.endsWith('StateEntered'));
+  const failed = history.findLast((e) => e.type === 'TaskFailed')?.taskFailedEventDetails?.error;
+  return (
+    entered?.stateEnteredEventDetails?.name === cleanupState &&
+    (TRANSIENT_ERROR_NAMES as readonly string[]).includes(failed ?? '')
+  );
+}
+
+/**
+ * Test-only fault hook: with `TENANTRY_TEST_PAUSE_AT=<Workflow>:<State>[,...]` (e.g. `Provision:SyncTables`)
+ * a run holds before that task's first attempt, once its history so far is stored, says so on
+ * stderr and sleeps `TENANTRY_TEST_PAUSE_MS` (default: for ever). The crash and outage tests kill
+ * the process or stop the database there.
+ */
+async function testPause(at: string, writer: HistoryWriter): Promise<void> {
+  if (!(process.env.TENANTRY_TEST_PAUSE_AT ?? '').split(',').includes(at)) return;
+  await writer.idle();
+  process.stderr.write(`tenantry-test: paused before ${at}\n`);
+  await sleep(Number(process.env.TENANTRY_TEST_PAUSE_MS ?? 2 ** 31 - 1));
+}
+
+/**
+ * Appends history rows in order, one write at a time, without holding up the run. A write that
+ * meets a transient fault (the database is away) is retried with backoff until it lands, so the
+ * history stays contiguous; `settle()` says whether all of it was stored in the time given.
+ * Rows are written only while the execution is RUNNING and its lease is this engine's.
  */
 class HistoryWriter {
   private queue: HistoryEvent[] = [];
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private stopped = false;
 
   constructor(
     private readonly db: SqlClient,
     private readonly executionId: string,
+    private readonly owner: string,
   ) {}
 
   push(event: HistoryEvent): void {
+    if (this.stopped || this.failure) return;
     this.queue.push(event);
-    this.writing = this.writing.then(() =>
-      this.drain().catch((error: unknown) => {
-        this.failure ??= error;
-      }),
-    );
+    this.writing = this.writing.then(() => this.drain());
+  }
+
+  /** Writes nothing more (the run was taken over). */
+  stop(): void {
+    this.stopped = true;
+    this.queue = [];
+  }
+
+  /** Resolves when what was pushed so far has been written (or given up on). */
+  idle(): Promise<void> {
+    return this.writing;
   }
 
   private async drain(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
-    if (batch.length === 0) return;
-    // Only while the execution is RUNNING: once another process has closed it (a stop, a
-    // recovery), a run that wakes up again adds nothing to its history.
+    if (batch.length === 0 || this.stopped || this.failure) return;
+    try {
+      await retryTransient('writing the execution history', () => this.write(batch), {
+        giveUpAfterMs: Number.POSITIVE_INFINITY,
+        stopped: () => this.stopped,
+      });
+    } catch (error) {
+      // A permanent fault, or given up: nothing after this event may be written (no gaps).
+      this.failure ??= error;
+      logger.error('execution history could not be written', {
+        executionId: this.executionId,
+        error: String(error),
+      });
+    }
+  }
+
+  private async write(batch: readonly HistoryEvent[]): Promise<void> {
+    // Only while the execution is RUNNING and ours: once another process has closed it (a stop)
+    // or taken it over (a sweep), a run that wakes up again adds nothing to its history.
     await this.db.query(
       `INSERT INTO tenantry.execution_events (execution_id, id, event)
        SELECT $1, (e->>'id')::integer, e FROM jsonb_array_elements($2::jsonb) AS e
         WHERE EXISTS (SELECT 1 FROM tenantry.executions WHERE execution_id = $1 AND status = 'RUNNING' FOR SHARE)
+          AND EXISTS (SELECT 1 FROM tenantry.execution_leases WHERE execution_id = $1 AND owner = $3)
        ON CONFLICT DO NOTHING`,
-      [this.executionId, JSON.stringify(batch)],
+      [this.executionId, JSON.stringify(batch), this.owner],
     );
   }
 
-  async flush(): Promise<void> {
-    await this.writing;
-    if (this.failure) throw this.failure;
+  /** True once everything pushed is stored; false if that did not happen within `timeoutMs`. */
+  async settle(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const done = await Promise.race([this.writing.then(() => true as const), gaveUp]);
+    clearTimeout(timer);
+    if (!done) this.stopped = true;
+    return done && !this.failure && !this.stopped;
   }
 }

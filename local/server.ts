@@ -31,7 +31,7 @@ import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
 import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW, type WorkflowSpec } from '../statemachine/render';
 import { LocalEngine, type LocalEngineOptions } from './engine';
-import { recoverInterruptedRuns } from './recovery';
+import { LeaseSweeper, type RecoveredRun, recoverExpiredRuns } from './recovery';
 import { LocalDeletionScheduler } from './scheduler';
 
 const WORKFLOWS: Readonly<Record<WorkflowName, WorkflowSpec>> = {
@@ -284,6 +284,13 @@ export interface ApiServerOptions {
    * `scheduler.fireDue(now)` with a clock of their own). @default 5000
    */
   readonly schedulerIntervalMs?: number;
+  /**
+   * How often the lease sweep looks for runs whose process died (their lease expired) and
+   * finishes them; 0 leaves it off. @default a third of the lease timeout
+   */
+  readonly sweepIntervalMs?: number;
+  /** Told of each run the sweep recovered. @default logs it */
+  readonly onRecovered?: (run: RecoveredRun) => void;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -296,6 +303,8 @@ export interface ApiServer {
   readonly engine: LocalWorkflowEngine;
   /** Fires scheduled deprovisionings: polled while the server runs, so a restart picks up what is due. */
   readonly scheduler: LocalDeletionScheduler;
+  /** Finishes runs of dead processes: once at start, then on a timer. */
+  readonly sweeper: LeaseSweeper;
   close(): Promise<void>;
 }
 
@@ -311,6 +320,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   await ensureControlSchema(options.db);
   const interval = options.schedulerIntervalMs ?? 5_000;
   if (interval > 0) scheduler.start(interval);
+  const sweeper = new LeaseSweeper(
+    local,
+    options.onRecovered ??
+      ((r) => logger.warn('recovered an interrupted run', { executionId: r.executionId, step: r.step })),
+  );
+  const sweepEvery = options.sweepIntervalMs ?? local.leaseSettings.renewEveryMs;
+  if (sweepEvery > 0) {
+    void sweeper.sweep();
+    sweeper.start(sweepEvery);
+  }
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -350,12 +369,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     server,
     engine,
     scheduler,
-    close: () =>
-      new Promise<void>((done, fail) => {
-        scheduler.stop();
+    sweeper,
+    close: async () => {
+      scheduler.stop();
+      await sweeper.stop();
+      await new Promise<void>((done, fail) => {
         server.close((error) => (error ? fail(error) : done()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
@@ -378,14 +400,17 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = databaseConfigFromEnv();
   const db = await openDatabase(config);
+  const report = (r: RecoveredRun) =>
+    console.error(`recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step})`);
   if (config.kind === 'pglite') {
     // The embedded database belongs to this process alone: a run still RUNNING was cut off.
-    for (const r of await recoverInterruptedRuns(new LocalEngine({ db }))) {
-      console.error(`recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step})`);
-    }
+    for (const r of await recoverExpiredRuns(new LocalEngine({ db }), { everyRun: true })) report(r);
   }
+  // On a server other processes may be running executions: the sweep only takes runs whose lease
+  // expired, at start and then every third of the lease timeout (TENANTRY_LEASE_SECONDS).
   const api = await startApiServer({
     db,
+    onRecovered: report,
     port: Number(process.env.PORT ?? 3000),
     host: process.env.HOST ?? '127.0.0.1',
   });

@@ -7,7 +7,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { buildDeprovisionDefinition, DEPROVISION_TIMEOUT } from './deprovision';
 import { buildProvisionDefinition, PROVISION_TIMEOUT } from './provision';
-import { DEPROVISION_TASKS, PROVISION_TASKS, type TaskStep } from './steps';
+import {
+  DEPROVISION_CLEANUP,
+  DEPROVISION_TASKS,
+  PROVISION_CLEANUP,
+  PROVISION_TASKS,
+  type TaskStep,
+} from './steps';
 
 /** The plain ASL document of a workflow, as Step Functions (and aws-local-stepfunctions) reads it. */
 export interface AslDefinition {
@@ -28,6 +34,8 @@ export function localFunctionArn(state: string): string {
 export interface WorkflowSpec {
   readonly name: string;
   readonly tasks: readonly TaskStep[];
+  /** The task every caught failure goes to (one of `tasks`). */
+  readonly cleanup: TaskStep;
   readonly timeoutSeconds: number;
   build(scope: Construct, functions: Readonly<Record<string, lambda.IFunction>>): sfn.IChainable;
 }
@@ -35,6 +43,7 @@ export interface WorkflowSpec {
 export const DEPROVISION_WORKFLOW: WorkflowSpec = {
   name: 'Deprovision',
   tasks: DEPROVISION_TASKS,
+  cleanup: DEPROVISION_CLEANUP,
   timeoutSeconds: DEPROVISION_TIMEOUT.toSeconds(),
   build: buildDeprovisionDefinition,
 };
@@ -42,6 +51,7 @@ export const DEPROVISION_WORKFLOW: WorkflowSpec = {
 export const PROVISION_WORKFLOW: WorkflowSpec = {
   name: 'Provision',
   tasks: PROVISION_TASKS,
+  cleanup: PROVISION_CLEANUP,
   timeoutSeconds: PROVISION_TIMEOUT.toSeconds(),
   build: buildProvisionDefinition,
 };

@@ -3,7 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { TRANSIENT_RETRY } from './retry';
+import { CLEANUP_RETRY, TRANSIENT_RETRY } from './retry';
 import { DEFAULT_TASK_TIMEOUT_SECONDS, type TaskStep } from './steps';
 
 /** One function per task state, keyed by state name. */
@@ -31,7 +31,12 @@ function stepPayload(): sfn.TaskInput {
 }
 
 /** A Lambda task whose result lands under `$.steps.<State>.output`, retrying transient faults. */
-export function lambdaTask(scope: Construct, step: TaskStep, fn: lambda.IFunction): tasks.LambdaInvoke {
+export function lambdaTask(
+  scope: Construct,
+  step: TaskStep,
+  fn: lambda.IFunction,
+  retry: sfn.RetryProps = TRANSIENT_RETRY,
+): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, step.state, {
     stateName: step.state,
     comment: step.description,
@@ -43,7 +48,7 @@ export function lambdaTask(scope: Construct, step: TaskStep, fn: lambda.IFunctio
     resultPath: `$.steps.${step.state}`,
     taskTimeout: sfn.Timeout.duration(Duration.seconds(step.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS)),
   });
-  task.addRetry(TRANSIENT_RETRY);
+  task.addRetry(retry);
   return task;
 }
 
@@ -65,9 +70,12 @@ export function failurePath(scope: Construct, functions: WorkflowFunctions, prop
     errorPath: `$.steps.${props.cleanup.state}.output.error`,
     causePath: `$.steps.${props.cleanup.state}.output.cause`,
   });
-  const cleanupThenFail = lambdaTask(scope, props.cleanup, functionFor(functions, props.cleanup)).next(
-    failed,
-  );
+  const cleanupThenFail = lambdaTask(
+    scope,
+    props.cleanup,
+    functionFor(functions, props.cleanup),
+    CLEANUP_RETRY,
+  ).next(failed);
   return {
     guard<T extends tasks.LambdaInvoke>(task: T, step: TaskStep): T {
       task.addCatch(cleanupThenFail, { errors: ['States.ALL'], resultPath: `$.failure.${step.state}` });

@@ -84,17 +84,22 @@ export const API_ROUTES = [
     method: 'POST',
     path: '/executions/{executionId}/cancel',
     entry: 'functions/api/cancel-execution.ts',
-    summary: 'Stop a running execution; the tenant is cleaned up and ends cancelled',
+    summary:
+      'Stop a running execution and clean up after it: a Provision tenant ends cancelled, a Deprovision tenant gets its status back',
     sfn: ['describe', 'history', 'stop'],
+    deprovision: ['describe', 'history', 'stop'],
   },
   {
     id: 'RedriveExecution',
     method: 'POST',
     path: '/executions/{executionId}/redrive',
     entry: 'functions/api/redrive-execution.ts',
-    summary: 'Run a failed, cancelled or timed-out execution again, as a new execution linked to it',
-    // history: a timed-out source is cleaned up at the step it had reached before its redrive.
+    summary:
+      'Run a failed, cancelled or timed-out execution (Provision or Deprovision) again, as a new execution linked to it',
+    // history: a timed-out source is cleaned up at the step it had reached before its redrive, and
+    // a Deprovision's redrive after its DropSchema carries the backup its source made.
     sfn: ['start', 'describe', 'history'],
+    deprovision: ['start', 'describe', 'history'],
   },
   {
     id: 'DeprovisionTenant',

@@ -23,6 +23,7 @@ import {
 import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
+import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import {
   assertSchemaNameFree,
@@ -171,9 +172,9 @@ export async function getExecution(rt: EngineRuntime, ref: string): Promise<Exec
   const found = await findExecution(rt, ref);
   const [history, redrive] = await Promise.all([
     fullHistory(rt.engine, found.executionId),
-    found.workflow === 'Provision'
-      ? rt.engine.describe(rt.engine.executionArn(redriveExecutionName(found.tenantId, found.name)))
-      : undefined,
+    rt.engine.describe(
+      rt.engine.executionArn(redriveExecutionName(found.tenantId, found.name), found.workflow),
+    ),
   ]);
   const progress = stepsFromHistory(rt.engine.stepsOf(found.workflow), history);
   const error =
@@ -201,11 +202,35 @@ export async function getExecutionHistory(rt: EngineRuntime, ref: string, query:
 }
 
 /** The step a run had got to: the last one it entered. */
-async function reachedStep(rt: EngineRuntime, executionId: string): Promise<string> {
-  const progress = stepsFromHistory(rt.engine.steps, await fullHistory(rt.engine, executionId));
-  return (
-    progress.steps.filter((s) => s.startedAt !== undefined).at(-1)?.name ?? rt.engine.steps[0] ?? 'unknown'
+async function reachedStep(
+  rt: EngineRuntime,
+  executionId: string,
+  workflow: WorkflowName = 'Provision',
+): Promise<string> {
+  const steps = rt.engine.stepsOf(workflow);
+  const progress = stepsFromHistory(steps, await fullHistory(rt.engine, executionId));
+  return progress.steps.filter((s) => s.startedAt !== undefined).at(-1)?.name ?? steps[0] ?? 'unknown';
+}
+
+/**
+ * A Deprovision's Cleanup for a run that will not run its own (stopped, timed out): before the
+ * drop the tenant gets its status back, after it the tenant is marked `failed`. A no-op for a
+ * tenant the run no longer owns. (The SQL function, not the step: the API needs no backup store.)
+ */
+async function deprovisionCleanUpFor(
+  rt: ApiRuntime,
+  found: FoundExecution,
+  error: { Error: string; Cause: string },
+) {
+  const step = await reachedStep(rt, found.executionId, 'Deprovision');
+  await ensureControlSchema(rt.db);
+  const result = await callControl<{ owned: boolean; reenabled: boolean }>(
+    rt.db,
+    found.tenantId,
+    'deprovision_cleanup',
+    [found.tenantId, found.executionId, step, jsonArg({ error: error.Error, cause: error.Cause })],
   );
+  return { step, droppedSchema: false, ...result };
 }
 
 /**
@@ -229,13 +254,14 @@ async function cleanUpFor(
 }
 
 /**
- * `POST /executions/{executionId}/cancel`: stop the run, then clean up as a failure would, with
- * the tenant ending `cancelled`. Step Functions' StopExecution does not run the Catch, so this
- * route runs Cleanup itself; a step still in flight serialises with it on the tenant's row lock
- * and then fails its ownership check. Cancelling a cancelled execution again is a no-op.
+ * `POST /executions/{executionId}/cancel`: stop the run, then clean up as a failure would: a
+ * Provision's tenant ends `cancelled`, a Deprovision's gets its status back (or, cut after its
+ * schema was dropped, ends `failed`). Step Functions' StopExecution does not run the Catch, so
+ * this route runs Cleanup itself; a step still in flight serialises with it on the tenant's row
+ * lock and then fails its ownership check. Cancelling a cancelled execution again is a no-op.
  */
 export async function cancelExecution(rt: ApiRuntime, ref: string, caller: string) {
-  const found = await findExecution(rt, ref, ['Provision']);
+  const found = await findExecution(rt, ref);
   const reason = { Error: 'Cancelled', Cause: `cancelled through the API by ${caller}` };
   if (found.status === 'RUNNING') {
     await ensureControlSchema(rt.db);
@@ -251,7 +277,10 @@ export async function cancelExecution(rt: ApiRuntime, ref: string, caller: strin
       `execution ${found.name} is ${found.status}: only a running execution can be cancelled`,
     );
   }
-  const result = await cleanUpFor(rt, found, 'cancelled', reason);
+  const result =
+    found.workflow === 'Deprovision'
+      ? await deprovisionCleanUpFor(rt, found, reason)
+      : await cleanUpFor(rt, found, 'cancelled', reason);
   const [after, tenant] = await Promise.all([
     rt.engine.describe(found.executionId),
     readTenant(rt.db, found.tenantId),
@@ -279,12 +308,13 @@ export async function cancelExecution(rt: ApiRuntime, ref: string, caller: strin
  * same on both engines.
  */
 export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<StartedExecutionResponse> {
-  const found = await findExecution(rt, ref, ['Provision']);
+  const found = await findExecution(rt, ref);
   if (found.status === 'RUNNING' || found.status === 'SUCCEEDED') {
     throw new ConflictError(
       `execution ${found.name} is ${found.status}: only a failed, cancelled or timed-out execution can be redriven`,
     );
   }
+  if (found.workflow === 'Deprovision') return redriveDeprovision(rt, found);
   const name = redriveExecutionName(found.tenantId, found.name);
   const existing = await rt.engine.describe(rt.engine.executionArn(name));
   if (!existing) {
@@ -307,6 +337,81 @@ export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<Sta
   }
   const { redriveOf: _previous, steps: _s, failure: _f, ...request } = found.request;
   const started = await rt.engine.start(name, found.tenantId, { ...request, redriveOf: found.executionId });
+  if (started.name !== name) throw new TenantBusyError(found.tenantId, started.executionId);
+  return {
+    executionId: started.executionId,
+    executionName: name,
+    tenantId: found.tenantId,
+    started: started.started && !existing,
+    statusUrl: statusUrl(name),
+    redriveOf: found.executionId,
+  };
+}
+
+/**
+ * The backup a Deprovision made and verified, from its history: the Backup step's output as the
+ * state carried it into a later step. Undefined if the run never got that far.
+ */
+async function backupOf(rt: ApiRuntime, executionId: string): Promise<unknown> {
+  const history = await fullHistory(rt.engine, executionId);
+  for (const event of history.toReversed()) {
+    const input = event.stateEnteredEventDetails?.input;
+    if (!input) continue;
+    const state = JSON.parse(input) as { steps?: { Backup?: { output?: unknown } } };
+    if (state.steps?.Backup?.output) return state.steps.Backup.output;
+  }
+  return undefined;
+}
+
+/**
+ * The redrive of a Deprovision: the same request again, as a new Deprovision execution. A run
+ * that skipped its Catch (a timeout, a stop from outside) is cleaned up first, so the tenant has
+ * its status back and the new run can claim it. A run that failed after dropping the schema left
+ * only Finalize to do: the redrive carries that run's backup (`resumeBackup`) and claims the
+ * `failed` tenant back (control migration 8). A schedule's run is redriven as a run of now.
+ */
+async function redriveDeprovision(rt: ApiRuntime, found: FoundExecution): Promise<StartedExecutionResponse> {
+  const name = redriveExecutionName(found.tenantId, found.name);
+  const executionId = rt.engine.executionArn(name, 'Deprovision');
+  const existing = await rt.engine.describe(executionId);
+  let resumeBackup: unknown;
+  if (!existing) {
+    await ensureControlSchema(rt.db);
+    const tenant = await readTenant(rt.db, found.tenantId);
+    if (!tenant) throw new NotFoundError(`no tenant '${found.tenantId}'`);
+    if (tenant.executionId !== found.executionId) {
+      throw new ConflictError(
+        `tenant '${found.tenantId}' has been changed since by execution ${tenant.executionId}: redrive that one, if anything`,
+      );
+    }
+    if (tenant.status === 'disabled' || tenant.status === 'deprovisioning') {
+      await deprovisionCleanUpFor(rt, found, {
+        Error: found.error ?? found.status,
+        Cause: found.cause ?? `the execution ended ${found.status}`,
+      });
+    }
+    if ((await readTenant(rt.db, found.tenantId))?.status === 'failed') {
+      resumeBackup = await backupOf(rt, found.executionId);
+      if (!resumeBackup)
+        throw new ConflictError(
+          `tenant '${found.tenantId}' failed in execution ${found.name} without a backup to finish from`,
+        );
+    }
+  }
+  const {
+    redriveOf: _previous,
+    resumeBackup: _r,
+    steps: _s,
+    failure: _f,
+    scheduleName: _n,
+    ...request
+  } = found.request;
+  const started = await rt.engine.start(
+    name,
+    found.tenantId,
+    { ...request, redriveOf: found.executionId, ...(resumeBackup ? { resumeBackup } : {}) },
+    'Deprovision',
+  );
   if (started.name !== name) throw new TenantBusyError(found.tenantId, started.executionId);
   return {
     executionId: started.executionId,

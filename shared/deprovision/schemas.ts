@@ -34,6 +34,11 @@ export const DeprovisionTargetSchema = z.object({
   blueprintVersion: z.number(),
   templateId: z.string().nullable(),
   templateVersion: z.number().nullable(),
+  /**
+   * The schema is already gone: this run redrives one that failed after its DropSchema, so the
+   * steps before the drop pass, and Finalize records the backup that run made (`resumeBackup`).
+   */
+  schemaDropped: z.boolean().default(false),
 });
 
 /**

@@ -50,13 +50,32 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<ValidateO
       options,
       requestedBy: request.requestedBy,
       scheduleName: request.scheduleName ?? null,
+      redriveOf: typeof event.state.redriveOf === 'string' ? event.state.redriveOf : null,
     }),
   ]);
   return { ...request, target };
 }
 
+/**
+ * A redrive of a run that failed after its DropSchema (`target.schemaDropped`): the steps before
+ * the drop have nothing to do, and the backup is the one that run made and verified, carried in
+ * the redrive's input as `resumeBackup`.
+ */
+function resumedBackup(event: StepEvent) {
+  const backed = parseOrThrow(
+    DeprovisionOutputSchemas.Backup,
+    event.state.resumeBackup,
+    'state.resumeBackup.',
+  );
+  if (!backed.done) {
+    throw new ValidationError([{ field: 'state.resumeBackup', reason: 'that backup had not finished' }]);
+  }
+  return backed;
+}
+
 export async function disable(rt: Runtime, event: StepEvent): Promise<{ status: string }> {
   const plan = planOf(event);
+  if (plan.target.schemaDropped) return { status: 'deprovisioning' };
   return callControl(rt.db, plan.tenantId, 'disable_tenant', [plan.tenantId, event.execution.id]);
 }
 
@@ -98,6 +117,7 @@ export async function backup(
   remainingMs = 14 * 60_000,
 ): Promise<BackupOutput> {
   const plan = planOf(event);
+  if (plan.target.schemaDropped) return resumedBackup(event);
   const store = await backupStore();
   const retention = plan.preserveBackups ? 'preserve' : 'expire';
   const prefix = `backups/${plan.tenantId}/${event.execution.name}`;
@@ -160,6 +180,11 @@ export async function backup(
  */
 export async function verifyBackup(rt: Runtime, event: StepEvent): Promise<{ tables: number; rows: number }> {
   const plan = planOf(event);
+  if (plan.target.schemaDropped) {
+    // Verified against the live tables by the run that dropped them.
+    const resumed = resumedBackup(event);
+    return { tables: resumed.tables, rows: resumed.rows };
+  }
   const { manifestKey: key } = backupOf(event);
   const store = await backupStore();
   const manifest = parseOrThrow(BackupManifestSchema, JSON.parse(await store.get(key)), 'manifest.');
@@ -228,6 +253,8 @@ function eventPublisher(rt: Runtime): EventPublisher {
 /** Notify: TenantDeprovisioned, for the apps (and, if asked, the tenant's users). Once per execution. */
 export async function notify(rt: Runtime, event: StepEvent): Promise<{ published: string }> {
   const plan = planOf(event);
+  // Published by the run that dropped the schema (Notify comes before DropSchema).
+  if (plan.target.schemaDropped) return { published: 'none (published before the drop)' };
   const backed = backupOf(event);
   await eventPublisher(rt).publish({
     type: 'TenantDeprovisioned',

@@ -15,6 +15,7 @@
 import { quoteLiteral } from '../identifiers';
 import { DEFAULT_TEMPLATES } from '../templates/defaults';
 import { TemplateDefinitionSchema, templateIdFor } from '../templates/schema';
+import { LEASES_SQL } from './migrations/leases';
 import { RESTORE_SQL } from './migrations/restore';
 import { SCHEDULES_SQL } from './migrations/schedules';
 import { SEED_ROWS_SQL } from './migrations/seed-rows';
@@ -650,5 +651,6 @@ export const CONTROL_MIGRATIONS: readonly ControlMigration[] = [
   { version: 5, name: 'deprovision', sql: DEPROVISION },
   { version: 6, name: 'deletion_schedules', sql: SCHEDULES_SQL },
   { version: 7, name: 'restore', sql: RESTORE_SQL },
+  { version: 8, name: 'execution_leases', sql: LEASES_SQL },
   { version: 9, name: 'seed_rows', sql: SEED_ROWS_SQL },
 ];

@@ -118,8 +118,8 @@ describe('the HTTP API', () => {
     ]);
     const canDeprovision = (action: string) =>
       routes.filter((r) => (r.deprovision ?? []).some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
-    expect(canDeprovision('states:StartExecution')).toEqual(['DeprovisionTenant']);
-    expect(canDeprovision('states:StopExecution')).toEqual([]);
+    expect(canDeprovision('states:StartExecution')).toEqual(['RedriveExecution', 'DeprovisionTenant']);
+    expect(canDeprovision('states:StopExecution')).toEqual(['CancelExecution']);
     expect(can('states:StopExecution')).toEqual(['CancelExecution']);
     expect(can('states:ListExecutions')).toEqual(['ListTenantExecutions']);
   });

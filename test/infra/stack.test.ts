@@ -208,9 +208,10 @@ describe('TenantryStack with a new cluster', () => {
             {
               ErrorEquals: [...RETRYABLE_ERRORS],
               JitterStrategy: 'FULL',
-              MaxDelaySeconds: 30,
+              MaxDelaySeconds: 60,
               BackoffRate: 2,
-              MaxAttempts: 5,
+              // Cleanup retries longer: a Cleanup that gives up leaves the tenant held.
+              MaxAttempts: task.state === 'Cleanup' ? 20 : 12,
             },
           ],
         });

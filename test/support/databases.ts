@@ -78,7 +78,7 @@ function postgres(url: string): TestBackend {
   };
 }
 
-async function freshServerDatabase(
+export async function freshServerDatabase(
   url: string,
 ): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `tenantry_test_${process.pid}_${randomUUID().replaceAll('-', '').slice(0, 10)}`;

@@ -67,13 +67,18 @@ describe('rendered Provision ASL', () => {
           ErrorEquals: [...RETRYABLE_ERRORS],
           BackoffRate: 2,
           JitterStrategy: 'FULL',
-          MaxDelaySeconds: 30,
+          MaxDelaySeconds: 60,
+          MaxAttempts: 12,
         }),
       ]);
       expect(state.Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${name}`, Next: 'Cleanup' },
       ]);
     }
+    // Cleanup retries longer: a failed Cleanup leaves the tenant held, so it outlasts a database restart.
+    expect((asl.States.Cleanup as { Retry: unknown[] }).Retry).toEqual([
+      expect.objectContaining({ ErrorEquals: [...RETRYABLE_ERRORS], MaxDelaySeconds: 60, MaxAttempts: 20 }),
+    ]);
     expect(asl.States.Cleanup?.Next).toBe('ProvisioningFailed');
     expect(asl.States.ProvisioningFailed).toMatchObject({
       Type: 'Fail',
