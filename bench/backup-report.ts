@@ -160,6 +160,26 @@ export function renderBackupSummary(r: BackupBenchResult): string {
       ]),
     );
 
+  if (prev && last) {
+    const marginal = (pick: PathDef['pick']) => {
+      const a = pick(prev);
+      const b = pick(last);
+      return a && b ? perRow(b.median - a.median, last.rows - prev.rows) : Number.NaN;
+    };
+    lines.push(
+      '',
+      `Marginal cost per row from ${prev.n} to ${last.n} rows ((median at ${last.n} - median at ${prev.n}) / extra rows): ` +
+        'what each further row costs once the fixed costs are paid, i.e. where the ratios head for larger tenants.',
+      '',
+      row(['path', 'µs/row']),
+      row(['---', '---:']),
+      ...PATHS.map((p) => row([p.name, us(marginal(p.pick))])),
+      '',
+      `Marginal ratios: backup / pg_dump -Fc ${x(marginal((s) => s.backup.tenantry) / marginal((s) => s.backup.pgDumpCustom))}, ` +
+        `backup / pg_dump -Fp ${x(marginal((s) => s.backup.tenantry) / marginal((s) => s.backup.pgDumpPlain))}, ` +
+        `restore / pg_restore ${x(marginal((s) => s.restore.tenantry) / marginal((s) => s.restore.pgRestore))}.`,
+    );
+  }
   const worstBackup = Math.max(...ratios.map((q) => q.backup));
   const worstRestore = Math.max(...ratios.map((q) => q.restore));
   const flatBackup = flatness(r.sizes, (s) => s.backup.tenantry);
