@@ -81,16 +81,29 @@ export function renderSummary(r: BenchResult): string {
 
 /** Writes `provision-<date>.json` and puts the summary in README.md, replacing that date's section. */
 export async function writeResults(r: BenchResult, summary: string): Promise<void> {
+  await writeSection('provision', r.date, r, summary);
+}
+
+/**
+ * Writes `<name>-<date>.json` and puts the summary in README.md between `<!-- name-date -->` markers,
+ * replacing the section of the same benchmark and date.
+ */
+export async function writeSection(
+  name: string,
+  date: string,
+  json: unknown,
+  summary: string,
+): Promise<void> {
   await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, `provision-${r.date}.json`), `${JSON.stringify(r, null, 2)}\n`);
+  await writeFile(join(RESULTS_DIR, `${name}-${date}.json`), `${JSON.stringify(json, null, 2)}\n`);
 
   const readme = join(RESULTS_DIR, 'README.md');
-  const begin = `<!-- provision-${r.date} -->`;
-  const end = `<!-- /provision-${r.date} -->`;
+  const begin = `<!-- ${name}-${date} -->`;
+  const end = `<!-- /${name}-${date} -->`;
   const section = `${begin}\n${summary}\n${end}`;
   const header =
-    '# Benchmark results\n\nWritten by `npm run bench` (see [../README.md](../README.md)); one section per date, ' +
-    'newest last. The raw numbers are in `provision-<date>.json`.\n';
+    '# Benchmark results\n\nWritten by `npm run bench` and `npm run bench:backup` (see [../README.md](../README.md)); ' +
+    'one section per benchmark and date, newest last. The raw numbers are in `<benchmark>-<date>.json`.\n';
   let text = existsSync(readme) ? await readFile(readme, 'utf8') : header;
   const from = text.indexOf(begin);
   const to = text.indexOf(end);
