@@ -136,6 +136,8 @@ export async function restoreRows(rt: Runtime, event: StepEvent): Promise<StepOu
         );
       }
     }
+    // Fresh statistics: the planner (a backup's keyset pages among it) knows the restored tables.
+    if (present.length > 0) await tx.script([`ANALYZE ${present.map((t) => qualified(t.table)).join(', ')}`]);
     const result = { tables: tables.length, rows: tables.reduce((n, t) => n + t.rows, 0), inserted };
     await tx.query('SELECT tenantry.audit($1, $2, NULL, $3, $4::jsonb)', [
       plan.tenantId,
