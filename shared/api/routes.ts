@@ -12,19 +12,13 @@ import {
 } from '../engine/names';
 import type { ExecutionDescription, WorkflowName } from '../engine/port';
 import { fullHistory } from '../engine/port';
-import {
-  ConflictError,
-  NotFoundError,
-  TenantBusyError,
-  TenantExistsError,
-  TenantStateError,
-  ValidationError,
-} from '../errors';
+import { ConflictError, NotFoundError, TenantBusyError, TenantStateError, ValidationError } from '../errors';
 import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
+import { deprovisionRefusal, provisionRefusal } from '../registry/lifecycle';
 import {
   assertSchemaNameFree,
   getTenant as readTenant,
@@ -114,7 +108,10 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
   if (!existing) {
     await ensureControlSchema(rt.db);
     const tenant = await readTenant(rt.db, tenantId);
-    if (tenant && tenant.executionId !== executionId) refuseIfTaken(tenant);
+    if (tenant && tenant.executionId !== executionId) {
+      const refusal = provisionRefusal(tenant);
+      if (refusal) throw refusal;
+    }
     await assertSchemaNameFree(rt.db, tenantId);
   }
   const input = {
@@ -133,13 +130,6 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
     started: started.started && !existing,
     statusUrl: statusUrl(name),
   };
-}
-
-function refuseIfTaken(tenant: TenantRecord): void {
-  if (tenant.status === 'provisioning') throw new TenantBusyError(tenant.tenantId, tenant.executionId);
-  if (tenant.status !== 'failed' && tenant.status !== 'cancelled') {
-    throw new TenantExistsError(`tenant '${tenant.tenantId}' already exists (status ${tenant.status})`);
-  }
 }
 
 /** `GET /tenants`: keyset paging by tenant id. */
@@ -333,7 +323,8 @@ export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<Sta
         `tenant '${found.tenantId}' has been changed since by execution ${tenant.executionId}: redrive that one, if anything`,
       );
     }
-    if (tenant) refuseIfTaken(tenant);
+    const refusal = tenant && provisionRefusal(tenant);
+    if (refusal) throw refusal;
   }
   const { redriveOf: _previous, steps: _s, failure: _f, ...request } = found.request;
   const started = await rt.engine.start(name, found.tenantId, { ...request, redriveOf: found.executionId });
@@ -541,19 +532,16 @@ export async function deprovisionTenant(
   const tenant = await readTenant(rt.db, tenantId);
   if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
   if (request.gracePeriodHours > 0) {
-    if (tenant.status === 'scheduled_for_deletion') throw alreadyScheduled(tenant);
+    const refusal = deprovisionRefusal(tenant);
+    if (refusal) throw refusal;
     const scheduled = await scheduleDeprovision(rt.db, scheduler, request, now);
     return { scheduled: true, ...scheduled };
   }
   const name = deprovisionExecutionName(tenantId, request);
   const executionId = rt.engine.executionArn(name, 'Deprovision');
   if (tenant.executionId !== executionId) {
-    if (tenant.status === 'scheduled_for_deletion') throw alreadyScheduled(tenant);
-    if (tenant.status === 'provisioning' || tenant.status === 'deprovisioning')
-      throw new TenantBusyError(tenantId, tenant.executionId);
-    if (tenant.status !== 'active' && tenant.status !== 'disabled') {
-      throw new TenantStateError(`tenant '${tenantId}' is ${tenant.status} and cannot be deprovisioned`);
-    }
+    const refusal = deprovisionRefusal(tenant);
+    if (refusal) throw refusal;
   }
   const started = await rt.engine.start(name, tenantId, request, 'Deprovision');
   if (started.name !== name) throw new TenantBusyError(tenantId, started.executionId);
@@ -565,12 +553,6 @@ export async function deprovisionTenant(
     started: started.started,
     statusUrl: statusUrl(name),
   };
-}
-
-function alreadyScheduled(tenant: TenantRecord): ConflictError {
-  return new ConflictError(
-    `tenant '${tenant.tenantId}' is already scheduled for deletion at ${tenant.deletionDueAt}: cancel that first`,
-  );
 }
 
 /** `DELETE /tenants/{tenantId}/deprovision`: cancel a scheduled deprovisioning; the tenant gets its status back. */

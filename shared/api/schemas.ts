@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
+import { TENANT_STATUSES } from '../registry/lifecycle';
 import { TemplateDefinitionSchema } from '../templates/schema';
 import { TENANT_ID_MAX, tenantIdProblem } from '../tenant-id';
 
@@ -9,16 +10,10 @@ import { TENANT_ID_MAX, tenantIdProblem } from '../tenant-id';
  * they get back. Both feed `openapi.ts`, so the OpenAPI document cannot drift from the code.
  */
 
-export const TENANT_STATUSES = [
-  'provisioning',
-  'active',
-  'failed',
-  'cancelled',
-  'disabled',
-  'scheduled_for_deletion',
-  'deprovisioning',
-  'deprovisioned',
-] as const;
+export { TENANT_STATUSES } from '../registry/lifecycle';
+
+/** A tenant's status, as the API takes and gives it (shared/registry/lifecycle.ts defines them). */
+export const TenantStatusSchema = z.enum(TENANT_STATUSES);
 
 export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export const STEP_STATUSES = [
@@ -83,7 +78,7 @@ const limit = (max: number, fallback: number) =>
 
 export const ListTenantsQuerySchema = z
   .object({
-    status: z.enum(TENANT_STATUSES).optional(),
+    status: TenantStatusSchema.optional(),
     limit: limit(500, 50),
     /** Keyset paging: the `nextToken` of the previous page (the last tenant id on it). */
     nextToken: z.string().min(1).optional(),
@@ -162,7 +157,7 @@ export const TenantSchema = z
     tenantId: z.string(),
     displayName: z.string(),
     schemaName: z.string(),
-    status: z.enum(TENANT_STATUSES),
+    status: TenantStatusSchema,
     blueprint: z.string(),
     blueprintVersion: z.number().int(),
     requestedBy: z.string(),
@@ -236,7 +231,7 @@ export const DeprovisionScheduledSchema = z
 export type DeprovisionScheduled = z.infer<typeof DeprovisionScheduledSchema>;
 
 export const DeprovisionCancelledSchema = z
-  .object({ tenantId: z.string(), status: z.enum(TENANT_STATUSES), scheduleName: z.string() })
+  .object({ tenantId: z.string(), status: TenantStatusSchema, scheduleName: z.string() })
   .register(apiSchemas, { id: 'DeprovisionCancelled' });
 
 export const TenantPageSchema = z
@@ -307,7 +302,7 @@ export const CancelledSchema = z
     executionId: z.string(),
     status: z.enum(EXECUTION_STATUSES),
     tenantId: z.string(),
-    tenantStatus: z.enum(TENANT_STATUSES).nullable(),
+    tenantStatus: TenantStatusSchema.nullable(),
     /** The step the execution had reached when it was stopped. */
     stoppedInStep: z.string(),
     droppedSchema: z.boolean(),

@@ -2,15 +2,9 @@ import { SchemaNameTakenError } from '../errors';
 import type { SqlExecutor } from '../sql/port';
 import { schemaNameFor } from '../tenant-id';
 
-export type TenantStatus =
-  | 'provisioning'
-  | 'active'
-  | 'failed'
-  | 'cancelled'
-  | 'disabled'
-  | 'scheduled_for_deletion'
-  | 'deprovisioning'
-  | 'deprovisioned';
+import type { TenantStatus } from './lifecycle';
+
+export type { TenantStatus } from './lifecycle';
 
 export interface TenantRecord {
   readonly tenantId: string;

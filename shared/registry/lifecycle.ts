@@ -1,0 +1,107 @@
+import {
+  ConflictError,
+  TenantBusyError,
+  TenantExistsError,
+  type TenantryError,
+  TenantStateError,
+} from '../errors';
+
+/**
+ * The tenant lifecycle, defined once: every status a tenant can have, what it means, and what each
+ * operation does when a request finds the tenant in it. The TypeScript union, the API's zod enum,
+ * the registry's CHECK constraint and the API's pre-checks all come from here; the control
+ * functions (claim_tenant, begin_deprovision, claim_restore) enforce the same rules in the
+ * transaction that changes the status, so a pre-check is only ever an earlier, friendlier answer.
+ * Adding a status is one entry here (and the control function that moves tenants into it).
+ */
+export const TENANT_LIFECYCLE = {
+  provisioning: {
+    meaning: 'a Provision or restore execution holds it',
+    provision: 'busy',
+    deprovision: 'busy',
+  },
+  active: { meaning: 'provisioned and in use', provision: 'exists', deprovision: 'allowed' },
+  failed: {
+    meaning: 'a workflow failed; Provision may claim it again',
+    provision: 'allowed',
+    deprovision: 'refused',
+  },
+  cancelled: {
+    meaning: 'a Provision was cancelled; Provision may claim it again',
+    provision: 'allowed',
+    deprovision: 'refused',
+  },
+  disabled: { meaning: 'apps no longer resolve it', provision: 'exists', deprovision: 'allowed' },
+  scheduled_for_deletion: {
+    meaning: 'a Deprovision is scheduled for its due time',
+    provision: 'exists',
+    deprovision: 'scheduled',
+  },
+  deprovisioning: {
+    meaning: 'a Deprovision execution holds it',
+    provision: 'busy',
+    deprovision: 'busy',
+  },
+  deprovisioned: {
+    meaning: 'its schema is dropped; a backup may restore it',
+    provision: 'exists',
+    deprovision: 'refused',
+  },
+} as const satisfies Readonly<
+  Record<
+    string,
+    {
+      readonly meaning: string;
+      /** A new Provision request: allowed, refused as busy (another execution holds it) or as existing. */
+      readonly provision: 'allowed' | 'busy' | 'exists';
+      /** A Deprovision request: allowed, busy, refused (wrong state), or already scheduled. */
+      readonly deprovision: 'allowed' | 'busy' | 'refused' | 'scheduled';
+    }
+  >
+>;
+
+export type TenantStatus = keyof typeof TENANT_LIFECYCLE;
+
+export const TENANT_STATUSES = Object.keys(TENANT_LIFECYCLE) as [TenantStatus, ...TenantStatus[]];
+
+/** The registry's CHECK on `tenantry.tenants.status`, generated from the lifecycle. */
+export function tenantStatusCheckSql(): string {
+  return `CHECK (status IN (${TENANT_STATUSES.map((s) => `'${s}'`).join(', ')}))`;
+}
+
+interface TenantState {
+  readonly tenantId: string;
+  readonly status: TenantStatus;
+  readonly executionId: string;
+  readonly deletionDueAt?: string | null;
+}
+
+/** Why a new Provision request for this tenant cannot start, or undefined when it can. */
+export function provisionRefusal(tenant: TenantState): TenantryError | undefined {
+  switch (TENANT_LIFECYCLE[tenant.status].provision) {
+    case 'allowed':
+      return undefined;
+    case 'busy':
+      return new TenantBusyError(tenant.tenantId, tenant.executionId);
+    case 'exists':
+      return new TenantExistsError(`tenant '${tenant.tenantId}' already exists (status ${tenant.status})`);
+  }
+}
+
+/** Why a Deprovision request (now or scheduled) cannot start, or undefined when it can. */
+export function deprovisionRefusal(tenant: TenantState): TenantryError | undefined {
+  switch (TENANT_LIFECYCLE[tenant.status].deprovision) {
+    case 'allowed':
+      return undefined;
+    case 'busy':
+      return new TenantBusyError(tenant.tenantId, tenant.executionId);
+    case 'scheduled':
+      return new ConflictError(
+        `tenant '${tenant.tenantId}' is already scheduled for deletion at ${tenant.deletionDueAt}: cancel that first`,
+      );
+    case 'refused':
+      return new TenantStateError(
+        `tenant '${tenant.tenantId}' is ${tenant.status} and cannot be deprovisioned`,
+      );
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { TenantStatusSchema } from '../../shared/api/schemas';
+import { CONTROL_MIGRATIONS } from '../../shared/registry/control-sql';
+import {
+  deprovisionRefusal,
+  provisionRefusal,
+  TENANT_LIFECYCLE,
+  TENANT_STATUSES,
+  type TenantStatus,
+  tenantStatusCheckSql,
+} from '../../shared/registry/lifecycle';
+
+const tenant = (status: TenantStatus) => ({
+  tenantId: 'acme',
+  status,
+  executionId: 'exec-1',
+  deletionDueAt: null,
+});
+
+describe('the tenant lifecycle', () => {
+  it("is what the registry's CHECK and the API's enum allow, no more and no less", () => {
+    const registry = CONTROL_MIGRATIONS.find((m) => m.version === 1)?.sql ?? '';
+    const check = /status\s+text NOT NULL (CHECK \(status IN \([^)]*\)\))/.exec(registry)?.[1] ?? '';
+    const listed = (s: string) => [...s.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]).sort();
+    expect(listed(check)).toEqual([...TENANT_STATUSES].sort());
+    expect(listed(tenantStatusCheckSql())).toEqual([...TENANT_STATUSES].sort());
+    for (const status of TENANT_STATUSES) expect(TenantStatusSchema.parse(status)).toBe(status);
+    expect(TenantStatusSchema.safeParse('archived').success).toBe(false);
+  });
+
+  it('answers a new Provision and a Deprovision request from each status as the control functions do', () => {
+    const provision = Object.fromEntries(
+      TENANT_STATUSES.map((s) => [s, provisionRefusal(tenant(s))?.name ?? 'start']),
+    );
+    expect(provision).toEqual({
+      provisioning: 'TenantBusyError',
+      active: 'TenantExistsError',
+      failed: 'start',
+      cancelled: 'start',
+      disabled: 'TenantExistsError',
+      scheduled_for_deletion: 'TenantExistsError',
+      deprovisioning: 'TenantBusyError',
+      deprovisioned: 'TenantExistsError',
+    });
+    const deprovision = Object.fromEntries(
+      TENANT_STATUSES.map((s) => [s, deprovisionRefusal(tenant(s))?.name ?? 'start']),
+    );
+    expect(deprovision).toEqual({
+      provisioning: 'TenantBusyError',
+      active: 'start',
+      failed: 'TenantStateError',
+      cancelled: 'TenantStateError',
+      disabled: 'start',
+      scheduled_for_deletion: 'ConflictError',
+      deprovisioning: 'TenantBusyError',
+      deprovisioned: 'TenantStateError',
+    });
+    for (const status of TENANT_STATUSES) expect(TENANT_LIFECYCLE[status].meaning.length).toBeGreaterThan(5);
+  });
+});
