@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
+import { PROVISION_WORKFLOW } from '../statemachine/render';
 import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
 import { TenantryDeprovisioning, type TenantryDeprovisioningProps } from './constructs/deprovision';
@@ -42,10 +42,8 @@ export class TenantryStack extends Stack {
 
     this.api = new TenantryApi(this, 'Api', {
       stateMachine: this.provision.stateMachine,
-      steps: PROVISION_WORKFLOW.tasks.map((t) => t.state),
       database: this.database,
       deprovisioning: this.deprovisioning,
-      deprovisionSteps: DEPROVISION_WORKFLOW.tasks.map((t) => t.state),
       logRetention,
     });
 

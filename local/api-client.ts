@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { type RouteId, routeById, routePath } from '../shared/api/route-table';
 import type { StepProgress } from '../shared/progress';
 
 export interface ApiResponse<T = unknown> {
@@ -81,6 +82,31 @@ export class ApiClient {
       // not JSON: keep the text
     }
     return { status: res.status, body: parsed as T };
+  }
+
+  /**
+   * One route of the API by its id (shared/api/route-table.ts): the route's method, its path with
+   * the parameters filled in (URL-encoded), the query, and the body.
+   */
+  call<T = unknown>(
+    id: RouteId,
+    input: {
+      readonly params?: Readonly<Record<string, string>>;
+      readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+      readonly body?: unknown;
+    } = {},
+  ): Promise<ApiResponse<T>> {
+    const route = routeById(id);
+    const query = new URLSearchParams(
+      Object.entries(input.query ?? {}).flatMap(([k, v]): [string, string][] =>
+        v === undefined ? [] : [[k, String(v)]],
+      ),
+    ).toString();
+    return this.request<T>(
+      route.method,
+      `${routePath(route, input.params)}${query ? `?${query}` : ''}`,
+      input.body,
+    );
   }
 
   get<T = unknown>(path: string): Promise<ApiResponse<T>> {
@@ -197,7 +223,7 @@ export async function runRemote(
   const watch = async (name: string, what: string, succeeded: () => unknown): Promise<number> => {
     const shown = new Map<string, string>();
     for (;;) {
-      const res = await client.get<RemoteExecution>(`/executions/${name}`);
+      const res = await client.call<RemoteExecution>('GetExecution', { params: { executionId: name } });
       if (res.status !== 200) return fail(res);
       for (const step of res.body.steps) {
         if (step.status === 'pending' || step.status === 'skipped') continue;
@@ -222,14 +248,16 @@ export async function runRemote(
   switch (command) {
     case 'provision': {
       if (!id || positionals.length > 1) return usage('provision takes exactly one tenant id');
-      const started = await client.post<{ executionName: string; started: boolean }>('/tenants', {
-        tenantId: id,
-        displayName: values.name ?? id,
-        ...(values.template
-          ? { template: values.template }
-          : { blueprint: values.blueprint ?? 'school-erp' }),
-        ...(values.template && values.blueprint ? { blueprint: values.blueprint } : {}),
-        requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
+      const started = await client.call<{ executionName: string; started: boolean }>('StartTenant', {
+        body: {
+          tenantId: id,
+          displayName: values.name ?? id,
+          ...(values.template
+            ? { template: values.template }
+            : { blueprint: values.blueprint ?? 'school-erp' }),
+          ...(values.template && values.blueprint ? { blueprint: values.blueprint } : {}),
+          requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
+        },
       });
       if (started.status !== 202) return fail(started);
       const name = started.body.executionName;
@@ -243,13 +271,13 @@ export async function runRemote(
       if (!id || positionals.length > 1) return usage('deprovision takes exactly one tenant id');
       const body = deprovisionBody(values);
       if (typeof body === 'string') return usage(body);
-      const res = await client.post<{
+      const res = await client.call<{
         scheduled: boolean;
         executionName?: string;
         started?: boolean;
         dueAt?: string;
         scheduleName?: string;
-      }>(`/tenants/${encodeURIComponent(id)}/deprovision`, body);
+      }>('DeprovisionTenant', { params: { tenantId: id }, body });
       if (res.status !== 202) return fail(res);
       if (res.body.scheduled) {
         console.log(`Tenant ${id} is scheduled for deletion at ${res.body.dueAt} (${res.body.scheduleName})`);
@@ -259,9 +287,9 @@ export async function runRemote(
       console.log(`  execution ${name}${res.body.started ? '' : ' (already started: not starting another)'}`);
       if (!values.watch) return 0;
       return watch(name, `Deprovisioning ${id}`, async () => {
-        const tenant = await client.get<{ status: string; backupLocation: string | null }>(
-          `/tenants/${encodeURIComponent(id)}`,
-        );
+        const tenant = await client.call<{ status: string; backupLocation: string | null }>('GetTenant', {
+          params: { tenantId: id },
+        });
         console.log(
           `Tenant ${id} is ${tenant.body.status}; backup at ${tenant.body.backupLocation ?? 'none'}`,
         );
@@ -269,41 +297,42 @@ export async function runRemote(
     }
     case 'cancel-deprovision': {
       if (!id || positionals.length > 1) return usage('cancel-deprovision takes exactly one tenant id');
-      const res = await client.delete<{ status: string; scheduleName: string }>(
-        `/tenants/${encodeURIComponent(id)}/deprovision`,
-      );
+      const res = await client.call<{ status: string; scheduleName: string }>('CancelDeprovision', {
+        params: { tenantId: id },
+      });
       if (res.status !== 200) return fail(res);
       console.log(`Cancelled ${res.body.scheduleName}: tenant ${id} is ${res.body.status} again`);
       return 0;
     }
     case 'restore': {
       if (!id || positionals.length > 1) return usage('restore takes exactly one tenant id');
-      const res = await client.post<{ executionId: string; statusUrl: string }>(
-        `/tenants/${encodeURIComponent(id)}/restore`,
-        {},
-      );
+      const res = await client.call<{ executionId: string; statusUrl: string }>('RestoreTenant', {
+        params: { tenantId: id },
+      });
       if (res.status !== 202) return fail(res);
       console.log(`Restoring ${id}: execution ${res.body.executionId} (${res.body.statusUrl})`);
       return 0;
     }
     case 'status': {
       if (!id) return usage('status takes a tenant id');
-      const tenant = await client.get<{ status: string; executionId: string; schemaName: string }>(
-        `/tenants/${id}`,
+      const tenant = await client.call<{ status: string; executionId: string; schemaName: string }>(
+        'GetTenant',
+        { params: { tenantId: id } },
       );
       if (tenant.status !== 200) return fail(tenant);
       console.log(`${id}: ${tenant.body.status}, schema ${tenant.body.schemaName}`);
-      const execution = await client.get<RemoteExecution>(
-        `/executions/${encodeURIComponent(tenant.body.executionId)}`,
-      );
+      const execution = await client.call<RemoteExecution>('GetExecution', {
+        params: { executionId: tenant.body.executionId },
+      });
       if (execution.status !== 200) return fail(execution);
       console.log(`  last execution ${execution.body.name}: ${execution.body.status}`);
       printSteps(execution.body);
       return 0;
     }
     case 'list': {
-      const res = await client.get<{ items: { tenantId: string; status: string; blueprint: string }[] }>(
-        `/tenants?limit=500${values.status ? `&status=${encodeURIComponent(values.status)}` : ''}`,
+      const res = await client.call<{ items: { tenantId: string; status: string; blueprint: string }[] }>(
+        'ListTenants',
+        { query: { limit: 500, status: values.status } },
       );
       if (res.status !== 200) return fail(res);
       if (res.body.items.length === 0) console.log('no tenants');
@@ -314,15 +343,16 @@ export async function runRemote(
     case 'cancel':
     case 'redrive': {
       if (!id) return usage(`${command} takes an execution name or ARN`);
-      const res = await client.post<Record<string, unknown>>(
-        `/executions/${encodeURIComponent(id)}/${command}`,
+      const res = await client.call<Record<string, unknown>>(
+        command === 'cancel' ? 'CancelExecution' : 'RedriveExecution',
+        { params: { executionId: id } },
       );
       if (res.status !== 200 && res.status !== 202) return fail(res);
       console.log(JSON.stringify(res.body, null, 2));
       return 0;
     }
     case 'stats': {
-      const res = await client.get('/stats');
+      const res = await client.call('GetStats');
       if (res.status !== 200) return fail(res);
       console.log(JSON.stringify(res.body, null, 2));
       return 0;

@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '../shared/api/http';
 import { problemFor, problemResponse } from '../shared/api/http';
 import { openApiDocument } from '../shared/api/openapi';
-import { API_ROUTES, type ApiRoute } from '../shared/api/route-table';
+import { API_ROUTES, type ApiRoute, routeEntry } from '../shared/api/route-table';
 import { databaseConfigFromEnv } from '../shared/config';
 import type {
   ExecutionDescription,
@@ -146,15 +146,14 @@ const ROUTES = API_ROUTES.map(compile);
 const handlers = new Map<string, Promise<RouteHandler>>();
 
 function handlerFor(route: ApiRoute): Promise<RouteHandler> {
-  let handler = handlers.get(route.entry);
+  const entry = routeEntry(route);
+  let handler = handlers.get(entry);
   if (!handler) {
-    handler = import(pathToFileURL(resolve(ROOT, route.entry)).href).then(
-      (mod: { handler?: RouteHandler }) => {
-        if (typeof mod.handler !== 'function') throw new Error(`${route.entry} does not export a handler`);
-        return mod.handler;
-      },
-    );
-    handlers.set(route.entry, handler);
+    handler = import(pathToFileURL(resolve(ROOT, entry)).href).then((mod: { handler?: RouteHandler }) => {
+      if (typeof mod.handler !== 'function') throw new Error(`${entry} does not export a handler`);
+      return mod.handler;
+    });
+    handlers.set(entry, handler);
   }
   return handler;
 }

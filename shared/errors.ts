@@ -37,6 +37,7 @@ export const ERROR_CATALOGUE = {
   BackupChangedError: { status: 409 },
   RowTooLargeError: { status: 422 },
   ConfigError: { status: 500 },
+  StepOutputError: { status: 500 },
 } as const satisfies Readonly<Record<string, ErrorSpec>>;
 
 export type ErrorName = keyof typeof ERROR_CATALOGUE;
@@ -246,4 +247,9 @@ export class RowTooLargeError extends TenantryError {
 
 export function isTenantryError(error: unknown): error is TenantryError {
   return error instanceof TenantryError;
+}
+
+/** A workflow step returned what its definition (shared/workflows.ts) does not allow: a bug, never retried. */
+export class StepOutputError extends TenantryError {
+  override readonly name: ErrorName = 'StepOutputError';
 }

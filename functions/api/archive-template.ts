@@ -1,13 +1,9 @@
-import middy from '@middy/core';
-import { type HttpEvent, type HttpResult, httpProblems, json, templateIdParam } from '../../shared/api/http';
+import { apiRoute } from '../../shared/api/route';
 import { apiRuntime } from '../../shared/api/runtime';
 import { TemplateStore } from '../../shared/templates/store';
 
 /** POST /templates/{templateId}/archive */
-export const handler = middy<HttpEvent, HttpResult>()
-  .use(httpProblems('ArchiveTemplate'))
-  .handler(async (event) => {
-    const templateId = templateIdParam(event);
-    const rt = await apiRuntime();
-    return json(200, await new TemplateStore(rt.db, rt.blueprints).archive(templateId));
-  });
+export const handler = apiRoute('ArchiveTemplate', async ({ params }) => {
+  const rt = await apiRuntime();
+  return new TemplateStore(rt.db, rt.blueprints).archive(params.templateId);
+});

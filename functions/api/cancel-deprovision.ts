@@ -1,20 +1,10 @@
-import middy from '@middy/core';
-import {
-  callerOf,
-  type HttpEvent,
-  type HttpResult,
-  httpProblems,
-  json,
-  tenantIdParam,
-} from '../../shared/api/http';
+import { callerOf } from '../../shared/api/http';
+import { apiRoute } from '../../shared/api/route';
 import { cancelDeprovision } from '../../shared/api/routes';
 import { apiRuntime, deletionScheduler } from '../../shared/api/runtime';
 
 /** DELETE /tenants/{tenantId}/deprovision */
-export const handler = middy<HttpEvent, HttpResult>()
-  .use(httpProblems('CancelDeprovision'))
-  .handler(async (event) => {
-    const tenantId = tenantIdParam(event);
-    const rt = await apiRuntime();
-    return json(200, await cancelDeprovision(rt, deletionScheduler(rt), tenantId, callerOf(event)));
-  });
+export const handler = apiRoute('CancelDeprovision', async ({ params, event }) => {
+  const rt = await apiRuntime();
+  return cancelDeprovision(rt, deletionScheduler(rt), params.tenantId, callerOf(event));
+});

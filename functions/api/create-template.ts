@@ -1,22 +1,14 @@
-import middy from '@middy/core';
-import {
-  callerOf,
-  type HttpEvent,
-  type HttpResult,
-  httpProblems,
-  json,
-  parseBody,
-} from '../../shared/api/http';
+import { callerOf } from '../../shared/api/http';
+import { apiRoute } from '../../shared/api/route';
 import { apiRuntime } from '../../shared/api/runtime';
-import { TemplateRequestSchema } from '../../shared/api/schemas';
 import { TemplateStore } from '../../shared/templates/store';
 
 /** POST /templates */
-export const handler = middy<HttpEvent, HttpResult>()
-  .use(httpProblems('CreateTemplate'))
-  .handler(async (event) => {
-    const definition = parseBody(event, TemplateRequestSchema);
+export const handler = apiRoute(
+  'CreateTemplate',
+  async ({ body, event }) => {
     const rt = await apiRuntime();
-    const created = await new TemplateStore(rt.db, rt.blueprints).create(definition, callerOf(event));
-    return json(201, created, { location: `/templates/${created.templateId}` });
-  });
+    return new TemplateStore(rt.db, rt.blueprints).create(body, callerOf(event));
+  },
+  { location: (created) => `/templates/${created.templateId}` },
+);

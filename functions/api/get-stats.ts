@@ -1,9 +1,6 @@
-import middy from '@middy/core';
-import { type HttpEvent, type HttpResult, httpProblems, json } from '../../shared/api/http';
+import { apiRoute } from '../../shared/api/route';
 import { getStats } from '../../shared/api/routes';
 import { apiRuntime } from '../../shared/api/runtime';
 
 /** GET /stats */
-export const handler = middy<HttpEvent, HttpResult>()
-  .use(httpProblems('GetStats'))
-  .handler(async () => json(200, await getStats(await apiRuntime())));
+export const handler = apiRoute('GetStats', async () => getStats(await apiRuntime()));

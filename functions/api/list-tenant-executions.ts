@@ -1,21 +1,8 @@
-import middy from '@middy/core';
-import {
-  type HttpEvent,
-  type HttpResult,
-  httpProblems,
-  json,
-  parseQuery,
-  tenantIdParam,
-} from '../../shared/api/http';
+import { apiRoute } from '../../shared/api/route';
 import { listTenantExecutions } from '../../shared/api/routes';
 import { engineRuntime } from '../../shared/api/runtime';
-import { PageQuerySchema } from '../../shared/api/schemas';
 
 /** GET /tenants/{tenantId}/executions */
-export const handler = middy<HttpEvent, HttpResult>()
-  .use(httpProblems('ListTenantExecutions'))
-  .handler(async (event) => {
-    const tenantId = tenantIdParam(event);
-    const query = parseQuery(event, PageQuerySchema);
-    return json(200, await listTenantExecutions(engineRuntime(), tenantId, query));
-  });
+export const handler = apiRoute('ListTenantExecutions', async ({ params, query }) =>
+  listTenantExecutions(engineRuntime(), params.tenantId, query),
+);

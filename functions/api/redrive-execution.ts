@@ -1,13 +1,8 @@
-import middy from '@middy/core';
-import { executionRef, type HttpEvent, type HttpResult, httpProblems, json } from '../../shared/api/http';
+import { apiRoute } from '../../shared/api/route';
 import { redriveExecution } from '../../shared/api/routes';
 import { apiRuntime } from '../../shared/api/runtime';
 
 /** POST /executions/{executionId}/redrive */
-export const handler = middy<HttpEvent, HttpResult>()
-  .use(httpProblems('RedriveExecution'))
-  .handler(async (event) => {
-    const ref = executionRef(event);
-    const started = await redriveExecution(await apiRuntime(), ref);
-    return json(202, started, { location: started.statusUrl });
-  });
+export const handler = apiRoute('RedriveExecution', async ({ params }) =>
+  redriveExecution(await apiRuntime(), params.executionId),
+);

@@ -1,11 +1,5 @@
-import middy from '@middy/core';
-import { stepMiddleware } from '../../shared/lambda/step-middleware';
-import { StepEventSchema } from '../../shared/provision/schemas';
+import { workflowStep } from '../../shared/lambda/workflow-step';
 import { verify } from '../../shared/provision/steps';
-import { runtime } from '../../shared/runtime';
-import { parseOrThrow } from '../../shared/validation';
 
 /** Verify step of the Provision workflow. */
-export const handler = middy<unknown>()
-  .use(stepMiddleware('Verify'))
-  .handler(async (event) => verify(await runtime(), parseOrThrow(StepEventSchema, event, 'event.')));
+export const handler = workflowStep('Provision', 'Verify', verify);

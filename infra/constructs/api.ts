@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { API_ROUTES, type ApiRoute, type SfnAccess } from '../../shared/api/route-table';
+import { API_ROUTES, type ApiRoute, routeEntry, type SfnAccess } from '../../shared/api/route-table';
 import type { TenantryDatabase } from './database';
 import type { TenantryDeprovisioning } from './deprovision';
 import { TenantryFunction } from './tenantry-function';
@@ -27,8 +27,6 @@ const ON_STATE_MACHINE: ReadonlySet<SfnAccess> = new Set(['start', 'list']);
 export interface TenantryApiProps {
   /** The Provision state machine the routes start, read, stop and list executions of. */
   readonly stateMachine: sfn.IStateMachine;
-  /** Its task states in order, Cleanup last: what an execution's steps are. */
-  readonly steps: readonly string[];
   /** The registry database. */
   readonly database: TenantryDatabase;
   /** How long function and access logs are kept. @default logs.RetentionDays.ONE_MONTH */
@@ -39,8 +37,6 @@ export interface TenantryApiProps {
    * @default - none
    */
   readonly deprovisioning?: TenantryDeprovisioning;
-  /** The Deprovision workflow's task states in order, Cleanup last. @default [] */
-  readonly deprovisionSteps?: readonly string[];
   /** @default - every route of shared/api/route-table.ts */
   readonly routes?: readonly ApiRoute[];
 }
@@ -84,19 +80,18 @@ export class TenantryApi extends Construct {
     const routes: readonly ApiRoute[] = props.routes ?? API_ROUTES;
     for (const route of routes) {
       const fn = new TenantryFunction(functionScope, route.id, {
-        entry: route.entry,
+        entry: routeEntry(route),
         description: `API ${route.method} ${route.path}: ${route.summary}`,
         logRetention: retention,
       });
       if (route.database !== false) fn.useDatabase(props.database);
-      this.useWorkflow(fn, props.stateMachine, props.steps, route.sfn);
+      this.useWorkflow(fn, props.stateMachine, route.sfn);
       if ((route.deprovision?.length ?? 0) > 0 || route.scheduling) {
         const d = props.deprovisioning;
         if (!d) throw new Error(`route ${route.id} needs the deprovisioning construct`);
         if (route.deprovision && route.deprovision.length > 0) {
-          this.useWorkflow(fn, d.deprovisionStateMachine, props.deprovisionSteps ?? [], route.deprovision, {
+          this.useWorkflow(fn, d.deprovisionStateMachine, route.deprovision, {
             arn: 'TENANTRY_DEPROVISION_STATE_MACHINE_ARN',
-            steps: 'TENANTRY_DEPROVISION_STEPS',
             label: 'Deprovision',
           });
         }
@@ -124,16 +119,10 @@ export class TenantryApi extends Construct {
   private useWorkflow(
     fn: TenantryFunction,
     stateMachine: sfn.IStateMachine,
-    steps: readonly string[],
     access: readonly SfnAccess[],
-    env = {
-      arn: 'TENANTRY_PROVISION_STATE_MACHINE_ARN',
-      steps: 'TENANTRY_PROVISION_STEPS',
-      label: 'Provision',
-    },
+    env = { arn: 'TENANTRY_PROVISION_STATE_MACHINE_ARN', label: 'Provision' },
   ): void {
     fn.addEnvironment(env.arn, stateMachine.stateMachineArn);
-    fn.addEnvironment(env.steps, steps.join(','));
     const onMachine = access.filter((a) => ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
     const onExecutions = access.filter((a) => !ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
     if (onMachine.length > 0) {

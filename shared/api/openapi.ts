@@ -1,90 +1,10 @@
 import { z } from 'zod';
 import { MAX_JSON_DEPTH } from '../validation';
 import { MAX_BODY_BYTES } from './input';
-import { API_ROUTES } from './route-table';
-import {
-  apiSchemas,
-  DeprovisionBodySchema,
-  ExecutionIdParamSchema,
-  ListTemplatesQuerySchema,
-  ListTenantsQuerySchema,
-  PageQuerySchema,
-  ProvisionFromTemplateSchema,
-  StartTenantSchema,
-  TemplateIdParamSchema,
-  TemplateRequestSchema,
-  TenantIdParamSchema,
-} from './schemas';
+import { API_ROUTES, type ApiRoute, ref } from './route-table';
+import { apiSchemas } from './schemas';
 
 type JsonSchema = Record<string, unknown>;
-type RouteId = (typeof API_ROUTES)[number]['id'];
-
-const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
-
-/** What each route takes and answers, by the schemas that validate it. */
-const ROUTE_SHAPES: Readonly<
-  Record<
-    RouteId,
-    {
-      readonly body?: z.ZodType;
-      readonly query?: z.ZodObject;
-      readonly params?: z.ZodObject;
-      readonly ok: readonly [status: number, component: string | JsonSchema];
-      readonly errors: readonly number[];
-    }
-  >
-> = {
-  StartTenant: { body: StartTenantSchema, ok: [202, 'StartedExecution'], errors: [400, 409] },
-  ListTenants: { query: ListTenantsQuerySchema, ok: [200, 'TenantPage'], errors: [400] },
-  GetTenant: { params: TenantIdParamSchema, ok: [200, 'Tenant'], errors: [404] },
-  ListTenantExecutions: {
-    params: TenantIdParamSchema,
-    query: PageQuerySchema,
-    ok: [200, 'ExecutionPage'],
-    errors: [400],
-  },
-  GetExecution: { params: ExecutionIdParamSchema, ok: [200, 'Execution'], errors: [400, 404] },
-  GetExecutionHistory: {
-    params: ExecutionIdParamSchema,
-    query: PageQuerySchema,
-    ok: [200, 'HistoryPage'],
-    errors: [400, 404],
-  },
-  CancelExecution: { params: ExecutionIdParamSchema, ok: [200, 'Cancelled'], errors: [400, 404, 409] },
-  RedriveExecution: {
-    params: ExecutionIdParamSchema,
-    ok: [202, 'StartedExecution'],
-    errors: [400, 404, 409],
-  },
-  DeprovisionTenant: {
-    params: TenantIdParamSchema,
-    body: DeprovisionBodySchema,
-    ok: [202, { oneOf: [ref('DeprovisionStarted'), ref('DeprovisionScheduled')] }],
-    errors: [400, 404, 409],
-  },
-  CancelDeprovision: { params: TenantIdParamSchema, ok: [200, 'DeprovisionCancelled'], errors: [404, 409] },
-  RestoreTenant: { params: TenantIdParamSchema, ok: [202, 'StartedExecution'], errors: [400, 404, 409] },
-  ListTemplates: { query: ListTemplatesQuerySchema, ok: [200, 'TemplateList'], errors: [400] },
-  CreateTemplate: { body: TemplateRequestSchema, ok: [201, 'Template'], errors: [400, 409] },
-  GetTemplate: { params: TemplateIdParamSchema, ok: [200, 'Template'], errors: [404] },
-  UpdateTemplate: {
-    params: TemplateIdParamSchema,
-    body: TemplateRequestSchema,
-    ok: [200, 'Template'],
-    errors: [400, 404, 409],
-  },
-  DeleteTemplate: { params: TemplateIdParamSchema, ok: [204, 'none'], errors: [404, 409] },
-  ArchiveTemplate: { params: TemplateIdParamSchema, ok: [200, 'Template'], errors: [404] },
-  ListTemplateVersions: { params: TemplateIdParamSchema, ok: [200, 'TemplateVersionList'], errors: [404] },
-  ProvisionFromTemplate: {
-    params: TemplateIdParamSchema,
-    body: ProvisionFromTemplateSchema,
-    ok: [202, 'StartedExecution'],
-    errors: [400, 404, 409],
-  },
-  GetStats: { ok: [200, 'Stats'], errors: [] },
-  GetOpenApi: { ok: [200, { type: 'object' }], errors: [] },
-};
 
 const OK_TEXT: Readonly<Record<number, string>> = { 201: 'Created', 202: 'Accepted' };
 
@@ -124,8 +44,8 @@ export function openApiDocument(): Record<string, unknown> {
     content: { 'application/problem+json': { schema: ref('Problem') } },
   });
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of API_ROUTES) {
-    const shape = ROUTE_SHAPES[route.id];
+  for (const route of API_ROUTES as readonly ApiRoute[]) {
+    const shape = route;
     const [okStatus, okBody] = shape.ok;
     // Any input can be bad (a NUL in a path parameter is a 400); any body can be too large.
     const errors = [
@@ -139,7 +59,10 @@ export function openApiDocument(): Record<string, unknown> {
       operationId: route.id,
       summary: route.summary,
       security: [{ sigv4: [] }],
-      parameters: [...parameters(shape.params, 'path'), ...parameters(shape.query, 'query')],
+      parameters: [
+        ...parameters(shape.params, 'path'),
+        ...parameters(shape.query as z.ZodObject | undefined, 'query'),
+      ],
       ...(shape.body
         ? {
             requestBody: {

@@ -1,20 +1,52 @@
+import type { z } from 'zod';
+import {
+  DeprovisionBodySchema,
+  ExecutionIdParamSchema,
+  ListTemplatesQuerySchema,
+  ListTenantsQuerySchema,
+  PageQuerySchema,
+  ProvisionFromTemplateSchema,
+  StartTenantSchema,
+  TemplateIdParamSchema,
+  TemplateRequestSchema,
+  TenantIdParamSchema,
+} from './schemas';
+
 /**
- * Every route of the HTTP API and the handler file behind it. `infra/` makes one Lambda per entry
- * (with exactly the Step Functions access listed), the local server maps requests to the same
- * files: one list, no drift. Paths use API Gateway's `{param}` syntax; `entry` is relative to the
- * repository root. This module holds data only, so infra can read it without loading runtime code.
+ * Every route of the HTTP API, defined once: method, path, what it takes (path parameters, query
+ * and body, as the zod schemas that validate them), what it answers, and what it may do on AWS.
+ * Everything else is driven from here: the route's handler (`functions/api/<route-id>.ts`, one
+ * function, wrapped by `apiRoute` in ./route.ts, which parses the input and shapes the answer),
+ * the Lambda per route and its IAM access (infra/constructs/api.ts), the local server, the OpenAPI
+ * document (./openapi.ts) and the API client (local/api-client.ts). A new route is one entry here
+ * and one function. This module holds data and schemas only: infra reads it without runtime code.
  */
 
 /** What a route may do to Step Functions; infra turns each into IAM actions on the narrowest ARNs. */
 export type SfnAccess = 'start' | 'describe' | 'history' | 'stop' | 'list';
 
+type JsonSchema = Record<string, unknown>;
+
+/** A `$ref` to a component of the OpenAPI document. */
+export const ref = (id: string): JsonSchema => ({ $ref: `#/components/schemas/${id}` });
+
 export interface ApiRoute {
-  /** Also the handler's construct id in infra. */
+  /** Also the handler's construct id in infra, and (kebab-cased) its file: see routeEntry. */
   readonly id: string;
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
-  readonly entry: string;
   readonly summary: string;
+  /** The path parameters (each `{name}` in the path), validated. */
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodType;
+  /** The JSON body's schema (a registered component). */
+  readonly body?: z.ZodType;
+  /** The body may be left out: the schema's defaults apply. @default false */
+  readonly bodyOptional?: boolean;
+  /** The status of a success and its body: a component's name, or a JSON schema. */
+  readonly ok: readonly [status: number, body: string | JsonSchema];
+  /** The error statuses the route answers besides 400 for bad input, 413 and 500. */
+  readonly errors: readonly number[];
   /** What the route may do to the Provision state machine. @default [] */
   readonly sfn: readonly SfnAccess[];
   /** What the route may do to the Deprovision state machine. @default [] */
@@ -28,42 +60,53 @@ export interface ApiRoute {
 export const API_ROUTES = [
   {
     id: 'StartTenant',
+    body: StartTenantSchema,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 409],
     method: 'POST',
     path: '/tenants',
-    entry: 'functions/api/start-tenant.ts',
     summary: 'Provision a tenant (idempotent: the same request returns the same execution)',
     sfn: ['start', 'describe'],
   },
   {
     id: 'ListTenants',
+    query: ListTenantsQuerySchema,
+    ok: [200, 'TenantPage'],
+    errors: [400],
     method: 'GET',
     path: '/tenants',
-    entry: 'functions/api/list-tenants.ts',
     summary: 'List tenants, paged, optionally by status',
     sfn: [],
   },
   {
     id: 'GetTenant',
+    params: TenantIdParamSchema,
+    ok: [200, 'Tenant'],
+    errors: [404],
     method: 'GET',
     path: '/tenants/{tenantId}',
-    entry: 'functions/api/get-tenant.ts',
     summary: 'A tenant from the registry',
     sfn: [],
   },
   {
     id: 'ListTenantExecutions',
+    params: TenantIdParamSchema,
+    query: PageQuerySchema,
+    ok: [200, 'ExecutionPage'],
+    errors: [400],
     method: 'GET',
     path: '/tenants/{tenantId}/executions',
-    entry: 'functions/api/list-tenant-executions.ts',
     summary: "A tenant's Provision executions, newest first",
     sfn: ['list'],
     database: false,
   },
   {
     id: 'GetExecution',
+    params: ExecutionIdParamSchema,
+    ok: [200, 'Execution'],
+    errors: [400, 404],
     method: 'GET',
     path: '/executions/{executionId}',
-    entry: 'functions/api/get-execution.ts',
     summary: "An execution's status and its steps (Provision or Deprovision)",
     sfn: ['describe', 'history'],
     deprovision: ['describe', 'history'],
@@ -71,9 +114,12 @@ export const API_ROUTES = [
   },
   {
     id: 'GetExecutionHistory',
+    params: ExecutionIdParamSchema,
+    query: PageQuerySchema,
+    ok: [200, 'HistoryPage'],
+    errors: [400, 404],
     method: 'GET',
     path: '/executions/{executionId}/history',
-    entry: 'functions/api/get-execution-history.ts',
     summary: "An execution's raw history events, paged",
     sfn: ['describe', 'history'],
     deprovision: ['describe', 'history'],
@@ -81,9 +127,11 @@ export const API_ROUTES = [
   },
   {
     id: 'CancelExecution',
+    params: ExecutionIdParamSchema,
+    ok: [200, 'Cancelled'],
+    errors: [400, 404, 409],
     method: 'POST',
     path: '/executions/{executionId}/cancel',
-    entry: 'functions/api/cancel-execution.ts',
     summary:
       'Stop a running execution and clean up after it: a Provision tenant ends cancelled, a Deprovision tenant gets its status back',
     sfn: ['describe', 'history', 'stop'],
@@ -91,9 +139,11 @@ export const API_ROUTES = [
   },
   {
     id: 'RedriveExecution',
+    params: ExecutionIdParamSchema,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 404, 409],
     method: 'POST',
     path: '/executions/{executionId}/redrive',
-    entry: 'functions/api/redrive-execution.ts',
     summary:
       'Run a failed, cancelled or timed-out execution (Provision or Deprovision) again, as a new execution linked to it',
     // history: a timed-out source is cleaned up at the step it had reached before its redrive, and
@@ -103,9 +153,13 @@ export const API_ROUTES = [
   },
   {
     id: 'DeprovisionTenant',
+    params: TenantIdParamSchema,
+    body: DeprovisionBodySchema,
+    bodyOptional: true,
+    ok: [202, { oneOf: [ref('DeprovisionStarted'), ref('DeprovisionScheduled')] }],
+    errors: [400, 404, 409],
     method: 'POST',
     path: '/tenants/{tenantId}/deprovision',
-    entry: 'functions/api/deprovision-tenant.ts',
     summary: 'Deprovision a tenant now, or schedule it after a grace period',
     sfn: [],
     deprovision: ['start'],
@@ -113,100 +167,150 @@ export const API_ROUTES = [
   },
   {
     id: 'CancelDeprovision',
+    params: TenantIdParamSchema,
+    ok: [200, 'DeprovisionCancelled'],
+    errors: [404, 409],
     method: 'DELETE',
     path: '/tenants/{tenantId}/deprovision',
-    entry: 'functions/api/cancel-deprovision.ts',
     summary: 'Cancel a scheduled deprovisioning; the tenant gets its status back',
     sfn: [],
     scheduling: true,
   },
   {
     id: 'RestoreTenant',
+    params: TenantIdParamSchema,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 404, 409],
     method: 'POST',
     path: '/tenants/{tenantId}/restore',
-    entry: 'functions/api/restore-tenant.ts',
     summary: 'Re-provision a deprovisioned tenant from its backup (idempotent per backup)',
     sfn: ['start', 'describe'],
   },
   {
     id: 'ListTemplates',
+    query: ListTemplatesQuerySchema,
+    ok: [200, 'TemplateList'],
+    errors: [400],
     method: 'GET',
     path: '/templates',
-    entry: 'functions/api/list-templates.ts',
     summary: 'Templates, by name (archived ones with ?includeArchived=true)',
     sfn: [],
   },
   {
     id: 'CreateTemplate',
+    body: TemplateRequestSchema,
+    ok: [201, 'Template'],
+    errors: [400, 409],
     method: 'POST',
     path: '/templates',
-    entry: 'functions/api/create-template.ts',
     summary: 'Create a template (version 1), after a dry run of it',
     sfn: [],
   },
   {
     id: 'GetTemplate',
+    params: TemplateIdParamSchema,
+    ok: [200, 'Template'],
+    errors: [404],
     method: 'GET',
     path: '/templates/{templateId}',
-    entry: 'functions/api/get-template.ts',
     summary: 'A template (by id or name) at its current version',
     sfn: [],
   },
   {
     id: 'UpdateTemplate',
+    params: TemplateIdParamSchema,
+    body: TemplateRequestSchema,
+    ok: [200, 'Template'],
+    errors: [400, 404, 409],
     method: 'PUT',
     path: '/templates/{templateId}',
-    entry: 'functions/api/update-template.ts',
     summary: 'Save a new version of a template, after a dry run of it',
     sfn: [],
   },
   {
     id: 'DeleteTemplate',
+    params: TemplateIdParamSchema,
+    ok: [204, 'none'],
+    errors: [404, 409],
     method: 'DELETE',
     path: '/templates/{templateId}',
-    entry: 'functions/api/delete-template.ts',
     summary: 'Delete a template; refused while tenants use it, unless it is archived',
     sfn: [],
   },
   {
     id: 'ArchiveTemplate',
+    params: TemplateIdParamSchema,
+    ok: [200, 'Template'],
+    errors: [404],
     method: 'POST',
     path: '/templates/{templateId}/archive',
-    entry: 'functions/api/archive-template.ts',
     summary: 'Archive a template: no new tenants from it',
     sfn: [],
   },
   {
     id: 'ListTemplateVersions',
+    params: TemplateIdParamSchema,
+    ok: [200, 'TemplateVersionList'],
+    errors: [404],
     method: 'GET',
     path: '/templates/{templateId}/versions',
-    entry: 'functions/api/list-template-versions.ts',
     summary: "A template's versions, oldest first",
     sfn: [],
   },
   {
     id: 'ProvisionFromTemplate',
+    params: TemplateIdParamSchema,
+    body: ProvisionFromTemplateSchema,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 404, 409],
     method: 'POST',
     path: '/templates/{templateId}/provision',
-    entry: 'functions/api/provision-from-template.ts',
     summary: 'Provision a tenant from a template (idempotent, as POST /tenants)',
     sfn: ['start', 'describe'],
   },
   {
     id: 'GetStats',
+    ok: [200, 'Stats'],
+    errors: [],
     method: 'GET',
     path: '/stats',
-    entry: 'functions/api/get-stats.ts',
     summary: 'Tenant and execution statistics',
     sfn: [],
   },
   {
     id: 'GetOpenApi',
+    ok: [200, { type: 'object' }],
+    errors: [],
     method: 'GET',
     path: '/openapi.json',
-    entry: 'functions/api/get-openapi.ts',
     summary: 'This API as an OpenAPI 3.1 document',
     sfn: [],
     database: false,
   },
 ] as const satisfies readonly ApiRoute[];
+
+export type RouteId = (typeof API_ROUTES)[number]['id'];
+export type RouteOf<K extends RouteId> = Extract<(typeof API_ROUTES)[number], { id: K }>;
+
+export function routeById<K extends RouteId>(id: K): RouteOf<K> {
+  const route = API_ROUTES.find((r) => r.id === id);
+  if (!route) throw new Error(`no route ${id}`);
+  return route as RouteOf<K>;
+}
+
+/** A route's handler file, relative to the repository root: `functions/api/<route-id in kebab case>.ts`. */
+export function routeEntry(route: Pick<ApiRoute, 'id'>): string {
+  return `functions/api/${route.id.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase()}.ts`;
+}
+
+/** The path with its `{name}` parameters filled in, each URL-encoded. */
+export function routePath(
+  route: Pick<ApiRoute, 'path'>,
+  params: Readonly<Record<string, string>> = {},
+): string {
+  return route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`route ${route.path} needs the path parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}

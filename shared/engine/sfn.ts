@@ -12,6 +12,7 @@ import {
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import type { ExecutionStatus, HistoryEvent } from '../progress';
+import { taskStates } from '../workflows';
 import { belongsToTenant } from './names';
 import type {
   ExecutionDescription,
@@ -29,20 +30,10 @@ export const SfnEnvSchema = z.object({
   TENANTRY_PROVISION_STATE_MACHINE_ARN: z
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN'),
-  /** The workflow's task states in order, comma-separated (infra sets it from statemachine/steps.ts). */
-  TENANTRY_PROVISION_STEPS: z
-    .string()
-    .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of state names')
-    .transform((s) => s.split(',')),
   /** The Deprovision state machine, for the routes that start or read its executions. */
   TENANTRY_DEPROVISION_STATE_MACHINE_ARN: z
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN')
-    .optional(),
-  TENANTRY_DEPROVISION_STEPS: z
-    .string()
-    .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/, 'must be a comma-separated list of state names')
-    .transform((s) => s.split(','))
     .optional(),
 });
 export type SfnEnv = z.infer<typeof SfnEnvSchema>;
@@ -201,9 +192,12 @@ export class SfnWorkflowEngine implements WorkflowEngine {
 
 let engine: SfnWorkflowEngine | undefined;
 
+const stateNames = (workflow: WorkflowName) => taskStates(workflow).map((s) => s.state);
+
 /**
- * The engine the API functions use on AWS, from `TENANTRY_PROVISION_STATE_MACHINE_ARN` and `_STEPS`,
- * and `TENANTRY_DEPROVISION_STATE_MACHINE_ARN` and `_STEPS` where a route is given the Deprovision workflow.
+ * The engine the API functions use on AWS, from `TENANTRY_PROVISION_STATE_MACHINE_ARN`, and
+ * `TENANTRY_DEPROVISION_STATE_MACHINE_ARN` where a route is given the Deprovision workflow; each
+ * workflow's steps come from their definition (shared/workflows.ts).
  */
 export function sfnEngineFromEnv(): SfnWorkflowEngine {
   if (!coldStartEnv.success) {
@@ -213,13 +207,10 @@ export function sfnEngineFromEnv(): SfnWorkflowEngine {
   const env = coldStartEnv.data;
   engine ??= new SfnWorkflowEngine(
     env.TENANTRY_PROVISION_STATE_MACHINE_ARN,
-    env.TENANTRY_PROVISION_STEPS,
+    stateNames('Provision'),
     client,
     env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN
-      ? {
-          stateMachineArn: env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN,
-          steps: env.TENANTRY_DEPROVISION_STEPS ?? [],
-        }
+      ? { stateMachineArn: env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN, steps: stateNames('Deprovision') }
       : undefined,
   );
   return engine;

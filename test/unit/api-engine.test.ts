@@ -79,18 +79,15 @@ describe('execution names', () => {
 });
 
 describe('the Step Functions adapter', () => {
-  it('reads its state machine and steps from the environment, and refuses anything else', () => {
+  it('reads its state machine from the environment (its steps from their definition), and refuses anything else', () => {
     expect(
-      SfnEnvSchema.parse({
-        TENANTRY_PROVISION_STATE_MACHINE_ARN: STATE_MACHINE,
-        TENANTRY_PROVISION_STEPS: 'Validate,Register,Cleanup',
-      }).TENANTRY_PROVISION_STEPS,
-    ).toEqual(['Validate', 'Register', 'Cleanup']);
+      SfnEnvSchema.parse({ TENANTRY_PROVISION_STATE_MACHINE_ARN: STATE_MACHINE })
+        .TENANTRY_PROVISION_STATE_MACHINE_ARN,
+    ).toBe(STATE_MACHINE);
     const bad = SfnEnvSchema.safeParse({ TENANTRY_PROVISION_STATE_MACHINE_ARN: 'arn:aws:lambda:x' });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues.map((i) => i.path.join('.')).sort()).toEqual([
       'TENANTRY_PROVISION_STATE_MACHINE_ARN',
-      'TENANTRY_PROVISION_STEPS',
     ]);
   });
 

@@ -9,7 +9,7 @@ import { REPO_ROOT } from '../../infra/paths';
 import { openApiText } from '../../local/server';
 import type { HttpEvent, HttpResult } from '../../shared/api/http';
 import { problemFor } from '../../shared/api/http';
-import { API_ROUTES } from '../../shared/api/route-table';
+import { API_ROUTES, routeEntry } from '../../shared/api/route-table';
 import { ProblemSchema } from '../../shared/api/schemas';
 import { BlueprintCatalog } from '../../shared/blueprint';
 import type { WorkflowEngine } from '../../shared/engine/port';
@@ -131,7 +131,8 @@ describe('the HTTP error middleware', () => {
 
 describe('the route table and the OpenAPI document', () => {
   it('points every route at a handler file that exists', () => {
-    for (const route of API_ROUTES) expect(existsSync(join(REPO_ROOT, route.entry)), route.entry).toBe(true);
+    for (const route of API_ROUTES)
+      expect(existsSync(join(REPO_ROOT, routeEntry(route))), routeEntry(route)).toBe(true);
   });
 
   it('matches the committed openapi.json (regenerate: npx tsx local/server.ts --write-openapi)', () => {

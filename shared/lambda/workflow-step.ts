@@ -1,0 +1,35 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { StepOutputError } from '../errors';
+import { type StepEvent, StepEventSchema } from '../provision/schemas';
+import { type Runtime, runtime } from '../runtime';
+import { parseOrThrow } from '../validation';
+import { stepOf, type TaskStateOf, type WorkflowName } from '../workflows';
+import { stepMiddleware } from './step-middleware';
+
+/**
+ * The Lambda handler of a workflow step (shared/workflows.ts): logs and typed errors (stepMiddleware),
+ * the event parsed, `fn` run against the runtime, and its result checked against the step's output
+ * schema before the workflow sees it. The step's name comes from the definition, never a literal.
+ */
+export function workflowStep<W extends WorkflowName, T>(
+  workflow: W,
+  state: TaskStateOf<W>,
+  fn: (rt: Runtime, event: StepEvent, context: Context) => Promise<T>,
+) {
+  const step = stepOf(workflow, state);
+  return middy<unknown, T>()
+    .use(stepMiddleware(`${workflow}.${state}`))
+    .handler(async (event, context) => {
+      const result = await fn(await runtime(), parseOrThrow(StepEventSchema, event, 'event.'), context);
+      const checked = step.output.safeParse(result);
+      if (!checked.success) {
+        throw new StepOutputError(
+          `${workflow}.${state} returned what its definition does not allow: ${checked.error.issues
+            .map((i) => `${i.path.join('.') || '(output)'}: ${i.message}`)
+            .join('; ')}`,
+        );
+      }
+      return result;
+    });
+}

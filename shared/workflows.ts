@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
+import { StepOutputSchemas } from './provision/schemas';
+
+/**
+ * The workflows' steps, defined once: each task state's name, order, what it does, whether it runs
+ * only for some requests, its timeout, and the schema of what it returns. The state machines
+ * (statemachine/), their Lambdas and handler files (`functions/<workflow>/<state in kebab case>.ts`,
+ * each one function wrapped by `workflowStep` in shared/lambda/workflow-step.ts, which parses the
+ * event and checks the output against the schema here), the local engine and the API's step
+ * progress all take them from here. A new step is one entry here and one function.
+ */
+
+/** A task's timeout when its step sets none; the Lambda's own timeout is the same. */
+export const DEFAULT_TASK_TIMEOUT_SECONDS = 120;
+
+export interface StepDefinition {
+  /** The state's name: what the Step Functions console and the step-progress model show. */
+  readonly state: string;
+  /** What the step does, for people reading the console or `tenantry status`. */
+  readonly description: string;
+  /** What the step's Lambda returns, checked before it is returned. */
+  readonly output: z.ZodType;
+  /** @default DEFAULT_TASK_TIMEOUT_SECONDS */
+  readonly timeoutSeconds?: number;
+  /** Runs only for requests with a template; otherwise the workflow passes it by (shown as skipped). */
+  readonly templateOnly?: boolean;
+  /** Runs only when restoring from a backup, in place of Seed and the template steps. */
+  readonly restoreOnly?: boolean;
+}
+
+const CleanupOutputSchema = z
+  .object({ step: z.string(), error: z.string(), cause: z.string(), owned: z.boolean() })
+  .passthrough();
+
+export const WORKFLOWS = {
+  Provision: {
+    steps: [
+      {
+        state: 'Validate',
+        description: 'Check the request and claim the tenant',
+        output: StepOutputSchemas.Validate,
+      },
+      {
+        state: 'CreateSchema',
+        description: 'Create the tenant schema',
+        output: StepOutputSchemas.CreateSchema,
+      },
+      {
+        state: 'SyncTables',
+        description: 'Apply pending blueprint migrations',
+        output: StepOutputSchemas.SyncTables,
+        timeoutSeconds: 600,
+      },
+      {
+        state: 'CreateIndexes',
+        description: 'Create secondary indexes',
+        output: StepOutputSchemas.CreateIndexes,
+        timeoutSeconds: 600,
+      },
+      {
+        state: 'RestoreRows',
+        description: "Load the tenant's rows from its backup",
+        output: StepOutputSchemas.RestoreRows,
+        restoreOnly: true,
+        timeoutSeconds: 900,
+      },
+      { state: 'Seed', description: 'Insert baseline data', output: StepOutputSchemas.Seed },
+      {
+        state: 'ApplySettings',
+        description: "Record the template's settings and limits",
+        output: StepOutputSchemas.ApplySettings,
+        templateOnly: true,
+      },
+      {
+        state: 'CreateAdminUser',
+        description: "Create the template's admin user",
+        output: StepOutputSchemas.CreateAdminUser,
+        templateOnly: true,
+      },
+      {
+        state: 'LoadInitialData',
+        description: "Insert the template's initial rows",
+        output: StepOutputSchemas.LoadInitialData,
+        templateOnly: true,
+        timeoutSeconds: 600,
+      },
+      {
+        state: 'Verify',
+        description: 'Compare the catalog with the blueprint lock',
+        output: StepOutputSchemas.Verify,
+      },
+      { state: 'Register', description: 'Mark the tenant active', output: StepOutputSchemas.Register },
+    ],
+    cleanup: {
+      state: 'Cleanup',
+      description: 'Undo what this execution made and record the failure',
+      output: CleanupOutputSchema.extend({ droppedSchema: z.boolean() }),
+    },
+  },
+  Deprovision: {
+    steps: [
+      {
+        state: 'Validate',
+        description: 'Check the tenant can be deprovisioned and claim it',
+        output: DeprovisionOutputSchemas.Validate,
+      },
+      {
+        state: 'Disable',
+        description: 'Stop apps resolving the tenant',
+        output: z.object({ status: z.string() }),
+      },
+      {
+        state: 'Backup',
+        description: 'Export every table as COPY text, page by page, with a manifest',
+        output: BackupOutputSchema,
+        timeoutSeconds: 900,
+      },
+      {
+        state: 'VerifyBackup',
+        description: 'Check the backup against its manifest and the live row counts',
+        output: z.object({ tables: z.number(), rows: z.number() }),
+        timeoutSeconds: 600,
+      },
+      {
+        state: 'Notify',
+        description: 'Publish TenantDeprovisioned',
+        output: z.object({ published: z.string() }),
+      },
+      {
+        state: 'DropSchema',
+        description: 'Keep the audit rows if asked, then drop the tenant schema',
+        output: z.object({ dropped: z.boolean(), archivedAuditRows: z.number() }),
+        timeoutSeconds: 300,
+      },
+      {
+        state: 'Finalize',
+        description: 'Mark the tenant deprovisioned',
+        output: z.object({ status: z.string(), backupLocation: z.string().nullable() }).passthrough(),
+      },
+    ],
+    cleanup: {
+      state: 'Cleanup',
+      description: 'Re-enable the tenant if its schema is still there, and record the failure',
+      output: CleanupOutputSchema.extend({ reenabled: z.boolean() }),
+    },
+  },
+} as const satisfies Readonly<
+  Record<string, { readonly steps: readonly StepDefinition[]; readonly cleanup: StepDefinition }>
+>;
+
+export type WorkflowName = keyof typeof WORKFLOWS;
+
+/** The task states of a workflow: its steps, then Cleanup. */
+export type TaskStateOf<W extends WorkflowName> =
+  | (typeof WORKFLOWS)[W]['steps'][number]['state']
+  | (typeof WORKFLOWS)[W]['cleanup']['state'];
+
+/** Every task state of a workflow, in console order, Cleanup last. */
+export function taskStates(workflow: WorkflowName): readonly StepDefinition[] {
+  const { steps, cleanup } = WORKFLOWS[workflow];
+  return [...steps, cleanup];
+}
+
+export function stepOf(workflow: WorkflowName, state: string): StepDefinition {
+  const step = taskStates(workflow).find((s) => s.state === state);
+  if (!step) throw new Error(`the ${workflow} workflow has no state ${state}`);
+  return step;
+}
+
+/** A step's handler file, relative to the repository root: `functions/<workflow>/<state in kebab case>.ts`. */
+export function stepEntry(workflow: WorkflowName, state: string): string {
+  return `functions/${workflow.toLowerCase()}/${state.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase()}.ts`;
+}
