@@ -29,6 +29,7 @@ import { PgliteClient } from '../../shared/sql/pglite';
 import type { SqlClient } from '../../shared/sql/port';
 import { DEFAULT_TEMPLATES } from '../../shared/templates/defaults';
 import { TemplateDefinitionSchema, templateIdFor } from '../../shared/templates/schema';
+import { type TestDatabase, testBackends } from '../support/databases';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/control-migrations-v9/', import.meta.url));
 
@@ -374,15 +375,21 @@ describe('the control functions, each called directly, on PGlite', () => {
   });
 });
 
-describe('control migrations and functions, as the database records them', () => {
+describe.each(testBackends())('control migrations and functions, as $name records them', (backend) => {
   const copies: string[] = [];
-  let fresh: PgliteClient;
+  const opened: TestDatabase[] = [];
+  let fresh: SqlClient;
+  const open = async () => {
+    const t = await backend.open();
+    opened.push(t);
+    return t.db;
+  };
   beforeAll(async () => {
-    fresh = await PgliteClient.open();
+    fresh = await open();
   });
   afterAll(async () => {
     for (const dir of copies) rmSync(dir, { recursive: true, force: true });
-    await fresh?.close();
+    await Promise.all(opened.map((t) => t.close()));
   });
   const copy = () => {
     const c = sqlCopy();
@@ -437,69 +444,65 @@ describe('control migrations and functions, as the database records them', () =>
   });
 
   it('upgrades a database set up the old way (migrations 1-9 from TypeScript, no checksums) to what a fresh one has', async () => {
-    const old = await PgliteClient.open();
-    try {
-      // The old install: each migration as it was, recorded by version and name only.
-      await old.transaction((tx) =>
-        tx.script([
-          'CREATE SCHEMA tenantry',
-          `CREATE TABLE tenantry.schema_migrations (
-             version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        ]),
-      );
-      for (const file of readdirSync(FIXTURE)
-        .filter((f) => f.endsWith('.sql'))
-        .sort()) {
-        const [, version, name] = /^(\d{4})_(\w+)\.sql$/.exec(file) ?? [];
-        await old.transaction(async (tx) => {
-          await tx.script([readFileSync(join(FIXTURE, file), 'utf8')]);
-          await tx.query('INSERT INTO tenantry.schema_migrations (version, name) VALUES ($1, $2)', [
-            Number(version),
-            name as string,
-          ]);
-        });
-      }
-      // A tenant and a local run made by the old build.
-      await old.query(`SELECT tenantry.claim_tenant($1::jsonb)`, [
-        JSON.stringify({
-          tenantId: 'old',
-          executionId: 'o1',
-          schemaName: 'tenant_old',
-          displayName: 'Old',
-          blueprint: 'docex',
-          blueprintVersion: 1,
-          requestedBy: 'test',
-        }),
-      ]);
-      await old.query(
-        `INSERT INTO tenantry.executions (execution_id, name, workflow, tenant_id, status, input) VALUES ('o1', 'o1', 'provision', 'old', 'RUNNING', '{}')`,
-      );
-
-      await ensureControlSchema(old);
-      await ensureControlSchema(fresh);
-      const sql = loadControlSql();
-      expect(await ledger(old)).toEqual(expectedLedger(sql));
-      const local = ['executions', 'execution_events', 'execution_leases', 'local_store_migrations'];
-      expect(await catalog(old, local)).toEqual(await catalog(fresh, local));
-
-      // The local store is accepted as it is, its rows kept.
-      await ensureLocalStore(old);
-      await ensureLocalStore(fresh);
-      expect(await catalog(old, ['none'])).toEqual(await catalog(fresh, ['none']));
-      expect(
-        (await old.query(`SELECT 1 FROM tenantry.executions WHERE execution_id = 'o1'`)).rows,
-      ).toHaveLength(1);
-
-      // The old tenant goes on with the functions from the files; a second start costs one round trip.
-      expect(await callControl(old, 'old', 'create_tenant_schema', ['old', 'o1'])).toMatchObject({
-        created: true,
+    const old = await open();
+    // The old install: each migration as it was, recorded by version and name only.
+    await old.transaction((tx) =>
+      tx.script([
+        'CREATE SCHEMA tenantry',
+        `CREATE TABLE tenantry.schema_migrations (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      ]),
+    );
+    for (const file of readdirSync(FIXTURE)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
+      const [, version, name] = /^(\d{4})_(\w+)\.sql$/.exec(file) ?? [];
+      await old.transaction(async (tx) => {
+        await tx.script([readFileSync(join(FIXTURE, file), 'utf8')]);
+        await tx.query('INSERT INTO tenantry.schema_migrations (version, name) VALUES ($1, $2)', [
+          Number(version),
+          name as string,
+        ]);
       });
-      const warm = counted(old);
-      await ensureControlSchema(warm.client);
-      expect(warm.calls()).toBe(1);
-    } finally {
-      await old.close();
     }
+    // A tenant and a local run made by the old build.
+    await old.query(`SELECT tenantry.claim_tenant($1::jsonb)`, [
+      JSON.stringify({
+        tenantId: 'old',
+        executionId: 'o1',
+        schemaName: 'tenant_old',
+        displayName: 'Old',
+        blueprint: 'docex',
+        blueprintVersion: 1,
+        requestedBy: 'test',
+      }),
+    ]);
+    await old.query(
+      `INSERT INTO tenantry.executions (execution_id, name, workflow, tenant_id, status, input) VALUES ('o1', 'o1', 'provision', 'old', 'RUNNING', '{}')`,
+    );
+
+    await ensureControlSchema(old);
+    await ensureControlSchema(fresh);
+    const sql = loadControlSql();
+    expect(await ledger(old)).toEqual(expectedLedger(sql));
+    const local = ['executions', 'execution_events', 'execution_leases', 'local_store_migrations'];
+    expect(await catalog(old, local)).toEqual(await catalog(fresh, local));
+
+    // The local store is accepted as it is, its rows kept.
+    await ensureLocalStore(old);
+    await ensureLocalStore(fresh);
+    expect(await catalog(old, ['none'])).toEqual(await catalog(fresh, ['none']));
+    expect(
+      (await old.query(`SELECT 1 FROM tenantry.executions WHERE execution_id = 'o1'`)).rows,
+    ).toHaveLength(1);
+
+    // The old tenant goes on with the functions from the files; a second start costs one round trip.
+    expect(await callControl(old, 'old', 'create_tenant_schema', ['old', 'o1'])).toMatchObject({
+      created: true,
+    });
+    const warm = counted(old);
+    await ensureControlSchema(warm.client);
+    expect(warm.calls()).toBe(1);
   });
   it('re-applies a function whose file changed, and only it; applies a new migration', async () => {
     const db = fresh;
