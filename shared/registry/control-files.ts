@@ -7,8 +7,12 @@
  *   changes: a database that recorded another checksum refuses the build (ControlMigrationChangedError).
  * - `functions/<name>.sql`: exactly one `CREATE OR REPLACE FUNCTION tenantry.<name>(...)` each, the
  *   function's current definition, re-applied whenever its checksum differs from the one recorded.
- *   Changing a control function is editing its file. (A change of its arguments or result type needs
- *   a migration that drops the old one first: CREATE OR REPLACE cannot change those.)
+ *   Changing a control function is editing its file and, in `functions.lock.json`, raising `release`
+ *   and recording the file's new checksum (test/integration/control-functions.test.ts holds the lock
+ *   to the files). The database records the release that applied each function, and a build never
+ *   replaces functions of a later release: an older container starting during a rolling deploy
+ *   cannot put its functions back. (A change of a function's arguments or result type needs a
+ *   migration that drops the old one first: CREATE OR REPLACE cannot change those.)
  * - `local/NNNN_name.sql`: the local engine's execution store, a migration set of its own that only
  *   the local engine applies (ensureLocalStore); Aurora never gets these tables.
  *
@@ -44,6 +48,10 @@ export interface ControlSql {
   readonly dir: string;
   readonly migrations: readonly ControlMigrationFile[];
   readonly functions: readonly ControlSqlFile[];
+  /** `functions.lock.json`: the functions' release, raised with every change to a function file. */
+  readonly functionsRelease: number;
+  /** The checksum of each function file as released, from the same lock. */
+  readonly functionsLock: Readonly<Record<string, string>>;
   /** The local engine's execution store. */
   readonly local: readonly ControlMigrationFile[];
 }
@@ -93,6 +101,18 @@ function readFunctions(root: string): ControlSqlFile[] {
   });
 }
 
+function readLock(root: string): { release: number; checksums: Record<string, string> } {
+  const path = join(root, 'functions.lock.json');
+  try {
+    const lock = JSON.parse(readFileSync(path, 'utf8')) as { release?: unknown; checksums?: unknown };
+    if (Number.isInteger(lock.release) && (lock.release as number) > 0 && typeof lock.checksums === 'object')
+      return lock as { release: number; checksums: Record<string, string> };
+  } catch (error) {
+    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  throw new ConfigError(`${path} must be { "release": <positive integer>, "checksums": { ... } }`);
+}
+
 const loaded = new Map<string, ControlSql>();
 
 /** Reads (once per folder and process) and checks the control SQL. */
@@ -101,7 +121,15 @@ export function loadControlSql(dir: string = defaultControlSqlDir()): ControlSql
   if (!sql) {
     const migrations = readMigrations(dir, 'migrations');
     if (migrations.length === 0) throw new ConfigError(`no control migrations in ${join(dir, 'migrations')}`);
-    sql = { dir, migrations, functions: readFunctions(dir), local: readMigrations(dir, 'local') };
+    const lock = readLock(dir);
+    sql = {
+      dir,
+      migrations,
+      functions: readFunctions(dir),
+      functionsRelease: lock.release,
+      functionsLock: lock.checksums,
+      local: readMigrations(dir, 'local'),
+    };
     loaded.set(dir, sql);
   }
   return sql;

@@ -29,6 +29,8 @@ const CONTROL_LOCK_KEY = 7_302_114_001;
 interface MigrationSet {
   readonly migrations: readonly ControlMigrationFile[];
   readonly functions: readonly ControlSqlFile[];
+  /** The functions' release (functions.lock.json): a build never replaces functions of a later one. */
+  readonly functionsRelease: number;
   /** Records each applied migration: version, name, checksum. */
   readonly ledger: string;
   /** Records each applied function's checksum; absent for a set without functions. */
@@ -41,6 +43,8 @@ const Q = (table: string) => `${CONTROL_SCHEMA}.${table}`;
 interface Recorded {
   readonly migrations: Map<number, string | null>;
   readonly functions: Map<string, string>;
+  /** The highest functions release recorded (0: none). */
+  release: number;
 }
 
 const missing = (error: unknown, codes: readonly string[]) =>
@@ -52,15 +56,25 @@ const missing = (error: unknown, codes: readonly string[]) =>
  * (3F000 no schema, 42P01 no table) has recorded nothing.
  */
 async function recorded(db: SqlExecutor, set: MigrationSet): Promise<Recorded> {
-  const result: Recorded = { migrations: new Map(), functions: new Map() };
+  const result: Recorded = { migrations: new Map(), functions: new Map(), release: 0 };
   try {
-    const { rows } = await db.query<{ kind: string; key: string; checksum: string | null }>(
-      `SELECT 'm' AS kind, version::text AS key, checksum FROM ${Q(set.ledger)}` +
-        (set.functionLedger ? ` UNION ALL SELECT 'f', name, checksum FROM ${Q(set.functionLedger)}` : ''),
+    const { rows } = await db.query<{
+      kind: string;
+      key: string;
+      checksum: string | null;
+      release: number | null;
+    }>(
+      `SELECT 'm' AS kind, version::text AS key, checksum, NULL::integer AS release FROM ${Q(set.ledger)}` +
+        (set.functionLedger
+          ? ` UNION ALL SELECT 'f', name, checksum, release FROM ${Q(set.functionLedger)}`
+          : ''),
     );
     for (const r of rows) {
       if (r.kind === 'm') result.migrations.set(Number(r.key), r.checksum);
-      else if (r.checksum) result.functions.set(r.key, r.checksum);
+      else if (r.checksum) {
+        result.functions.set(r.key, r.checksum);
+        result.release = Math.max(result.release, Number(r.release ?? 0));
+      }
     }
     return result;
   } catch (error) {
@@ -86,7 +100,8 @@ function ledgerDdl(set: MigrationSet): string[] {
     ...(set.functionLedger
       ? [
           `CREATE TABLE IF NOT EXISTS ${Q(set.functionLedger)} (
-             name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+             name text PRIMARY KEY, checksum text NOT NULL, release integer NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())`,
         ]
       : []),
   ];
@@ -104,19 +119,22 @@ function refuseChanged(set: MigrationSet, found: ReadonlyMap<number, string | nu
  * Brings one migration set up to date: refuses a released migration whose file changed, applies each
  * missing one in its own transaction, then in one more transaction records the checksums of
  * migrations applied before checksums existed and re-applies every function whose file changed.
- * Functions are left alone when the database knows a migration this build does not (a newer build
- * is rolling out: it owns them now).
+ * Functions are left alone when the database knows a migration this build does not, or recorded
+ * functions of a later release (functions.lock.json): a newer build is rolling out and owns them, and
+ * an older container starting meanwhile must not put its functions back.
  */
 async function install(db: SqlClient, set: MigrationSet): Promise<number> {
   const latest = Math.max(0, ...set.migrations.map((m) => m.version));
   const found = await recorded(db, set);
   refuseChanged(set, found.migrations);
-  const newer = [...found.migrations.keys()].some((v) => v > latest);
-  const staleFunctions = (fns: ReadonlyMap<string, string>) =>
-    newer ? [] : set.functions.filter((f) => fns.get(f.name) !== f.checksum);
+  const newer = (release: number) =>
+    release > set.functionsRelease || [...found.migrations.keys()].some((v) => v > latest);
+  const staleFunctions = (fns: ReadonlyMap<string, string>, release: number) =>
+    newer(release) ? [] : set.functions.filter((f) => fns.get(f.name) !== f.checksum);
   const pending = set.migrations.filter((m) => !found.migrations.has(m.version));
   const unsummed = [...found.migrations.values()].some((c) => c === null);
-  if (pending.length === 0 && !unsummed && staleFunctions(found.functions).length === 0) return latest;
+  if (pending.length === 0 && !unsummed && staleFunctions(found.functions, found.release).length === 0)
+    return latest;
 
   // Every missing version is applied, not just those above the highest: nothing is skipped.
   for (const migration of pending) {
@@ -149,17 +167,20 @@ async function install(db: SqlClient, set: MigrationSet): Promise<number> {
           .join(' ')} END WHERE checksum IS NULL AND version IN (${known.map((m) => m.version).join(', ')})`,
       ]);
     if (!set.functionLedger) return;
-    const { rows } = await tx.query<{ name: string; checksum: string }>(
-      `SELECT name, checksum FROM ${Q(set.functionLedger)}`,
+    const { rows } = await tx.query<{ name: string; checksum: string; release: number }>(
+      `SELECT name, checksum, release FROM ${Q(set.functionLedger)}`,
     );
-    const stale = staleFunctions(new Map(rows.map((r) => [r.name, r.checksum])));
+    const stale = staleFunctions(
+      new Map(rows.map((r) => [r.name, r.checksum])),
+      Math.max(0, ...rows.map((r) => Number(r.release))),
+    );
     if (stale.length === 0) return;
     await tx.script([
       ...stale.map((f) => f.sql),
-      `INSERT INTO ${Q(set.functionLedger)} (name, checksum) VALUES ${stale
-        .map((f) => `(${quoteLiteral(f.name)}, ${quoteLiteral(f.checksum)})`)
+      `INSERT INTO ${Q(set.functionLedger)} (name, checksum, release) VALUES ${stale
+        .map((f) => `(${quoteLiteral(f.name)}, ${quoteLiteral(f.checksum)}, ${set.functionsRelease})`)
         .join(', ')}
-       ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()`,
+       ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, release = EXCLUDED.release, applied_at = now()`,
     ]);
   });
   return latest;
@@ -168,6 +189,7 @@ async function install(db: SqlClient, set: MigrationSet): Promise<number> {
 const controlSet = (sql: ControlSql): MigrationSet => ({
   migrations: sql.migrations,
   functions: sql.functions,
+  functionsRelease: sql.functionsRelease,
   ledger: 'schema_migrations',
   functionLedger: 'control_functions',
 });
@@ -175,6 +197,7 @@ const controlSet = (sql: ControlSql): MigrationSet => ({
 const localSet = (sql: ControlSql): MigrationSet => ({
   migrations: sql.local,
   functions: [],
+  functionsRelease: 0,
   ledger: 'local_store_migrations',
 });
 

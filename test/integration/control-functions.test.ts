@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../shared/blueprint';
 import {
   ConflictError,
   ControlMigrationChangedError,
@@ -48,6 +49,18 @@ function counted(db: SqlClient): { client: SqlClient; calls: () => number } {
     },
   });
   return { client, calls: () => calls };
+}
+
+/** Raises the release in a copy's functions.lock.json and records its function files' checksums. */
+function relock(dir: string): void {
+  const lockPath = join(dir, 'functions.lock.json');
+  const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as { release: number };
+  const checksums = Object.fromEntries(
+    readdirSync(join(dir, 'functions'))
+      .sort()
+      .map((f) => [f.replace(/\.sql$/, ''), sha256(readFileSync(join(dir, 'functions', f), 'utf8'))]),
+  );
+  writeFileSync(lockPath, JSON.stringify({ release: lock.release + 1, checksums }));
 }
 
 /** A copy of the control SQL folder to edit. */
@@ -115,6 +128,14 @@ describe('the control SQL files', () => {
     }
     const names = sql.functions.map((f) => f.name);
     for (const fn of Object.keys(CONTROL_RESULTS)) expect(names, fn).toContain(fn);
+  });
+
+  it('are released by functions.lock.json: a changed function file raises the release', () => {
+    const files = Object.fromEntries(sql.functions.map((f) => [f.name, f.checksum]));
+    expect(
+      files,
+      'a function file changed: raise "release" in shared/registry/sql/functions.lock.json and record its checksum',
+    ).toEqual(sql.functionsLock);
   });
 
   it('leave only trigger functions in migrations: every other function lives in functions/', () => {
@@ -504,18 +525,16 @@ describe.each(testBackends())('control migrations and functions, as $name record
     await ensureControlSchema(warm.client);
     expect(warm.calls()).toBe(1);
   });
-  it('re-applies a function whose file changed, and only it; applies a new migration', async () => {
+  it('re-applies a function whose file changed, and only it; an older build leaves it; applies a new migration', async () => {
     const db = fresh;
     await ensureControlSchema(db);
     const before = await ledger(db);
     const edited = copy();
     const file = join(edited.dir, 'functions', 'disable_tenant.sql');
     writeFileSync(file, readFileSync(file, 'utf8').replace('BEGIN\n', 'BEGIN\n  -- edited: re-applied\n'));
-    writeFileSync(
-      join(edited.dir, 'migrations', '0010_note.sql'),
-      "COMMENT ON TABLE tenantry.tenants IS 'one row per tenant';\n",
-    );
+    relock(edited.dir);
     const sql = edited.load();
+    expect(sql.functionsRelease).toBe(2);
     await ensureControlSchema(counted(db).client, sql);
     const after = await ledger(db);
     expect(after).toEqual(expectedLedger(sql));
@@ -523,17 +542,29 @@ describe.each(testBackends())('control migrations and functions, as $name record
       (f) => after.functions[f] !== before.functions[f],
     );
     expect(changedFunctions).toEqual(['disable_tenant']);
-    const def = await db.query<{ d: string }>(
-      `SELECT pg_get_functiondef('tenantry.disable_tenant'::regproc) AS d`,
+    const definition = async () =>
+      (await db.query<{ d: string }>(`SELECT pg_get_functiondef('tenantry.disable_tenant'::regproc) AS d`))
+        .rows[0]?.d;
+    expect(await definition()).toContain('-- edited: re-applied');
+
+    // An older build (release 1) starting while the newer one rolls out leaves the newer functions alone.
+    await ensureControlSchema(counted(db).client, loadControlSql());
+    expect(await ledger(db)).toEqual(after);
+    expect(await definition()).toContain('-- edited: re-applied');
+
+    // A new migration is applied and recorded; the functions, current, are not touched.
+    const next = copy();
+    cpSync(edited.dir, next.dir, { recursive: true });
+    writeFileSync(
+      join(next.dir, 'migrations', '0010_note.sql'),
+      "COMMENT ON TABLE tenantry.tenants IS 'one row per tenant';\n",
     );
-    expect(def.rows[0]?.d).toContain('-- edited: re-applied');
+    const withNote = next.load();
+    await ensureControlSchema(counted(db).client, withNote);
+    expect(await ledger(db)).toEqual(expectedLedger(withNote));
     const comment = await db.query<{ c: string }>(
       `SELECT obj_description('tenantry.tenants'::regclass) AS c`,
     );
     expect(comment.rows[0]?.c).toBe('one row per tenant');
-
-    // A build that does not know migration 10 (still rolling out) leaves the newer functions alone.
-    await ensureControlSchema(counted(db).client, loadControlSql());
-    expect(await ledger(db)).toEqual(after);
   });
 });
