@@ -8,3 +8,6 @@ export const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.me
 
 /** Blueprints as the loader finds them at runtime: `<bundle>/blueprints/` (see shared/blueprint.ts). */
 export const BLUEPRINTS_DIR = fileURLToPath(new URL('../shared/blueprints/', import.meta.url));
+
+/** The control schema's SQL as the loader finds it at runtime: `<bundle>/sql/` (see shared/registry/control-files.ts). */
+export const CONTROL_SQL_DIR = fileURLToPath(new URL('../shared/registry/sql/', import.meta.url));

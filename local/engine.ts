@@ -13,7 +13,7 @@ import {
   type HistoryEvent,
   stepsFromHistory,
 } from '../shared/progress';
-import { ensureControlSchema } from '../shared/registry/control';
+import { ensureLocalStore } from '../shared/registry/control';
 import { type Runtime, withRuntime } from '../shared/runtime';
 import type { SqlClient } from '../shared/sql/port';
 import {
@@ -166,7 +166,7 @@ export class LocalEngine {
     input: Record<string, unknown>,
     name?: string,
   ): Promise<StartResult> {
-    await ensureControlSchema(this.db);
+    await ensureLocalStore(this.db);
     const execName = name ?? `${tenantId}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
     const executionId = this.executionArn(spec.name, execName);
     // The run and its lease in one statement: no moment where it is RUNNING without an owner.
@@ -242,7 +242,7 @@ export class LocalEngine {
       run.abort(reason);
       return run.done;
     }
-    await ensureControlSchema(this.db);
+    await ensureLocalStore(this.db);
     await this.db.transaction(async (tx) => {
       // The row lock first, then (a new snapshot) the last event: the run's history writer takes
       // the same row FOR SHARE, so no event of it can land between the two.
@@ -463,7 +463,7 @@ export class LocalEngine {
   }
 
   async describe(executionId: string): Promise<ExecutionRecord | undefined> {
-    await ensureControlSchema(this.db);
+    await ensureLocalStore(this.db);
     const { rows } = await this.db.query<ExecutionRow>(
       `SELECT ${EXECUTION_COLUMNS} FROM tenantry.executions WHERE execution_id = $1`,
       [executionId],
@@ -472,7 +472,7 @@ export class LocalEngine {
   }
 
   async history(executionId: string): Promise<HistoryEvent[]> {
-    await ensureControlSchema(this.db);
+    await ensureLocalStore(this.db);
     const { rows } = await this.db.query<{ event: HistoryEvent }>(
       'SELECT event FROM tenantry.execution_events WHERE execution_id = $1 ORDER BY id',
       [executionId],
@@ -488,7 +488,7 @@ export class LocalEngine {
   }
 
   async executionsOf(tenantId: string): Promise<ExecutionRecord[]> {
-    await ensureControlSchema(this.db);
+    await ensureLocalStore(this.db);
     const { rows } = await this.db.query<ExecutionRow>(
       `SELECT ${EXECUTION_COLUMNS} FROM tenantry.executions WHERE tenant_id = $1 ORDER BY started_at DESC`,
       [tenantId],

@@ -3,7 +3,7 @@ import { logger } from '../shared/logger';
 import { type ExecutionStatus, type HistoryEvent, stepsFromHistory } from '../shared/progress';
 import { type StepEvent, StepEventSchema } from '../shared/provision/schemas';
 import { cleanup as provisionCleanup } from '../shared/provision/steps';
-import { ensureControlSchema } from '../shared/registry/control';
+import { ensureLocalStore } from '../shared/registry/control';
 import type { Runtime } from '../shared/runtime';
 import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW, type WorkflowSpec } from '../statemachine/render';
 import { cleanupGaveUp, type LocalEngine } from './engine';
@@ -61,7 +61,7 @@ export async function recoverExpiredRuns(
   engine: LocalEngine,
   options: RecoverOptions = {},
 ): Promise<RecoveredRun[]> {
-  await ensureControlSchema(engine.db);
+  await ensureLocalStore(engine.db);
   const { rows } = await engine.db.query<{
     execution_id: string;
     name: string;

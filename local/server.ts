@@ -25,7 +25,7 @@ import type {
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { HistoryEvent } from '../shared/progress';
-import { ensureControlSchema } from '../shared/registry/control';
+import { ensureLocalStore } from '../shared/registry/control';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
@@ -82,7 +82,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     if (!Number.isSafeInteger(after) || after < 0)
       throw new ValidationError([{ field: 'nextToken', reason: 'is not a token this API gave' }]);
     const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
-    await ensureControlSchema(this.engine.db);
+    await ensureLocalStore(this.engine.db);
     const { rows } = await this.engine.db.query<{ event: HistoryEvent }>(
       `SELECT event FROM tenantry.execution_events WHERE execution_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
       [executionId, after, limit],
@@ -102,7 +102,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     if (!Number.isSafeInteger(offset) || offset < 0)
       throw new ValidationError([{ field: 'nextToken', reason: 'is not a token this API gave' }]);
     const limit = Math.min(Math.max(page.limit ?? 50, 1), 100);
-    await ensureControlSchema(this.engine.db);
+    await ensureLocalStore(this.engine.db);
     const { rows } = await this.engine.db.query<{
       execution_id: string;
       name: string;
@@ -316,7 +316,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const engine = new LocalWorkflowEngine(local);
   const scheduler = new LocalDeletionScheduler(local);
   const scope = { ...local.runtime, engine, scheduler };
-  await ensureControlSchema(options.db);
+  await ensureLocalStore(options.db);
   const interval = options.schedulerIntervalMs ?? 5_000;
   if (interval > 0) scheduler.start(interval);
   const sweeper = new LeaseSweeper(

@@ -32,6 +32,9 @@ export const ERROR_CATALOGUE = {
   DatabaseError: { status: 500, sqlstates: ['TY900'] },
   BlueprintError: { status: 422 },
   MigrationChecksumError: { status: 422, sqlstates: ['TY002'] },
+  // A released control migration (shared/registry/sql/migrations) differs from what the database
+  // applied: a build that must not run against this database, whoever called.
+  ControlMigrationChangedError: { status: 500 },
   VerificationError: { status: 500 },
   BackupVerificationError: { status: 500 },
   BackupChangedError: { status: 409 },
@@ -206,6 +209,30 @@ export class BlueprintError extends TenantryError {
 
 export class MigrationChecksumError extends BlueprintError {
   override readonly name: ErrorName = 'MigrationChecksumError';
+}
+
+/**
+ * A control migration file differs from the one the database applied (its checksum says so). A
+ * released migration never changes: add a new one. Names the file and both checksums.
+ */
+export class ControlMigrationChangedError extends TenantryError {
+  override readonly name: ErrorName = 'ControlMigrationChangedError';
+  constructor(
+    readonly file: string,
+    readonly recorded: string,
+    readonly actual: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `control migration ${file} was changed after it was applied: the database recorded checksum ${recorded}, ` +
+        `the file now has ${actual}. A released migration never changes: restore it and add a new migration.`,
+      options,
+    );
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), file: this.file, recorded: this.recorded, actual: this.actual };
+  }
 }
 
 /** The tenant schema does not match what its blueprint version must produce. */

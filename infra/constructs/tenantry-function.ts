@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { BLUEPRINTS_DIR, LOCK_FILE, REPO_ROOT } from '../paths';
+import { BLUEPRINTS_DIR, CONTROL_SQL_DIR, LOCK_FILE, REPO_ROOT } from '../paths';
 import type { TenantryDatabase } from './database';
 
 /** The newest Node.js runtime aws-cdk-lib offers; cdk-nag's AwsSolutions-L1 accepts nothing older. */
@@ -44,7 +44,8 @@ export interface TenantryFunctionProps {
 /**
  * The house Lambda: Node.js 24 on arm64, an ESM bundle with source maps, active X-Ray tracing,
  * JSON logs in its own log group with a retention, a role that starts with nothing but writing
- * to that log group, and a copy of `shared/blueprints` at `<bundle>/blueprints/`.
+ * to that log group, a copy of `shared/blueprints` at `<bundle>/blueprints/` and one of the control
+ * schema's SQL (`shared/registry/sql`) at `<bundle>/sql/`.
  */
 export class TenantryFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: TenantryFunctionProps) {
@@ -93,9 +94,14 @@ export class TenantryFunction extends NodejsFunction {
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) => {
-            const source = join(inputDir, relative(REPO_ROOT, BLUEPRINTS_DIR));
-            const target = join(outputDir, 'blueprints');
-            return [`mkdir -p "${target}"`, `cp -R "${source}/." "${target}/"`];
+            const copy = (dir: string, name: string) => {
+              const source = join(inputDir, relative(REPO_ROOT, dir));
+              const target = join(outputDir, name);
+              return [`mkdir -p "${target}"`, `cp -R "${source}/." "${target}/"`];
+            };
+            // The control SQL is read at runtime like the blueprints: the files ship as they are,
+            // so the checksums the database records are those of the files in the repository.
+            return [...copy(BLUEPRINTS_DIR, 'blueprints'), ...copy(CONTROL_SQL_DIR, 'sql')];
           },
         },
       },

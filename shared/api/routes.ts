@@ -214,12 +214,12 @@ async function deprovisionCleanUpFor(
 ) {
   const step = await reachedStep(rt, found.executionId, 'Deprovision');
   await ensureControlSchema(rt.db);
-  const result = await callControl<{ owned: boolean; reenabled: boolean }>(
-    rt.db,
+  const result = await callControl(rt.db, found.tenantId, 'deprovision_cleanup', [
     found.tenantId,
-    'deprovision_cleanup',
-    [found.tenantId, found.executionId, step, jsonArg({ error: error.Error, cause: error.Cause })],
-  );
+    found.executionId,
+    step,
+    jsonArg({ error: error.Error, cause: error.Cause }),
+  ]);
   return { step, droppedSchema: false, ...result };
 }
 

@@ -77,12 +77,7 @@ export async function cancelScheduledDeprovision(
   actor: string,
 ): Promise<{ scheduleName: string; status: string }> {
   await ensureControlSchema(db);
-  const result = await callControl<{ scheduleName: string; status: string }>(
-    db,
-    tenantId,
-    'cancel_deletion',
-    [tenantId, actor],
-  );
+  const result = await callControl(db, tenantId, 'cancel_deletion', [tenantId, actor]);
   await scheduler.delete(result.scheduleName);
   return result;
 }

@@ -43,7 +43,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<ValidateO
     notifyUsers: request.notifyUsers,
     ...(request.reason ? { reason: request.reason } : {}),
   };
-  const target = await callControl<ValidateOutput['target']>(rt.db, request.tenantId, 'begin_deprovision', [
+  const target = await callControl(rt.db, request.tenantId, 'begin_deprovision', [
     jsonArg({
       tenantId: request.tenantId,
       executionId: event.execution.id,
@@ -311,12 +311,12 @@ export async function cleanup(rt: Runtime, event: StepEvent) {
     return { ...base, owned: false, reenabled: false };
   await ensureControlSchema(rt.db);
   try {
-    const result = await callControl<{ owned: boolean; reenabled: boolean }>(
-      rt.db,
+    const result = await callControl(rt.db, tenantId, 'deprovision_cleanup', [
       tenantId,
-      'deprovision_cleanup',
-      [tenantId, event.execution.id, step, jsonArg({ error: base.error, cause: base.cause })],
-    );
+      event.execution.id,
+      step,
+      jsonArg({ error: base.error, cause: base.cause }),
+    ]);
     return { ...base, ...result };
   } catch (error) {
     if (error instanceof NotFoundError) return { ...base, owned: false, reenabled: false };

@@ -144,12 +144,9 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     ...(template ? { template: { id: template.templateId, version: template.currentVersion } } : {}),
     ...(request.adminUser ? { adminUser: request.adminUser } : {}),
   };
-  const claim = await callControl<{ claimed: boolean; previousStatus: string | null }>(
-    rt.db,
-    plan.tenantId,
-    'claim_tenant',
-    [jsonArg({ ...plan, executionId: event.execution.id })],
-  );
+  const claim = await callControl(rt.db, plan.tenantId, 'claim_tenant', [
+    jsonArg({ ...plan, executionId: event.execution.id }),
+  ]);
   return { ...plan, ...claim };
 }
 
@@ -160,13 +157,11 @@ async function validateRestore(
   request: RestoreRequest,
 ): Promise<StepOutputs['Validate']> {
   await ensureControlSchema(rt.db);
-  const claimed = await callControl<{
-    displayName: string;
-    schemaName: string;
-    blueprint: string;
-    blueprintVersion: number;
-    manifest: string;
-  }>(rt.db, request.tenantId, 'claim_restore', [request.tenantId, event.execution.id, request.requestedBy]);
+  const claimed = await callControl(rt.db, request.tenantId, 'claim_restore', [
+    request.tenantId,
+    event.execution.id,
+    request.requestedBy,
+  ]);
   const blueprint = rt.blueprints.get(claimed.blueprint);
   lockOf(blueprint, claimed.blueprintVersion);
   return {
@@ -198,7 +193,7 @@ export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOut
       sql,
     }),
   );
-  const result = await callControl<{ applied: number[] }>(rt.db, plan.tenantId, 'sync_migrations', [
+  const result = await callControl(rt.db, plan.tenantId, 'sync_migrations', [
     plan.tenantId,
     event.execution.id,
     jsonArg(migrations),
@@ -220,12 +215,11 @@ export async function createIndexes(rt: Runtime, event: StepEvent): Promise<Step
 /** Inserts rows that are not there yet, table by table in the order given: one call. */
 async function insertRows(rt: Runtime, event: StepEvent, plan: ProvisionPlan, tables: readonly SeedTable[]) {
   if (tables.length === 0) return { inserted: {}, total: 0 };
-  const result = await callControl<{ inserted: Record<string, number> }>(
-    rt.db,
+  const result = await callControl(rt.db, plan.tenantId, 'seed_tables', [
     plan.tenantId,
-    'seed_tables',
-    [plan.tenantId, event.execution.id, jsonArg(tables)],
-  );
+    event.execution.id,
+    jsonArg(tables),
+  ]);
   const total = Object.values(result.inserted).reduce((a, b) => a + b, 0);
   return { inserted: result.inserted, total };
 }
@@ -331,11 +325,7 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
     fingerprint: verified.fingerprint,
     durationMs: Math.max(0, Date.now() - Date.parse(event.execution.startTime)),
   };
-  const result = await callControl<{
-    status: string;
-    provisionedAt: string | null;
-    alreadyRegistered: boolean;
-  }>(rt.db, plan.tenantId, 'register_tenant', [
+  const result = await callControl(rt.db, plan.tenantId, 'register_tenant', [
     plan.tenantId,
     event.execution.id,
     jsonArg(summary),
@@ -373,12 +363,13 @@ export async function cleanup(
     return { ...base, owned: false, droppedSchema: false };
   await ensureControlSchema(rt.db);
   const detail = { error: error.Error, cause: summariseCause(error.Cause) };
-  const result = await callControl<{ owned: boolean; droppedSchema: boolean }>(
-    rt.db,
+  const result = await callControl(rt.db, tenantId, 'cleanup_tenant', [
     tenantId,
-    'cleanup_tenant',
-    [tenantId, event.execution.id, step, jsonArg(detail), status],
-  );
+    event.execution.id,
+    step,
+    jsonArg(detail),
+    status,
+  ]);
   return { ...base, owned: result.owned, droppedSchema: result.droppedSchema };
 }
 

@@ -5,7 +5,8 @@ import { join, relative } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TenantryFunction } from '../../infra/constructs/tenantry-function';
-import { BLUEPRINTS_DIR, REPO_ROOT } from '../../infra/paths';
+import { BLUEPRINTS_DIR, CONTROL_SQL_DIR, REPO_ROOT } from '../../infra/paths';
+import { loadControlSql } from '../../shared/registry/control-files';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -15,7 +16,7 @@ function files(dir: string): string[] {
 }
 
 // The one test that bundles for real (esbuild, locally, no Docker): the bundle is an ES module
-// with a source map and the blueprints beside it, where the loader looks for them.
+// with a source map and the blueprints and the control SQL beside it, where the loaders look for them.
 describe('a TenantryFunction bundle', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'tenantry-bundle-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ describe('a TenantryFunction bundle', () => {
     if (!asset) throw new Error('no asset was bundled');
     const bundle = join(assembly.directory, asset);
 
-    expect(readdirSync(bundle).sort()).toEqual(['blueprints', 'index.mjs', 'index.mjs.map']);
+    expect(readdirSync(bundle).sort()).toEqual(['blueprints', 'index.mjs', 'index.mjs.map', 'sql']);
     expect(readFileSync(join(bundle, 'index.mjs'), 'utf8')).toMatch(
       /^import \{ createRequire \} from 'module';/,
     );
@@ -57,6 +58,40 @@ describe('a TenantryFunction bundle', () => {
         .filter((n) => existsSync(join(BLUEPRINTS_DIR, n, 'blueprint.json')))
         .sort(),
     );
+  });
+
+  it('carries the control SQL at sql/, where the loader finds it with the checksums the source has', {
+    timeout: 120_000,
+  }, () => {
+    // An output folder of its own: the first asset in it is this function's.
+    const own = mkdtempSync(join(outdir, 'control-sql-'));
+    const app = new App({ outdir: own });
+    const stack = new Stack(app, 'ControlSql');
+    new TenantryFunction(stack, 'ControlSql', { entry: 'test/infra/fixtures/control-sql.ts' });
+    const assembly = app.synth();
+    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
+    if (!asset) throw new Error('no asset was bundled');
+    const bundle = join(assembly.directory, asset);
+    expect(files(join(bundle, 'sql'))).toEqual(files(CONTROL_SQL_DIR));
+
+    const env = { ...process.env };
+    delete env.TENANTRY_CONTROL_SQL_DIR;
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'const { handler } = await import(process.argv[1]); console.log(JSON.stringify(await handler()));',
+        join(bundle, 'index.mjs'),
+      ],
+      { env, encoding: 'utf8' },
+    );
+    const source = loadControlSql(CONTROL_SQL_DIR);
+    const expected = Object.fromEntries(
+      [...source.migrations, ...source.functions, ...source.local].map((f) => [f.file, f.checksum]),
+    );
+    expect(Object.keys(expected).length).toBeGreaterThan(20);
+    expect(JSON.parse(output)).toEqual(expected);
   });
 
   it('carries only the Data API adapter: a step handler bundles without PGlite and pg, and loads', {

@@ -52,8 +52,8 @@ describe('the error catalogue', () => {
 
   it('maps every Tenantry SQLSTATE the control SQL raises, the owner of a busy tenant read from DETAIL', () => {
     const sources = [
-      join(REGISTRY, 'control-sql.ts'),
-      ...readdirSync(join(REGISTRY, 'migrations')).map((f) => join(REGISTRY, 'migrations', f)),
+      ...readdirSync(join(REGISTRY, 'sql', 'migrations')).map((f) => join(REGISTRY, 'sql', 'migrations', f)),
+      ...readdirSync(join(REGISTRY, 'sql', 'functions')).map((f) => join(REGISTRY, 'sql', 'functions', f)),
     ];
     const raised = new Set(
       sources.flatMap((f) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TenantStatusSchema } from '../../shared/api/schemas';
-import { CONTROL_MIGRATIONS } from '../../shared/registry/control-sql';
+import { loadControlSql } from '../../shared/registry/control-files';
 import {
   deprovisionRefusal,
   provisionRefusal,
@@ -19,7 +19,7 @@ const tenant = (status: TenantStatus) => ({
 
 describe('the tenant lifecycle', () => {
   it("is what the registry's CHECK and the API's enum allow, no more and no less", () => {
-    const registry = CONTROL_MIGRATIONS.find((m) => m.version === 1)?.sql ?? '';
+    const registry = loadControlSql().migrations.find((m) => m.version === 1)?.sql ?? '';
     const check = /status\s+text NOT NULL (CHECK \(status IN \([^)]*\)\))/.exec(registry)?.[1] ?? '';
     const listed = (s: string) => [...s.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]).sort();
     expect(listed(check)).toEqual([...TENANT_STATUSES].sort());

@@ -1,11 +1,5 @@
-/**
- * Control migration: restoring a deprovisioned tenant from its backup. A restore claims the tenant
- * like a provisioning does, but only from `deprovisioned` (or a failed restore) and only when a
- * backup manifest is recorded (Finalize records it, migration 5).
- */
-export const RESTORE_SQL = `
 -- Validate (restore): claim a deprovisioned tenant that has a backup; returns what to rebuild.
-CREATE FUNCTION tenantry.claim_restore(p_tenant text, p_execution text, p_actor text) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION tenantry.claim_restore(p_tenant text, p_execution text, p_actor text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants;
 BEGIN
@@ -27,4 +21,3 @@ BEGIN
                             'blueprintVersion', t.blueprint_version, 'manifest', t.backup_manifest);
 END
 $$;
-`;

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { DeprovisionTargetSchema } from '../deprovision/schemas';
+import { IndexWarningSchema } from '../provision/schemas';
+
+/**
+ * What each control function callControl calls returns, as zod schemas keyed by the function's name
+ * (its file is `sql/functions/<name>.sql`). callControl parses every result with its function's
+ * schema: a function that answers something else is a DatabaseError, never a wrong cast. Every key
+ * a function returns is listed, so parsing drops nothing a caller passes on.
+ */
+export const CONTROL_RESULTS = {
+  claim_tenant: z.object({ claimed: z.boolean(), previousStatus: z.string().nullable() }),
+  claim_restore: z.object({
+    displayName: z.string(),
+    schemaName: z.string(),
+    blueprint: z.string(),
+    blueprintVersion: z.number().int(),
+    manifest: z.string(),
+  }),
+  create_tenant_schema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
+  sync_migrations: z.object({ applied: z.array(z.number().int()) }),
+  create_indexes: z.object({
+    created: z.number().int(),
+    existing: z.number().int(),
+    warnings: z.array(IndexWarningSchema),
+  }),
+  seed_tables: z.object({ inserted: z.record(z.string(), z.number().int()) }),
+  apply_settings: z.object({
+    template: z.string(),
+    version: z.number().int(),
+    settings: z.record(z.string(), z.unknown()),
+    limits: z.record(z.string(), z.unknown()),
+  }),
+  register_tenant: z.object({
+    status: z.string(),
+    provisionedAt: z.string().nullable(),
+    alreadyRegistered: z.boolean(),
+  }),
+  cleanup_tenant: z.object({ owned: z.boolean(), droppedSchema: z.boolean(), status: z.string().nullable() }),
+  begin_deprovision: DeprovisionTargetSchema,
+  disable_tenant: z.object({ status: z.literal('disabled') }),
+  drop_tenant_schema: z.object({ dropped: z.boolean(), archivedAuditRows: z.number().int() }),
+  finalize_deprovision: z.object({
+    status: z.string(),
+    backupLocation: z.string(),
+    deprovisionedAt: z.string(),
+  }),
+  deprovision_cleanup: z.object({
+    owned: z.boolean(),
+    reenabled: z.boolean(),
+    status: z.string().nullable(),
+  }),
+  schedule_deletion: z.object({ scheduleName: z.string(), dueAt: z.string() }),
+  cancel_deletion: z.object({ scheduleName: z.string(), status: z.string() }),
+} as const;
+
+export type ControlFunction = keyof typeof CONTROL_RESULTS;
+export type ControlResult<F extends ControlFunction> = z.infer<(typeof CONTROL_RESULTS)[F]>;

@@ -1,0 +1,30 @@
+-- Cleanup: undo what this execution made, never more. A schema is dropped only if this
+-- execution created it; a tenant this execution does not own is not touched (only audited).
+CREATE OR REPLACE FUNCTION tenantry.cleanup_tenant(p_tenant text, p_execution text, p_step text, p_error jsonb, p_status text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants;
+  v_dropped boolean := false;
+BEGIN
+  SELECT * INTO t FROM tenantry.tenants WHERE tenant_id = p_tenant FOR UPDATE;
+  IF NOT FOUND OR t.execution_id IS DISTINCT FROM p_execution THEN
+    PERFORM tenantry.audit(p_tenant, 'provision.rejected', NULL, p_execution,
+      jsonb_build_object('step', p_step, 'error', p_error));
+    RETURN jsonb_build_object('owned', false, 'droppedSchema', false, 'status', t.status);
+  END IF;
+  IF t.status <> 'provisioning' THEN
+    -- Already cleaned up (a retried Cleanup), or finished: nothing to undo.
+    RETURN jsonb_build_object('owned', true, 'droppedSchema', false, 'status', t.status);
+  END IF;
+  IF t.schema_created_by = p_execution AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
+    EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
+    v_dropped := true;
+  END IF;
+  UPDATE tenantry.tenants
+     SET status = p_status, failed_step = p_step, last_error = p_error, schema_created_by = NULL, updated_at = now()
+   WHERE tenant_id = p_tenant;
+  PERFORM tenantry.audit(p_tenant, 'provision.' || p_status, t.requested_by, p_execution,
+    jsonb_build_object('step', p_step, 'error', p_error, 'droppedSchema', v_dropped));
+  RETURN jsonb_build_object('owned', true, 'droppedSchema', v_dropped, 'status', p_status);
+END
+$$;

@@ -1,0 +1,12 @@
+-- Disable: apps must stop resolving the tenant.
+CREATE OR REPLACE FUNCTION tenantry.disable_tenant(p_tenant text, p_execution text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution, ARRAY['active', 'disabled', 'scheduled_for_deletion']);
+BEGIN
+  IF t.status <> 'disabled' THEN
+    UPDATE tenantry.tenants SET status = 'disabled', deletion_due_at = NULL, updated_at = now() WHERE tenant_id = p_tenant;
+    PERFORM tenantry.audit(p_tenant, 'tenant.disabled', NULL, p_execution, '{}'::jsonb);
+  END IF;
+  RETURN jsonb_build_object('status', 'disabled');
+END
+$$;

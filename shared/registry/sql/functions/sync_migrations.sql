@@ -1,0 +1,45 @@
+-- SyncTables: apply pending migrations in version order, with the tenant schema on search_path,
+-- recording each in the tenant's ledger. Refuses a ledger that disagrees with the blueprint.
+CREATE OR REPLACE FUNCTION tenantry.sync_migrations(p_tenant text, p_execution text, p_migrations jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
+  l record;
+  m jsonb;
+  v_max_applied integer := 0;
+  v_applied integer[] := '{}';
+  v_done boolean;
+BEGIN
+  PERFORM set_config('search_path', quote_ident(t.schema_name), true);
+  EXECUTE format('CREATE TABLE IF NOT EXISTS %I._tenantry_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now(), execution_id text NOT NULL)', t.schema_name);
+  FOR l IN EXECUTE format('SELECT version, name, checksum FROM %I._tenantry_migrations ORDER BY version', t.schema_name) LOOP
+    SELECT value INTO m FROM jsonb_array_elements(p_migrations) WHERE (value->>'version')::integer = l.version;
+    IF m IS NULL THEN
+      RAISE EXCEPTION 'migration % (%) is applied in schema % but missing from the blueprint', l.version, l.name, t.schema_name
+        USING ERRCODE = 'TY002';
+    END IF;
+    IF m->>'checksum' <> l.checksum THEN
+      RAISE EXCEPTION 'migration % was changed after it was applied to schema %: applied checksum %, blueprint has %',
+        m->>'name', t.schema_name, l.checksum, m->>'checksum' USING ERRCODE = 'TY002';
+    END IF;
+    v_max_applied := greatest(v_max_applied, l.version);
+  END LOOP;
+  FOR m IN SELECT value FROM jsonb_array_elements(p_migrations) ORDER BY (value->>'version')::integer LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I._tenantry_migrations WHERE version = $1)', t.schema_name)
+      INTO v_done USING (m->>'version')::integer;
+    CONTINUE WHEN v_done;
+    IF (m->>'version')::integer < v_max_applied THEN
+      RAISE EXCEPTION 'migration % is new but a later migration (%) is already applied to schema %',
+        m->>'name', v_max_applied, t.schema_name USING ERRCODE = 'TY002';
+    END IF;
+    EXECUTE m->>'sql';
+    EXECUTE format('INSERT INTO %I._tenantry_migrations (version, name, checksum, execution_id) VALUES ($1, $2, $3, $4)',
+                   t.schema_name)
+      USING (m->>'version')::integer, m->>'name', m->>'checksum', p_execution;
+    v_applied := v_applied || (m->>'version')::integer;
+  END LOOP;
+  RETURN jsonb_build_object('applied', to_jsonb(v_applied));
+END
+$$;

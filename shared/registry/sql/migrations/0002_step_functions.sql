@@ -1,0 +1,2 @@
+-- Version 2 created the provisioning step functions; each lives in its own file in sql/functions/
+-- now, re-applied whenever its checksum changes.

@@ -1,0 +1,1 @@
+-- Version 7 created claim_restore; it lives in sql/functions/claim_restore.sql now.

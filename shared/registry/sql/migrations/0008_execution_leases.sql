@@ -1,0 +1,3 @@
+-- Version 8 created the local engine's execution leases (now sql/local/0002_execution_leases.sql,
+-- applied by the local engine only) and replaced deprovision_cleanup and begin_deprovision (now in
+-- sql/functions/). Nothing is left for the control schema itself.

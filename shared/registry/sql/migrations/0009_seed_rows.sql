@@ -1,0 +1,2 @@
+-- Version 9 created advance_integer_sequences and insert_rows and replaced seed_tables; they live
+-- in sql/functions/ now.
