@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -101,6 +101,13 @@ export interface LocalEngineOptions {
 
 const DEFAULT_STORE_RETRY_MS = 5 * 60_000;
 
+/** The interpreter, loaded on the first run: commands that only read (status, list) never pay for it. */
+let interpreter: Promise<typeof import('aws-local-stepfunctions')> | undefined;
+const stepFunctions = () => {
+  interpreter ??= import('aws-local-stepfunctions');
+  return interpreter;
+};
+
 interface WorkflowRuntime {
   readonly spec: Workflow;
   readonly asl: AslDefinition;
@@ -149,9 +156,10 @@ export class LocalEngine {
     return this.scope.blueprints;
   }
 
-  private workflow(spec: Workflow): WorkflowRuntime {
+  private async workflow(spec: Workflow): Promise<WorkflowRuntime> {
     let wf = this.workflows.get(spec.name);
     if (!wf) {
+      const { StateMachine } = await stepFunctions();
       const given = this.options.definitions?.[spec.name];
       const asl = given ?? loadAsl(spec);
       // The committed ASL is checked against the CDK chain at build time (test/infra/asl.test.ts);
@@ -180,6 +188,7 @@ export class LocalEngine {
     name?: string,
   ): Promise<StartResult> {
     await ensureControlSchema(this.db);
+    const wf = await this.workflow(spec);
     const execName = name ?? `${tenantId}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
     const executionId = this.executionArn(spec.name, execName);
     // The run and its lease in one statement: no moment where it is RUNNING without an owner.
@@ -216,7 +225,7 @@ export class LocalEngine {
     }
     const events = new EventEmitter();
     let abort = (_reason?: StopReason) => {};
-    const done = this.run(this.workflow(spec), executionId, execName, input, events, (fn) => {
+    const done = this.run(wf, executionId, execName, input, events, (fn) => {
       abort = fn;
     });
     this.live.set(executionId, { done, events, abort: (reason) => abort(reason) });
@@ -402,6 +411,7 @@ export class LocalEngine {
       }
     })();
 
+    const { ExecutionAbortedError } = await stepFunctions();
     let status: ExecutionStatus = 'SUCCEEDED';
     let output: unknown = null;
     try {
