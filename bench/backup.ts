@@ -19,7 +19,7 @@ import type { StepProgress } from '../shared/progress';
 import type { SqlExecutor } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
-import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
+import { DEPROVISION, PROVISION } from '../statemachine/workflows';
 import { digests, fill, sameDigests, totalRows } from './backup-fill';
 import {
   type BackupBenchResult,
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       const log = (msg: string) => console.error(`bench: [${n}] ${msg}`);
 
       const made = await (
-        await engine.start(PROVISION_WORKFLOW, tenantId, {
+        await engine.start(PROVISION, tenantId, {
           tenantId,
           displayName: tenantId,
           blueprint: BLUEPRINT,
@@ -245,22 +245,21 @@ async function main(): Promise<void> {
       const deprovisionBackupStep: number[] = [];
       const pgRestore: number[] = [];
       for (let r = 0; r < repeats; r++) {
-        const gone = await (
-          await engine.start(DEPROVISION_WORKFLOW, tenantId, { tenantId, requestedBy: 'bench' })
-        ).done;
+        const gone = await (await engine.start(DEPROVISION, tenantId, { tenantId, requestedBy: 'bench' }))
+          .done;
         if (gone.status !== 'SUCCEEDED')
           throw new Error(`deprovisioning ${tenantId} ended ${gone.status}: ${gone.cause}`);
-        const goneSteps = (await engine.progress(DEPROVISION_WORKFLOW, gone.executionId)).steps;
+        const goneSteps = (await engine.progress(DEPROVISION, gone.executionId)).steps;
         deprovisionBackupStep.push(stepMs(goneSteps, 'Backup'));
 
         const t0 = performance.now();
         const back = await (
-          await engine.start(PROVISION_WORKFLOW, tenantId, { tenantId, restore: true, requestedBy: 'bench' })
+          await engine.start(PROVISION, tenantId, { tenantId, restore: true, requestedBy: 'bench' })
         ).done;
         tenantryRestore.push(performance.now() - t0);
         if (back.status !== 'SUCCEEDED')
           throw new Error(`restoring ${tenantId} ended ${back.status}: ${back.cause}`);
-        const steps = (await engine.progress(PROVISION_WORKFLOW, back.executionId)).steps;
+        const steps = (await engine.progress(PROVISION, back.executionId)).steps;
         restoreSteps.push(
           Object.fromEntries(
             steps.filter((s) => s.durationMs !== undefined).map((s) => [s.name, s.durationMs as number]),
@@ -287,7 +286,7 @@ async function main(): Promise<void> {
       await pgr.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await rm(dumpFile, { force: true });
       // The next size gets the server to itself: this tenant's rows go.
-      await (await engine.start(DEPROVISION_WORKFLOW, tenantId, { tenantId, requestedBy: 'bench' })).done;
+      await (await engine.start(DEPROVISION, tenantId, { tenantId, requestedBy: 'bench' })).done;
       await rm(join(backupDir, 'backups', tenantId), { recursive: true, force: true });
 
       const stepNames = Object.keys(restoreSteps[0] ?? {});

@@ -24,7 +24,7 @@ import { ensureControlSchema } from '../shared/registry/control';
 import type { DataApiClient } from '../shared/sql/data-api';
 import { splitSqlStatements } from '../shared/sql/split';
 import { schemaNameFor } from '../shared/tenant-id';
-import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { PROVISION } from '../statemachine/workflows';
 import { stepCallCounter } from '../test/support/data-api-calls';
 import type { DataApiServer } from '../test/support/data-api-server';
 import { openDataApi } from '../test/support/databases';
@@ -45,7 +45,7 @@ async function adapterRun(db: DataApiClient, server: DataApiServer, blueprint: s
   const engine = new LocalEngine({ db, retryDelayMs: 0, ...counter.hooks });
   const tenantId = `bench-${blueprint}`;
   server.resetCounts();
-  const run = await engine.start(PROVISION_WORKFLOW, tenantId, {
+  const run = await engine.start(PROVISION, tenantId, {
     tenantId,
     displayName: `Bench ${blueprint}`,
     blueprint,

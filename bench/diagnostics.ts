@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { PROVISION_WORKFLOW, renderAsl } from '../statemachine/render';
+import { loadAsl, PROVISION } from '../statemachine/workflows';
 import { type Summary, summarise } from './stats';
 
 /**
@@ -9,7 +9,7 @@ import { type Summary, summarise } from './stats';
  * does not touch the database.
  */
 export function stateMachineConstruction(samples = 5): { validated: Summary; unvalidated: Summary } {
-  const asl = renderAsl(PROVISION_WORKFLOW) as unknown as StateMachineDefinition;
+  const asl = loadAsl(PROVISION) as unknown as StateMachineDefinition;
   const time = (options: ConstructorParameters<typeof StateMachine>[1]) => {
     const ms: number[] = [];
     for (let i = 0; i < samples; i++) {

@@ -17,7 +17,7 @@ import { quoteIdent } from '../shared/identifiers';
 import type { HistoryEvent } from '../shared/progress';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
-import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { PROVISION } from '../statemachine/workflows';
 import { stateMachineConstruction } from './diagnostics';
 import { floorScript, runPsql } from './floor';
 import { type EngineProfile, type EngineSample, engineProfile } from './profile';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       db.take();
       const startedAt = Date.now();
       const t0 = performance.now();
-      const run = await engine.start(PROVISION_WORKFLOW, tenantId, {
+      const run = await engine.start(PROVISION, tenantId, {
         tenantId,
         displayName: tenantId,
         blueprint: BLUEPRINT,
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
           `engine run for ${tenantId} ended ${record.status}: ${record.error ?? ''} ${record.cause ?? ''}`,
         );
       }
-      const progress = await engine.progress(PROVISION_WORKFLOW, record.executionId);
+      const progress = await engine.progress(PROVISION, record.executionId);
       const history: HistoryEvent[] = await engine.history(record.executionId);
       db.take();
       return { tenantId, wallMs, startedAt, doneAt, steps: progress.steps, history, queries };

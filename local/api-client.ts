@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { type RouteId, routeById, routePath } from '../shared/api/route-table';
 import type { StepProgress } from '../shared/progress';
 
@@ -25,22 +23,32 @@ export function regionOf(host: string): string | undefined {
   return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1];
 }
 
+async function newSigner(region: string): Promise<SignatureV4> {
+  const [{ Sha256 }, { fromNodeProviderChain }, { SignatureV4 }] = await Promise.all([
+    import('@aws-crypto/sha256-js'),
+    import('@aws-sdk/credential-providers'),
+    import('@smithy/signature-v4'),
+  ]);
+  return new SignatureV4({
+    service: 'execute-api',
+    region,
+    credentials: fromNodeProviderChain(),
+    sha256: Sha256,
+  });
+}
+
 /** A small client for the Tenantry HTTP API, deployed (SigV4-signed) or local. */
 export class ApiClient {
   private readonly base: URL;
-  private readonly signer: SignatureV4 | undefined;
+  /** Loaded on first use: the SDK's signer and credential chain cost ~100 ms to import. */
+  private readonly signer: Promise<SignatureV4> | undefined;
 
   constructor(baseUrl: string, options: ApiClientOptions = {}) {
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     const sign = options.sign ?? this.base.hostname.endsWith('.amazonaws.com');
-    this.signer = sign
-      ? new SignatureV4({
-          service: 'execute-api',
-          region: options.region ?? regionOf(this.base.hostname) ?? process.env.AWS_REGION ?? 'us-east-1',
-          credentials: fromNodeProviderChain(),
-          sha256: Sha256,
-        })
-      : undefined;
+    const region = options.region ?? regionOf(this.base.hostname) ?? process.env.AWS_REGION ?? 'us-east-1';
+    this.signer = sign ? newSigner(region) : undefined;
+    this.signer?.catch(() => {}); // reported where it is awaited
   }
 
   async request<T = unknown>(
@@ -56,7 +64,7 @@ export class ApiClient {
       ...(text === undefined ? {} : { 'content-type': 'application/json' }),
     };
     if (this.signer) {
-      const signed = await this.signer.sign({
+      const signed = await (await this.signer).sign({
         method,
         protocol: url.protocol,
         hostname: url.hostname,

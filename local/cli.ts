@@ -24,7 +24,7 @@ import { generatePassword, hashPassword } from '../shared/templates/password';
 import type { TemplateDefinitionInput } from '../shared/templates/schema';
 import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
 import { parseOrThrow } from '../shared/validation';
-import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
+import { DEPROVISION, PROVISION } from '../statemachine/workflows';
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
 import { LocalEngine } from './engine';
 import { recoverExpiredRuns } from './recovery';
@@ -56,7 +56,7 @@ Every command first finishes runs whose process died (their lease, TENANTRY_LEAS
 /** A problem with the command line itself: one line, exit 2. */
 class UsageError extends Error {}
 
-const STEP_NAMES = PROVISION_WORKFLOW.tasks.map((t) => t.state);
+const STEP_NAMES = PROVISION.tasks.map((t) => t.state);
 const SYMBOL: Record<StepProgress['status'], string> = {
   pending: '·',
   running: '▶',
@@ -126,7 +126,7 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
   };
   const source = values.template ? `template ${values.template}` : (input.blueprint ?? 'school-erp');
   console.log(`Provisioning ${tenantId} from ${source} on ${describeBackend(db)}`);
-  const run = await engine.start(PROVISION_WORKFLOW, tenantId, input);
+  const run = await engine.start(PROVISION, tenantId, input);
   console.log(
     `  execution ${run.executionId}${run.alreadyRunning ? ' (already running: not starting another)' : ''}`,
   );
@@ -145,7 +145,7 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
     });
   }
   const record = await run.done;
-  const progress = await engine.progress(PROVISION_WORKFLOW, record.executionId);
+  const progress = await engine.progress(PROVISION, record.executionId);
   if (!values.watch) {
     for (const step of progress.steps)
       if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
@@ -195,7 +195,7 @@ async function deprovision(db: SqlClient, args: string[]): Promise<number> {
   );
   const shown = new Map<string, string>();
   for (;;) {
-    const progress = await local.progress(DEPROVISION_WORKFLOW, result.executionId);
+    const progress = await local.progress(DEPROVISION, result.executionId);
     if (values.watch) {
       for (const step of progress.steps) {
         if (step.status === 'pending' || step.status === 'skipped') continue;
@@ -229,7 +229,7 @@ async function restore(db: SqlClient, args: string[]): Promise<number> {
     `Restoring ${tenantId} from its backup on ${describeBackend(db)}\n  execution ${result.executionId}`,
   );
   for (;;) {
-    const progress = await local.progress(PROVISION_WORKFLOW, result.executionId);
+    const progress = await local.progress(PROVISION, result.executionId);
     if (progress.status !== 'RUNNING') {
       for (const step of progress.steps) if (step.status !== 'skipped') console.log(describeStep(step));
       if (progress.status === 'SUCCEEDED') {
@@ -250,9 +250,7 @@ async function restore(db: SqlClient, args: string[]): Promise<number> {
 
 /** Waits for a run of this process to end, then prints its steps and outcome. */
 async function awaitRun(local: LocalEngine, executionId: string, what: string): Promise<number> {
-  const workflow = executionId.includes(`:${DEPROVISION_WORKFLOW.name}:`)
-    ? DEPROVISION_WORKFLOW
-    : PROVISION_WORKFLOW;
+  const workflow = executionId.includes(`:${DEPROVISION.name}:`) ? DEPROVISION : PROVISION;
   for (;;) {
     const progress = await local.progress(workflow, executionId);
     if (progress.status !== 'RUNNING') {
@@ -326,7 +324,7 @@ async function status(db: SqlClient, args: string[]): Promise<number> {
   console.log(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
   if (tenant.failedStep) console.log(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
   const engine = new LocalEngine({ db });
-  const progress = await engine.progress(PROVISION_WORKFLOW, tenant.executionId);
+  const progress = await engine.progress(PROVISION, tenant.executionId);
   console.log(`  last execution ${tenant.executionId}: ${progress.status}`);
   for (const step of progress.steps)
     if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));

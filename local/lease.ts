@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, TransientDatabaseError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import type { SqlClient } from '../shared/sql/port';

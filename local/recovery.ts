@@ -5,15 +5,15 @@ import { type StepEvent, StepEventSchema } from '../shared/provision/schemas';
 import { cleanup as provisionCleanup } from '../shared/provision/steps';
 import { ensureLocalStore } from '../shared/registry/control';
 import type { Runtime } from '../shared/runtime';
-import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW, type WorkflowSpec } from '../statemachine/render';
+import { DEPROVISION, PROVISION, type Workflow } from '../statemachine/workflows';
 import { cleanupGaveUp, type LocalEngine } from './engine';
 import { Lease, leaseExpirySql } from './lease';
 
 /** Each workflow's own Cleanup, run as if the step the run had reached had failed. */
-const CLEANUPS: ReadonlyMap<string, [WorkflowSpec, (rt: Runtime, event: StepEvent) => Promise<unknown>]> =
+const CLEANUPS: ReadonlyMap<string, [Workflow, (rt: Runtime, event: StepEvent) => Promise<unknown>]> =
   new Map([
-    [PROVISION_WORKFLOW.name, [PROVISION_WORKFLOW, provisionCleanup]],
-    [DEPROVISION_WORKFLOW.name, [DEPROVISION_WORKFLOW, deprovisionCleanup]],
+    [PROVISION.name, [PROVISION, provisionCleanup]],
+    [DEPROVISION.name, [DEPROVISION, deprovisionCleanup]],
   ]);
 
 export interface RecoveredRun {
@@ -127,7 +127,7 @@ export async function recoverExpiredRuns(
 
 async function finish(
   engine: LocalEngine,
-  [workflow, cleanup]: [WorkflowSpec, (rt: Runtime, event: StepEvent) => Promise<unknown>],
+  [workflow, cleanup]: [Workflow, (rt: Runtime, event: StepEvent) => Promise<unknown>],
   row: { execution_id: string; name: string; input: unknown; started_at: Date },
   history: readonly HistoryEvent[],
 ): Promise<string> {

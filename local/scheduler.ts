@@ -2,7 +2,7 @@ import type { DeletionScheduler } from '../shared/deprovision/schedule';
 import type { DeprovisionRequest } from '../shared/deprovision/schemas';
 import { logger } from '../shared/logger';
 import { ensureControlSchema } from '../shared/registry/control';
-import { DEPROVISION_WORKFLOW } from '../statemachine/render';
+import { DEPROVISION } from '../statemachine/workflows';
 import type { LocalEngine, StartResult } from './engine';
 
 /**
@@ -35,7 +35,7 @@ export class LocalDeletionScheduler implements DeletionScheduler {
     );
     const started: StartResult[] = [];
     for (const row of rows) {
-      const run = await this.engine.start(DEPROVISION_WORKFLOW, row.tenant_id, row.input, row.schedule_name);
+      const run = await this.engine.start(DEPROVISION, row.tenant_id, row.input, row.schedule_name);
       logger.info('scheduled deletion fired', { schedule: row.schedule_name, executionId: run.executionId });
       started.push(run);
     }

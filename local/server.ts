@@ -29,21 +29,21 @@ import { ensureLocalStore } from '../shared/registry/control';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
-import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW, type WorkflowSpec } from '../statemachine/render';
+import { DEPROVISION, PROVISION, type Workflow } from '../statemachine/workflows';
 import { LocalEngine, type LocalEngineOptions } from './engine';
 import { LeaseSweeper, type RecoveredRun, recoverExpiredRuns } from './recovery';
 import { LocalDeletionScheduler } from './scheduler';
 
-const WORKFLOWS: Readonly<Record<WorkflowName, WorkflowSpec>> = {
-  Provision: PROVISION_WORKFLOW,
-  Deprovision: DEPROVISION_WORKFLOW,
+const WORKFLOWS: Readonly<Record<WorkflowName, Workflow>> = {
+  Provision: PROVISION,
+  Deprovision: DEPROVISION,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The local engine behind the API's workflow-engine port: the same semantics as Step Functions'. */
 export class LocalWorkflowEngine implements WorkflowEngine {
-  readonly steps = PROVISION_WORKFLOW.tasks.map((t) => t.state);
+  readonly steps = PROVISION.tasks.map((t) => t.state);
   readonly workflows: readonly WorkflowName[] = ['Provision', 'Deprovision'];
 
   constructor(readonly engine: LocalEngine) {}
@@ -112,7 +112,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     }>(
       `SELECT execution_id, name, status, started_at, stopped_at FROM tenantry.executions
         WHERE tenant_id = $1 AND workflow = $2 ORDER BY started_at DESC, execution_id LIMIT $3 OFFSET $4`,
-      [tenantId, PROVISION_WORKFLOW.name, limit, offset],
+      [tenantId, PROVISION.name, limit, offset],
     );
     const items = rows.map((r) => ({
       executionId: r.execution_id,

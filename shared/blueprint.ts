@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BlueprintError, ValidationError } from './errors';
 import { assertIdentifier } from './identifiers';
 import { codeOnly, splitSqlStatements } from './sql/split';

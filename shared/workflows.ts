@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
 import { StepOutputSchemas } from './provision/schemas';
 

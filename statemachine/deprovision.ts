@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
@@ -10,9 +9,6 @@ import {
   type TaskStep,
 } from './steps';
 import { failurePath, functionFor, lambdaTask, type WorkflowFunctions } from './tasks';
-
-/** A backup of a large tenant takes a while; a run still going after this has hung. */
-export const DEPROVISION_TIMEOUT = Duration.hours(2);
 
 /**
  * Validate -> Disable -> Backup (again until it says done) -> VerifyBackup -> Notify -> DropSchema

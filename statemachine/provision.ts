@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
@@ -11,9 +10,6 @@ import {
   type TaskStep,
 } from './steps';
 import { failurePath, functionFor, lambdaTask, type WorkflowFunctions } from './tasks';
-
-/** @default 30 minutes: a run that has not finished by then has hung somewhere. */
-export const PROVISION_TIMEOUT = Duration.minutes(30);
 
 /**
  * Validate -> CreateSchema -> SyncTables -> CreateIndexes -> RestoresBackup? (RestoreRows) or

@@ -5,56 +5,34 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { buildDeprovisionDefinition, DEPROVISION_TIMEOUT } from './deprovision';
-import { buildProvisionDefinition, PROVISION_TIMEOUT } from './provision';
+import { buildDeprovisionDefinition } from './deprovision';
+import { buildProvisionDefinition } from './provision';
 import {
-  DEPROVISION_CLEANUP,
-  DEPROVISION_TASKS,
-  PROVISION_CLEANUP,
-  PROVISION_TASKS,
-  type TaskStep,
-} from './steps';
+  type AslDefinition,
+  DEPROVISION,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  localFunctionArn,
+  PROVISION,
+  type Workflow,
+} from './workflows';
 
-/** The plain ASL document of a workflow, as Step Functions (and aws-local-stepfunctions) reads it. */
-export interface AslDefinition {
-  readonly StartAt: string;
-  readonly States: Record<string, Record<string, unknown>>;
-  readonly TimeoutSeconds?: number;
-  readonly Comment?: string;
-}
+export {
+  type AslDefinition,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  localFunctionArn,
+  type Workflow,
+} from './workflows';
 
-export const LOCAL_ACCOUNT = '000000000000';
-export const LOCAL_REGION = 'us-east-1';
-
-/** A Lambda ARN for a state, used where no real function exists (local engine, rendering). */
-export function localFunctionArn(state: string): string {
-  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:tenantry-${state}`;
-}
-
-export interface WorkflowSpec {
-  readonly name: string;
-  readonly tasks: readonly TaskStep[];
-  /** The task every caught failure goes to (one of `tasks`). */
-  readonly cleanup: TaskStep;
-  readonly timeoutSeconds: number;
+/** A workflow with the CDK chain that builds it: what infra/ deploys and `npm run asl` renders. */
+export interface WorkflowSpec extends Workflow {
   build(scope: Construct, functions: Readonly<Record<string, lambda.IFunction>>): sfn.IChainable;
 }
 
-export const DEPROVISION_WORKFLOW: WorkflowSpec = {
-  name: 'Deprovision',
-  tasks: DEPROVISION_TASKS,
-  cleanup: DEPROVISION_CLEANUP,
-  timeoutSeconds: DEPROVISION_TIMEOUT.toSeconds(),
-  build: buildDeprovisionDefinition,
-};
+export const DEPROVISION_WORKFLOW: WorkflowSpec = { ...DEPROVISION, build: buildDeprovisionDefinition };
 
-export const PROVISION_WORKFLOW: WorkflowSpec = {
-  name: 'Provision',
-  tasks: PROVISION_TASKS,
-  cleanup: PROVISION_CLEANUP,
-  timeoutSeconds: PROVISION_TIMEOUT.toSeconds(),
-  build: buildProvisionDefinition,
-};
+export const PROVISION_WORKFLOW: WorkflowSpec = { ...PROVISION, build: buildProvisionDefinition };
 
 /**
  * Renders a workflow's CDK chain to ASL without synthesizing an app: the same states, retries and
@@ -112,4 +90,9 @@ export function resolveIntrinsics(value: unknown): unknown {
   }
   if (keys.some((k) => k.startsWith('Fn::'))) throw new Error(`cannot render intrinsic ${keys.join(',')}`);
   return Object.fromEntries(keys.map((k) => [k, resolveIntrinsics(obj[k])]));
+}
+
+/** What `npm run asl` writes to each workflow's `aslFile`: its rendered ASL as JSON text. */
+export function aslText(workflow: WorkflowSpec): string {
+  return `${JSON.stringify(renderAsl(workflow), null, 2)}\n`;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_JSON_DEPTH } from '../validation';
 import { MAX_BODY_BYTES } from './input';
 import { API_ROUTES, type ApiRoute, ref } from './route-table';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
 import { TENANT_STATUSES } from '../registry/lifecycle';

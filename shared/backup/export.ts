@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BlobStore, Retention } from '../blobs/port';
 import { BackupChangedError, RowTooLargeError } from '../errors';
 import { quoteIdent, quoteLiteral } from '../identifiers';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The session settings a backup's values were written under, and that a load must use: dates in

@@ -6,7 +6,7 @@ import {
   ResourceNotFoundException,
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors';
 import type { DeletionScheduler } from './schedule';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BackupCursorSchema } from '../backup/export';
 import { tenantIdProblem } from '../tenant-id';
 

@@ -9,7 +9,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors';
 import type { ExecutionStatus, HistoryEvent } from '../progress';
 import { taskStates } from '../workflows';

@@ -1,4 +1,4 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { TransientDatabaseError } from '../errors';
 import type { SqlExecutor } from '../sql/port';
 
@@ -18,12 +18,15 @@ export const EVENT_SOURCE = 'tenantry';
 
 /** On AWS: the tenantry event bus. A retried step may publish twice; consumers dedupe on `detail.eventKey`. */
 export class EventBridgePublisher implements EventPublisher {
+  /** The SDK is loaded at the first publish: the local CLI and server never pay for it. */
   constructor(
     private readonly busName: string,
-    private readonly client: EventBridgeClient = new EventBridgeClient({}),
+    private client?: EventBridgeClient,
   ) {}
 
   async publish(event: DomainEvent): Promise<void> {
+    const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    this.client ??= new EventBridgeClient({});
     const result = await this.client.send(
       new PutEventsCommand({
         Entries: [

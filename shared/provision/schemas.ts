@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AdminUserRequestSchema } from '../templates/schema';
 import { tenantIdProblem } from '../tenant-id';
 

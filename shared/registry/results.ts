@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeprovisionTargetSchema } from '../deprovision/schemas';
 import { IndexWarningSchema } from '../provision/schemas';
 

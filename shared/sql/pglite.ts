@@ -1,4 +1,16 @@
-import { mkdirSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { toDatabaseError } from './errors';
 import type {
@@ -95,7 +107,7 @@ export class PgliteClient implements SqlClient {
   }
 
   static async open(options: PgliteClientOptions = {}): Promise<PgliteClient> {
-    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    if (options.dataDir) await seedDataDir(options.dataDir);
     const db = await PGlite.create({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       parsers: { [PG_OID.INT8]: parseInt8, [PG_OID.DATE]: parseDate },
@@ -130,3 +142,43 @@ export class PgliteClient implements SqlClient {
 }
 
 export type { SqlExecutor };
+
+/**
+ * Where the pristine cluster image is kept: initdb in WASM takes seconds, copying its result
+ * takes milliseconds. `TENANTRY_CACHE_DIR`, else `$XDG_CACHE_HOME/tenantry`, else `~/.cache/tenantry`.
+ */
+export function clusterImageDir(env: NodeJS.ProcessEnv = process.env): string {
+  // The image is PGlite's own initdb: one per PGlite version (its package.json is not exported).
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const pglite = (
+    JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  const root = env.TENANTRY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tenantry');
+  return join(root, `pglite-${pglite}-cluster`);
+}
+
+/**
+ * A new data folder starts as a copy of a freshly initialised cluster (nothing of Tenantry's in
+ * it), made once per PGlite version at first use; a folder that holds a cluster is left alone.
+ */
+async function seedDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return; // not ours to fill: PGlite decides
+  const image = clusterImageDir();
+  if (!existsSync(join(image, 'PG_VERSION'))) {
+    mkdirSync(join(image, '..'), { recursive: true });
+    const building = mkdtempSync(`${image}.building-`);
+    try {
+      await (await PGlite.create({ dataDir: building })).close();
+      try {
+        renameSync(building, image);
+      } catch {
+        // Another process made it meanwhile: either copy is a pristine cluster.
+      }
+    } finally {
+      rmSync(building, { recursive: true, force: true });
+    }
+  }
+  mkdirSync(dataDir, { recursive: true });
+  cpSync(image, dataDir, { recursive: true });
+}

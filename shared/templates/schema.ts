@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BLUEPRINT_NAME_PATTERN } from '../blueprint';
 import { MAX_IDENTIFIER_BYTES } from '../identifiers';
 

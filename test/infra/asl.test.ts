@@ -1,10 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/paths';
 import {
+  aslText,
   DEPROVISION_WORKFLOW,
   localFunctionArn,
   PROVISION_WORKFLOW,
   renderAsl,
 } from '../../statemachine/render';
+import { loadAsl } from '../../statemachine/workflows';
 import { definitionParts, logicalId, type Synthesized, synthStack } from './synth';
 
 /**
@@ -68,5 +74,22 @@ describe.each([
     for (const task of workflow.tasks) {
       expect(JSON.stringify(deployed)).toContain(`"FunctionName":"<fn:${task.state}>"`);
     }
+  });
+});
+
+// The local engine loads the committed ASL and skips validating it at start: it must be exactly
+// what the CDK chain renders now (run `npm run asl` after changing a workflow) and valid ASL.
+describe.each([PROVISION_WORKFLOW, DEPROVISION_WORKFLOW])('the committed ASL of $name', (workflow) => {
+  it('is what renderAsl renders now', () => {
+    expect(readFileSync(join(REPO_ROOT, workflow.aslFile), 'utf8')).toBe(aslText(workflow));
+    expect(loadAsl(workflow)).toEqual(renderAsl(workflow));
+    expect(loadAsl(workflow).TimeoutSeconds).toBe(workflow.timeoutSeconds);
+  });
+
+  it('passes the validation the engine skips', () => {
+    const asl = loadAsl(workflow) as unknown as StateMachineDefinition;
+    expect(() => new StateMachine(asl, { validationOptions: { checkArn: false } })).not.toThrow();
+    const broken = { ...asl, StartAt: 'Nowhere' } as StateMachineDefinition;
+    expect(() => new StateMachine(broken, { validationOptions: { checkArn: false } })).toThrow();
   });
 });

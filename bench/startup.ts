@@ -1,0 +1,254 @@
+// `npm run bench:startup`: what a start costs. The CLI's `status` against `node -e ''`, the Quick
+// start demo from a fresh .tenantry folder (with the cached cluster image, and without it), each
+// Lambda bundle's size and the cold import time of the bundles, all in the same run, medians of
+// repeated runs. Results in bench/results/startup-<date>.json and bench/results/README.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { REPO_ROOT } from '../infra/paths';
+import { TenantryStack } from '../infra/stack';
+import { writeSection } from './report';
+import { type Summary, summarise } from './stats';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const RUNS = Number(values.runs);
+const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+/** What the package scripts run: node with tsx's loader, one process (the tsx binary starts a second one). */
+const NODE_TSX = [process.execPath, ['--import', 'tsx']] as const;
+const viaScripts = (args: readonly string[]) => [NODE_TSX[0], [...NODE_TSX[1], ...args]] as const;
+const CLI = join(REPO_ROOT, 'local', 'cli.ts');
+const scratch = mkdtempSync(join(tmpdir(), 'tenantry-bench-startup-'));
+
+/** Wall time of one child process, in ms; it must exit 0 (or `expectCode`). */
+function wall(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, expectCode = 0): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== expectCode) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return Math.round(ms);
+}
+
+let fresh = 0;
+/** A fresh folder standing in for a newcomer's .tenantry (data and backups). */
+function freshTenantry(): NodeJS.ProcessEnv {
+  const dir = join(scratch, `tenantry-${++fresh}`);
+  return { TENANTRY_DATA_DIR: join(dir, 'pgdata'), TENANTRY_BACKUP_DIR: join(dir, 'backups') };
+}
+
+function cliStartup() {
+  // `status` on a data folder that already holds a cluster (a second command, as a user runs it).
+  const cache = { TENANTRY_CACHE_DIR: join(scratch, 'cache') };
+  const known = { ...freshTenantry(), ...cache };
+  wall(TSX, [CLI, 'status', 'nobody'], known, 1);
+  const node: number[] = [];
+  const status: number[] = [];
+  const statusTsxBinary: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    node.push(wall(process.execPath, ['-e', '']));
+    status.push(wall(...viaScripts([CLI, 'status', 'nobody']), known, 1));
+    statusTsxBinary.push(wall(TSX, [CLI, 'status', 'nobody'], known, 1));
+  }
+  // Which packages the command evaluates: a CPU profile names every module that ran code.
+  const profDir = join(scratch, 'prof');
+  spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${profDir}`, CLI, 'status', 'nobody'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...known },
+    },
+  );
+  const profile = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  const urls = new Set<string>();
+  if (profile) {
+    const nodes = (
+      JSON.parse(readFileSync(join(profDir, profile), 'utf8')) as {
+        nodes: { callFrame: { url: string } }[];
+      }
+    ).nodes;
+    for (const n of nodes) urls.add(n.callFrame.url);
+  }
+  const packages = [
+    ...new Set([...urls].map((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1]).filter(Boolean)),
+  ].sort() as string[];
+  return {
+    node: summarise(node),
+    status: summarise(status),
+    statusTsxBinary: summarise(statusTsxBinary),
+    overheadMs: summarise(status).median - summarise(node).median,
+    awsCdkLibLoaded: packages.includes('aws-cdk-lib'),
+    packagesRun: packages,
+  };
+}
+
+function demo() {
+  // As `npm run demo` runs it (node --import tsx, without npm's own start-up), from a fresh .tenantry folder.
+  const args = [CLI, 'provision', 'acme', '--blueprint', 'school-erp', '--watch'];
+  const warmCache = { TENANTRY_CACHE_DIR: join(scratch, 'cache') };
+  wall(...viaScripts(args), { ...freshTenantry(), ...warmCache });
+  const cached: number[] = [];
+  const uncached: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    cached.push(wall(...viaScripts(args), { ...freshTenantry(), ...warmCache }));
+    // The very first run on a machine: no cluster image yet, so initdb runs (and the image is made).
+    uncached.push(
+      wall(...viaScripts(args), { ...freshTenantry(), TENANTRY_CACHE_DIR: join(scratch, `cold-${i}`) }),
+    );
+  }
+  return { cachedImage: summarise(cached), firstEver: summarise(uncached) };
+}
+
+interface BundleStat {
+  readonly path: string;
+  readonly kind: 'step' | 'api' | 'other';
+  readonly bytes: number;
+  readonly importMs: Summary;
+}
+
+function bundles(): BundleStat[] {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: object };
+  const app = new App({
+    outdir: join(scratch, 'cdk.out'),
+    context: {
+      ...cdkJson.context,
+      'aws:cdk:enable-asset-metadata': true,
+      'aws:cdk:enable-path-metadata': true,
+    },
+  });
+  new TenantryStack(app, 'Tenantry');
+  const assembly = app.synth();
+  const template = assembly.getStackByName('Tenantry').template as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+  };
+  const out: BundleStat[] = [];
+  for (const resource of Object.values(template.Resources)) {
+    const asset = resource.Metadata?.['aws:asset:path'];
+    const path = resource.Metadata?.['aws:cdk:path'] ?? '';
+    if (resource.Type !== 'AWS::Lambda::Function' || !asset) continue;
+    const dir = join(assembly.directory, asset);
+    // The runtime provides the SDK: here, this repository's node_modules beside the bundle.
+    if (!existsSync(join(dir, 'node_modules')))
+      symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const file = join(dir, 'index.mjs');
+    const importMs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const ms = execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          'const t = performance.now(); await import(process.argv[1]); console.log(performance.now() - t);',
+          file,
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, TENANTRY_DB_CLUSTER_ARN: 'arn:x', TENANTRY_DB_SECRET_ARN: 'arn:x' },
+        },
+      );
+      importMs.push(Math.round(Number(ms.trim())));
+    }
+    const kind = /\/(Provision|Deprovision)\/Functions\//.test(path)
+      ? 'step'
+      : /\/Api\//.test(path)
+        ? 'api'
+        : 'other';
+    out.push({
+      path: path.replace(/\/Resource$/, ''),
+      kind,
+      bytes: statSync(file).size,
+      importMs: summarise(importMs),
+    });
+  }
+  return out.sort((a, b) => b.bytes - a.bytes);
+}
+
+const date = new Date().toISOString().slice(0, 10);
+try {
+  const started = performance.now();
+  const cli = cliStartup();
+  const demoRuns = demo();
+  const built = bundles();
+  const worst = (kind: BundleStat['kind']) =>
+    Math.max(...built.filter((b) => b.kind === kind).map((b) => b.importMs.median));
+  const result = {
+    benchmark: 'startup',
+    date,
+    command: `npm run bench:startup -- --runs ${RUNS}`,
+    node: process.version,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: process.platform },
+    runs: RUNS,
+    cli,
+    demo: demoRuns,
+    bundles: built,
+    goals: {
+      statusOverheadMs: { max: 500, value: cli.overheadMs, met: cli.overheadMs <= 500 },
+      demoMs: { max: 2500, value: demoRuns.cachedImage.median, met: demoRuns.cachedImage.median <= 2500 },
+      bundleBytes: {
+        max: 500 * 1024,
+        value: built[0]?.bytes ?? 0,
+        met: (built[0]?.bytes ?? 0) <= 500 * 1024,
+      },
+      importMs: {
+        max: 100,
+        step: worst('step'),
+        api: worst('api'),
+        met: worst('step') <= 100 && worst('api') <= 100,
+      },
+    },
+    benchSeconds: Math.round((performance.now() - started) / 1000),
+  };
+  const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const s = (x: Summary) => [x.median, x.min, x.max];
+  const kb = (b: number) => (b / 1024).toFixed(0);
+  const byKind = (kind: BundleStat['kind']) => built.filter((b) => b.kind === kind);
+  const g = result.goals;
+  const summary = [
+    `## Start-up, ${date}`,
+    '',
+    `\`${result.command}\`: Node ${result.node}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), ` +
+      `medians of ${RUNS} runs, interleaved within each part. Wall times of the child process; npm's own start-up not included.`,
+    '',
+    row(['what', 'median ms', 'min ms', 'max ms', 'goal']),
+    row(['---', '---:', '---:', '---:', '---']),
+    row(["`node -e ''`", ...s(cli.node), '']),
+    row([
+      '`tsx local/cli.ts status nobody` (the tsx binary: two node processes)',
+      ...s(cli.statusTsxBinary),
+      '',
+    ]),
+    row([
+      '`node --import tsx local/cli.ts status nobody` (as `npm run tenantry`; embedded PGlite, cluster present)',
+      ...s(cli.status),
+      `at most 500 ms over node: ${cli.overheadMs} ms, ${g.statusOverheadMs.met ? 'met' : 'NOT met'}`,
+    ]),
+    row([
+      'Quick start demo (provision acme, school-erp, --watch), fresh .tenantry, cached cluster image',
+      ...s(demoRuns.cachedImage),
+      `at most 2500 ms: ${g.demoMs.met ? 'met' : 'NOT met'}`,
+    ]),
+    row([
+      'the same, first run on the machine (no image yet: initdb, then the image is made)',
+      ...s(demoRuns.firstEver),
+      '',
+    ]),
+    '',
+    `aws-cdk-lib evaluated by \`status\`: ${cli.awsCdkLibLoaded ? 'YES' : 'no'}. Packages that ran code: ${cli.packagesRun.join(', ')}.`,
+    '',
+    `Lambda bundles: ${built.length}; largest ${kb(built[0]?.bytes ?? 0)} KB (goal at most 500 KB: ${g.bundleBytes.met ? 'met' : 'NOT met'}); ` +
+      `step bundles ${kb(Math.min(...byKind('step').map((b) => b.bytes)))}-${kb(Math.max(...byKind('step').map((b) => b.bytes)))} KB, ` +
+      `API bundles ${kb(Math.min(...byKind('api').map((b) => b.bytes)))}-${kb(Math.max(...byKind('api').map((b) => b.bytes)))} KB. ` +
+      `Cold import (fresh node, \`await import(index.mjs)\`, median of ${RUNS}), slowest bundle: step ${g.importMs.step} ms, API ${g.importMs.api} ms ` +
+      `(goal at most 100 ms: ${g.importMs.met ? 'met' : 'NOT met'}).`,
+    '',
+    row(['bundle', 'KB', 'import median ms']),
+    row(['---', '---:', '---:']),
+    ...built.map((b) => row([b.path, kb(b.bytes), b.importMs.median])),
+  ].join('\n');
+  console.log(summary);
+  await writeSection('startup', date, result, summary);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,267 @@
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/paths';
+import { TenantryStack } from '../../infra/stack';
+import { LocalEngine } from '../../local/engine';
+import type { HistoryEvent } from '../../shared/progress';
+import { ensureControlSchema } from '../../shared/registry/control';
+import { auditTrail, getTenant } from '../../shared/registry/tenants';
+import type { SqlClient } from '../../shared/sql/port';
+import { resolveIntrinsics } from '../../statemachine/render';
+import { type AslDefinition, DEPROVISION, PROVISION, type Workflow } from '../../statemachine/workflows';
+import { openDataApi, serverUrl, TEST_CLUSTER_ARN, TEST_SECRET_ARN } from '../support/databases';
+import { schemaExists } from '../support/provisioning';
+import { tempDir } from '../support/temp-dirs';
+
+/**
+ * The artifacts that ship, run end to end: the app synthesized with real bundling (esbuild, as
+ * `cdk synth` does), each state machine's DefinitionString from the template, and each task's
+ * handler imported from its bundle's index.mjs. The bundles reach the database as on Lambda,
+ * through the Data API (here its test double) with the environment a deployed function gets, so
+ * an error name the bundler changed would no longer match the definition's Retry and Catch.
+ */
+
+interface CfnTemplate {
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
+}
+
+/** A GetAtt of a function's ARN stands for that function: an ARN that names its logical id. */
+const functionArn = (logicalId: string) => `arn:aws:lambda:us-east-1:000000000000:function:${logicalId}`;
+
+/** The DefinitionString of a state machine, with its tokens resolved: functions by logical id. */
+function definitionOf(template: CfnTemplate, stateMachineId: string): AslDefinition {
+  const join = (
+    template.Resources[stateMachineId]?.Properties?.DefinitionString as { 'Fn::Join'?: unknown }
+  )?.['Fn::Join'] as [string, unknown[]] | undefined;
+  if (!join) throw new Error(`${stateMachineId} has no Fn::Join DefinitionString`);
+  const [separator, parts] = join;
+  const text = parts
+    .map((part) => {
+      const att = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+      if (att && att[1] === 'Arn' && template.Resources[att[0]]?.Type === 'AWS::Lambda::Function') {
+        return functionArn(att[0]);
+      }
+      return String(resolveIntrinsics(part));
+    })
+    .join(separator);
+  return JSON.parse(text) as AslDefinition;
+}
+
+/** The state machine whose definition names exactly this workflow's task states. */
+function stateMachineOf(template: CfnTemplate, workflow: Workflow): AslDefinition {
+  const found = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')
+    .map(([id]) => definitionOf(template, id))
+    .filter((asl) => workflow.tasks.every((t) => asl.States[t.state]?.Type === 'Task'));
+  if (found.length !== 1)
+    throw new Error(`expected one ${workflow.name} state machine, found ${found.length}`);
+  return found[0] as AslDefinition;
+}
+
+/** The logical id of the function a task state invokes. */
+function functionIdOf(asl: AslDefinition, state: string): string | undefined {
+  const parameters = asl.States[state]?.Parameters as { FunctionName?: string } | undefined;
+  return parameters?.FunctionName?.split(':function:')[1];
+}
+
+function historyOf(db: SqlClient, executionId: string): Promise<HistoryEvent[]> {
+  return db
+    .query<{ event: HistoryEvent }>(
+      'SELECT event FROM tenantry.execution_events WHERE execution_id = $1 ORDER BY id',
+      [executionId],
+    )
+    .then((r) => r.rows.map((row) => row.event));
+}
+
+const ENV = {
+  TENANTRY_DB_CLUSTER_ARN: TEST_CLUSTER_ARN,
+  TENANTRY_DB_SECRET_ARN: TEST_SECRET_ARN,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+} as const;
+
+describe('the synthesized workflows with their bundled handlers, on the Data API', () => {
+  let dataApi: Awaited<ReturnType<typeof openDataApi>>;
+  let db: SqlClient;
+  let engine: LocalEngine;
+  const definitions: Record<string, AslDefinition> = {};
+  const bundles = new Map<string, string>(); // function logical id -> bundle folder
+  const saved = new Map<string, string | undefined>();
+
+  beforeAll(async () => {
+    // Real bundling, as `cdk synth` does it (the other infra tests skip it for speed).
+    // With the feature flags the CLI gives the app, and the asset paths it records on each function.
+    const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: object };
+    const app = new App({
+      outdir: tempDir('tenantry-cdk-bundled-'),
+      context: { ...cdkJson.context, 'aws:cdk:enable-asset-metadata': true },
+    });
+    new TenantryStack(app, 'Tenantry');
+    const assembly = app.synth();
+    const stack = assembly.getStackByName('Tenantry');
+    const template = stack.template as CfnTemplate;
+    for (const workflow of [PROVISION, DEPROVISION])
+      definitions[workflow.name] = stateMachineOf(template, workflow);
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      const asset = resource.Metadata?.['aws:asset:path'];
+      if (resource.Type === 'AWS::Lambda::Function' && typeof asset === 'string') {
+        const dir = join(assembly.directory, asset);
+        // The runtime provides the SDK: here, this repository's node_modules beside the bundle.
+        if (!readdirSync(dir).includes('node_modules'))
+          symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+        bundles.set(id, dir);
+      }
+    }
+
+    dataApi = await openDataApi(serverUrl());
+    const env: Record<string, string> = {
+      ...ENV,
+      TENANTRY_DB_NAME: dataApi.database,
+      AWS_ENDPOINT_URL: dataApi.server.endpoint,
+      TENANTRY_BACKUP_DIR: tempDir('tenantry-bundled-backups-'),
+    };
+    for (const [key, value] of Object.entries(env)) {
+      saved.set(key, process.env[key]);
+      process.env[key] = value;
+    }
+    // The source tree's blueprints must not stand in for the ones each bundle carries.
+    saved.set('TENANTRY_BLUEPRINTS_DIR', process.env.TENANTRY_BLUEPRINTS_DIR);
+    delete process.env.TENANTRY_BLUEPRINTS_DIR;
+
+    db = dataApi.connect();
+    // The control schema first, so a fault aimed at a step's call cannot hit its definition.
+    await ensureControlSchema(db);
+    engine = new LocalEngine({
+      db,
+      retryDelayMs: 0,
+      definitions,
+      handlerFile: (workflow, state) => {
+        const asl = definitions[workflow];
+        const id = asl && functionIdOf(asl, state);
+        const dir = id && bundles.get(id);
+        if (!dir) throw new Error(`no bundle for ${workflow}.${state}`);
+        return join(dir, 'index.mjs');
+      },
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const [key, value] of saved) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await dataApi?.close();
+  });
+
+  it('takes every task of both workflows from a bundle', () => {
+    for (const workflow of [PROVISION, DEPROVISION]) {
+      const asl = definitions[workflow.name];
+      expect(asl?.TimeoutSeconds).toBe(workflow.timeoutSeconds);
+      for (const task of workflow.tasks) {
+        const id = asl && functionIdOf(asl, task.state);
+        expect(id && bundles.has(id), `${workflow.name}.${task.state}`).toBe(true);
+      }
+    }
+  });
+
+  it('provisions a tenant, retrying a transient fault the bundle reports by its name', async () => {
+    // The cluster is resuming when CreateSchema calls it: the bundle's Data API client throws
+    // TransientDatabaseError, and only the definition's Retry on that name gets the run through.
+    dataApi.server.inject({ kind: 'resuming', sql: /create_tenant_schema/, times: 1 });
+    const run = await engine.start(PROVISION, 'bundled-one', {
+      tenantId: 'bundled-one',
+      displayName: 'Bundled',
+      blueprint: 'docex',
+      requestedBy: 'test',
+    });
+    const record = await run.done;
+    const history = await historyOf(db, record.executionId);
+    const failures = history
+      .filter((e) => e.type === 'TaskFailed')
+      .map((e) => e.taskFailedEventDetails?.error);
+    expect(failures).toEqual(['TransientDatabaseError']);
+    expect(record.status).toBe('SUCCEEDED');
+    expect(await getTenant(db, 'bundled-one')).toMatchObject({
+      status: 'active',
+      schemaName: 'tenant_bundled_one',
+    });
+    const tables = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'tenant_bundled_one'",
+    );
+    expect(tables.rows[0]?.n).toBeGreaterThan(0);
+  });
+
+  it('cleans up after a permanent fault: the schema goes and the tenant is failed at its step', async () => {
+    // The database refuses the tenant's tables (an event trigger): a DatabaseError from the
+    // SyncTables bundle, after CreateSchema made the schema.
+    await db.query(`CREATE FUNCTION public.refuse_tables() RETURNS event_trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE schema_name = 'tenant_bundled_bad') THEN
+          RAISE EXCEPTION 'tables refused for this test';
+        END IF;
+      END $$`);
+    await db.query(
+      "CREATE EVENT TRIGGER refuse_tables ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.refuse_tables()",
+    );
+    try {
+      const run = await engine.start(PROVISION, 'bundled-bad', {
+        tenantId: 'bundled-bad',
+        displayName: 'Bundled, refused',
+        blueprint: 'docex',
+        requestedBy: 'test',
+      });
+      const record = await run.done;
+      expect(record.status).toBe('FAILED');
+      const history = await historyOf(db, record.executionId);
+      const failed = history
+        .filter((e) => e.type === 'TaskFailed')
+        .map((e) => e.taskFailedEventDetails?.error);
+      expect(failed).toEqual(['DatabaseError']);
+      const entered = history
+        .filter((e) => e.type.endsWith('StateEntered'))
+        .map((e) => e.stateEnteredEventDetails?.name);
+      expect(entered).toContain('Cleanup');
+      expect(entered).not.toContain('CreateIndexes');
+    } finally {
+      await db.query('DROP EVENT TRIGGER refuse_tables');
+      await db.query('DROP FUNCTION public.refuse_tables()');
+    }
+    expect(await schemaExists(db, 'tenant_bundled_bad')).toBe(false);
+    expect(await getTenant(db, 'bundled-bad')).toMatchObject({
+      status: 'failed',
+      failedStep: 'SyncTables',
+    });
+    const audit = await auditTrail(db, 'bundled-bad');
+    expect(audit.map((a) => a.action)).toEqual(['provision.started', 'provision.failed']);
+  });
+
+  it('deprovisions the tenant: backed up, schema dropped, marked deprovisioned', async () => {
+    const run = await engine.start(DEPROVISION, 'bundled-one', {
+      tenantId: 'bundled-one',
+      requestedBy: 'test',
+    });
+    const record = await run.done;
+    expect(record.status).toBe('SUCCEEDED');
+    const history = await historyOf(db, record.executionId);
+    const ran = history
+      .filter((e) => e.type === 'TaskSucceeded')
+      .map(
+        (e) =>
+          history.findLast((h) => h.id < e.id && h.type.endsWith('StateEntered'))?.stateEnteredEventDetails
+            ?.name,
+      );
+    expect(new Set(ran)).toEqual(
+      new Set(DEPROVISION.tasks.filter((t) => t.state !== 'Cleanup').map((t) => t.state)),
+    );
+    expect(await schemaExists(db, 'tenant_bundled_one')).toBe(false);
+    expect(await getTenant(db, 'bundled-one')).toMatchObject({ status: 'deprovisioned' });
+    const backups = readdirSync(process.env.TENANTRY_BACKUP_DIR ?? '', { recursive: true });
+    expect(backups.some((f) => String(f).endsWith('manifest.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterImageDir, PgliteClient } from '../../shared/sql/pglite';
+import { tempDir } from '../support/temp-dirs';
+
+// A new embedded data folder starts from a copy of a pristine cluster, made once (initdb is the
+// slow part of a first start); the copy is the image, never what an earlier folder became.
+describe('the embedded cluster image', () => {
+  const saved = process.env.TENANTRY_CACHE_DIR;
+  beforeAll(() => {
+    process.env.TENANTRY_CACHE_DIR = tempDir('tenantry-cache-');
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TENANTRY_CACHE_DIR;
+    else process.env.TENANTRY_CACHE_DIR = saved;
+  });
+
+  it('is made at first use and seeds every new data folder with a pristine cluster', async () => {
+    const image = clusterImageDir();
+    expect(existsSync(image)).toBe(false);
+    const first = await PgliteClient.open({ dataDir: join(tempDir('tenantry-data-'), 'pgdata') });
+    await first.query('CREATE TABLE public.left_behind (id int)');
+    await first.close();
+    expect(existsSync(join(image, 'PG_VERSION'))).toBe(true);
+    // Nothing else of the build is left beside the image.
+    expect(readdirSync(join(image, '..'))).toEqual([image.split('/').at(-1)]);
+
+    const dataDir = join(tempDir('tenantry-data-'), 'pgdata');
+    const second = await PgliteClient.open({ dataDir });
+    try {
+      const { rows } = await second.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'left_behind'",
+      );
+      expect(rows[0]?.n).toBe(0);
+      await second.query('CREATE TABLE public.kept (id int)');
+    } finally {
+      await second.close();
+    }
+    // A folder that holds a cluster is opened as it is, not seeded again.
+    const again = await PgliteClient.open({ dataDir });
+    try {
+      const { rows } = await again.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'kept'",
+      );
+      expect(rows[0]?.n).toBe(1);
+    } finally {
+      await again.close();
+    }
+  });
+});
