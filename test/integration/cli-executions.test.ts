@@ -1,30 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../local/cli';
+import { describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../local/engine';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import { PgliteClient } from '../../shared/sql/pglite';
 import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
+import { cli, embeddedCliFolder } from '../support/cli';
 import { registryRow, schemaExists } from '../support/provisioning';
-
-/** Runs the CLI in process against its own embedded database folder, capturing what it prints. */
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 /**
  * `tenantry cancel` and `tenantry redrive` without `--api`, on embedded PGlite: the process that
@@ -32,27 +11,14 @@ async function cli(...argv: string[]) {
  * and redrive runs the request again here. (On the server, crash.test.ts cancels across processes.)
  */
 describe('tenantry cancel and redrive on embedded PGlite', () => {
-  let dataDir: string;
-  const saved = { ...process.env };
-  beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tenantry-cli-executions-'));
-    delete process.env.DATABASE_URL;
-    process.env.TENANTRY_DATA_DIR = dataDir;
-    process.env.TENANTRY_BACKUP_DIR = join(dataDir, 'backups');
-    resetBackupStore();
-  });
-  afterAll(() => {
-    process.env = saved;
-    resetBackupStore();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const folder = embeddedCliFolder('tenantry-cli-executions-');
 
   /** Starts a run in a "process" of its own that stops for good before `state`; its name. */
   async function cutOffAt(
     state: string,
     start: (engine: LocalEngine) => Promise<{ executionId: string }>,
   ): Promise<string> {
-    const db = await PgliteClient.open({ dataDir });
+    const db = await PgliteClient.open({ dataDir: folder.dir });
     let reached: () => void = () => {};
     const atState = new Promise<void>((resolve) => {
       reached = resolve;
@@ -108,7 +74,7 @@ describe('tenantry cancel and redrive on embedded PGlite', () => {
     expect(redrive.err).toMatch(/recovered interrupted run \S+ of cx-dep \(stopped in Backup; cleaned up\)/);
     expect(redrive.code, redrive.err).toBe(0);
     expect(redrive.out).toContain('Tenant cx-dep is deprovisioned');
-    const db = await PgliteClient.open({ dataDir });
+    const db = await PgliteClient.open({ dataDir: folder.dir });
     try {
       expect(await registryRow(db, 'cx-dep')).toMatchObject({ status: 'deprovisioned' });
       expect(await schemaExists(db, 'tenant_cx_dep')).toBe(false);

@@ -1,47 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../local/cli';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalEngine } from '../../local/engine';
 import { recoverInterruptedRuns } from '../../local/recovery';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import { getTenant } from '../../shared/registry/tenants';
 import { PgliteClient } from '../../shared/sql/pglite';
 import { PROVISION_WORKFLOW } from '../../statemachine/render';
-
-/** Runs the CLI in process against its own embedded database folder, capturing what it prints. */
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+import { cli, embeddedCliFolder } from '../support/cli';
 
 describe('tenantry CLI on embedded PGlite', () => {
-  let dataDir: string;
-  const saved = { ...process.env };
-  beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tenantry-cli-'));
-    delete process.env.DATABASE_URL;
-    process.env.TENANTRY_DATA_DIR = dataDir;
-    process.env.TENANTRY_BACKUP_DIR = join(dataDir, 'backups');
-    resetBackupStore();
-  });
-  afterAll(() => {
-    process.env = saved;
-    resetBackupStore();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const folder = embeddedCliFolder('tenantry-cli-');
   afterEach(() => vi.restoreAllMocks());
 
   it('provisions with --watch, showing each step live and a summary', async () => {
@@ -109,7 +77,7 @@ describe('tenantry CLI on embedded PGlite', () => {
     expect(list.out).toMatch(
       /basic-school-system\s+v1\s+active\s+basic\s+maxUsers=50 maxSchools=10 maxProducts=500/,
     );
-    const file = join(dataDir, 'pilot.json');
+    const file = join(folder.dir, 'pilot.json');
     const definition = {
       name: 'CLI Pilot',
       category: 'custom',
@@ -140,7 +108,7 @@ describe('tenantry CLI on embedded PGlite', () => {
     );
     expect(scheduled.code, scheduled.err).toBe(0);
     expect(scheduled.out).toMatch(/Tenant cli-leaving is scheduled for deletion at \d{4}-\d\d-\d\dT/);
-    const db = await PgliteClient.open({ dataDir });
+    const db = await PgliteClient.open({ dataDir: folder.dir });
     try {
       expect(await getTenant(db, 'cli-leaving')).toMatchObject({ status: 'scheduled_for_deletion' });
     } finally {
