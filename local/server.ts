@@ -29,15 +29,10 @@ import { ensureLocalStore } from '../shared/registry/control';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
-import { DEPROVISION, PROVISION, type Workflow } from '../statemachine/workflows';
+import { PROVISION, WORKFLOW_BY_NAME } from '../statemachine/workflows';
 import { LocalEngine, type LocalEngineOptions } from './engine';
 import { LeaseSweeper, type RecoveredRun, recoverExpiredRuns } from './recovery';
 import { LocalDeletionScheduler } from './scheduler';
-
-const WORKFLOWS: Readonly<Record<WorkflowName, Workflow>> = {
-  Provision: PROVISION,
-  Deprovision: DEPROVISION,
-};
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,11 +44,11 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   constructor(readonly engine: LocalEngine) {}
 
   stepsOf(workflow: WorkflowName): readonly string[] {
-    return WORKFLOWS[workflow].tasks.map((t) => t.state);
+    return WORKFLOW_BY_NAME[workflow].tasks.map((t) => t.state);
   }
 
   executionArn(name: string, workflow: WorkflowName = 'Provision'): string {
-    return this.engine.executionArn(WORKFLOWS[workflow].name, name);
+    return this.engine.executionArn(WORKFLOW_BY_NAME[workflow].name, name);
   }
 
   async start(
@@ -62,7 +57,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     input: Record<string, unknown>,
     workflow: WorkflowName = 'Provision',
   ): Promise<StartedExecution> {
-    const run = await this.engine.start(WORKFLOWS[workflow], tenantId, input, name);
+    const run = await this.engine.start(WORKFLOW_BY_NAME[workflow], tenantId, input, name);
     // A run ending in failure is recorded in the store; nobody awaits it here.
     run.done.catch((error: unknown) => logger.error('local run failed to finish', { error: String(error) }));
     return {

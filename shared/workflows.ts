@@ -3,7 +3,7 @@ import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/sche
 import { StepOutputSchemas } from './provision/schemas';
 
 /**
- * The workflows' steps, defined once: each task state's name, order, what it does, whether it runs
+ * The workflows and their steps, defined once: each workflow's timeout, and each task state's name, order, what it does, whether it runs
  * only for some requests, its timeout, and the schema of what it returns. The state machines
  * (statemachine/), their Lambdas and handler files (`functions/<workflow>/<state in kebab case>.ts`,
  * each one function wrapped by `workflowStep` in shared/lambda/workflow-step.ts, which parses the
@@ -35,6 +35,8 @@ const CleanupOutputSchema = z
 
 export const WORKFLOWS = {
   Provision: {
+    // A run that has not finished by then has hung somewhere.
+    timeoutSeconds: 30 * 60,
     steps: [
       {
         state: 'Validate',
@@ -99,6 +101,8 @@ export const WORKFLOWS = {
     },
   },
   Deprovision: {
+    // A backup of a large tenant takes many invocations.
+    timeoutSeconds: 2 * 60 * 60,
     steps: [
       {
         state: 'Validate',
@@ -146,7 +150,15 @@ export const WORKFLOWS = {
     },
   },
 } as const satisfies Readonly<
-  Record<string, { readonly steps: readonly StepDefinition[]; readonly cleanup: StepDefinition }>
+  Record<
+    string,
+    {
+      /** How long one execution may run in all. */
+      readonly timeoutSeconds: number;
+      readonly steps: readonly StepDefinition[];
+      readonly cleanup: StepDefinition;
+    }
+  >
 >;
 
 export type WorkflowName = keyof typeof WORKFLOWS;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { WORKFLOWS as WORKFLOW_DEFINITIONS, type WorkflowName } from '../shared/workflows';
 import {
   DEPROVISION_CLEANUP,
   DEPROVISION_TASKS,
@@ -44,8 +45,7 @@ export const PROVISION: Workflow = {
   name: 'Provision',
   tasks: PROVISION_TASKS,
   cleanup: PROVISION_CLEANUP,
-  // A run that has not finished by then has hung somewhere.
-  timeoutSeconds: 30 * 60,
+  timeoutSeconds: WORKFLOW_DEFINITIONS.Provision.timeoutSeconds,
   aslFile: 'statemachine/asl/provision.asl.json',
 };
 
@@ -53,12 +53,15 @@ export const DEPROVISION: Workflow = {
   name: 'Deprovision',
   tasks: DEPROVISION_TASKS,
   cleanup: DEPROVISION_CLEANUP,
-  // A backup of a large tenant takes many invocations.
-  timeoutSeconds: 2 * 60 * 60,
+  timeoutSeconds: WORKFLOW_DEFINITIONS.Deprovision.timeoutSeconds,
   aslFile: 'statemachine/asl/deprovision.asl.json',
 };
 
-export const WORKFLOWS: readonly Workflow[] = [PROVISION, DEPROVISION];
+/** Each workflow by its name, as the API's engine port names them. */
+export const WORKFLOW_BY_NAME: Readonly<Record<WorkflowName, Workflow>> = {
+  Provision: PROVISION,
+  Deprovision: DEPROVISION,
+};
 
 const ROOT = new URL('../', import.meta.url);
 

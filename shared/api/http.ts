@@ -6,7 +6,7 @@ import { logger } from '../logger';
 import { textProblem } from '../validation';
 import { assertTextParams, readJsonBody } from './input';
 import { API_ROUTES } from './route-table';
-import { ExecutionIdParamSchema, type Problem, TemplateIdParamSchema, TenantIdParamSchema } from './schemas';
+import type { Problem } from './schemas';
 
 /** API Gateway HTTP API (payload format 2.0) events and results: what every route handler takes and gives. */
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -78,21 +78,6 @@ export function pathParam(event: HttpEvent, name: string): string {
   const problem = textProblem(value);
   if (problem) throw new ValidationError([{ field: name, reason: problem }]);
   return value;
-}
-
-/** The `{executionId}` path parameter: an execution name or ARN. */
-export function executionRef(event: HttpEvent): string {
-  return parseInput(ExecutionIdParamSchema, { executionId: pathParam(event, 'executionId') }).executionId;
-}
-
-/** The `{tenantId}` path parameter: a tenant id by the tenant id rules. */
-export function tenantIdParam(event: HttpEvent): string {
-  return parseInput(TenantIdParamSchema, { tenantId: pathParam(event, 'tenantId') }).tenantId;
-}
-
-/** The `{templateId}` path parameter: a template's id or name. */
-export function templateIdParam(event: HttpEvent): string {
-  return parseInput(TemplateIdParamSchema, { templateId: pathParam(event, 'templateId') }).templateId;
 }
 
 /** Who called: the IAM principal API Gateway authorized, or 'unknown' (local server). */

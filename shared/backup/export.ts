@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { BlobStore, Retention } from '../blobs/port';
 import { BackupChangedError, RowTooLargeError } from '../errors';
@@ -8,11 +7,13 @@ import { parseOrThrow } from '../validation';
 import { type BackupColumn, type BackupTable, backupSequences, backupTables } from './catalog';
 import { copyLineSql, countLines, decodeField } from './copy-text';
 import {
+  applyCopySettings,
   type BackupManifestSequence,
   type BackupManifestTable,
   type BackupProgress,
   BackupProgressSchema,
-  COPY_SETTINGS,
+  partChecksum,
+  tableChecksum,
 } from './manifest';
 
 /** Bytes of one part when the backend has no response limit (a Postgres server, PGlite). */
@@ -82,22 +83,6 @@ function limitsOf(db: SqlClient): PageLimits {
   }
   const bytes = db.maxResponseBytes - RESPONSE_HEADROOM_BYTES;
   return { pageBytes: bytes, maxRowBytes: bytes, chunkChars: DATA_API_CHUNK_CHARS, maxPageRows: 1000 };
-}
-
-/** The transaction-local settings every value is written (and read back) under. */
-export async function applyCopySettings(tx: SqlExecutor): Promise<void> {
-  const entries = Object.entries(COPY_SETTINGS);
-  await tx.query(
-    `SELECT ${entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
-    entries.flat(),
-  );
-}
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** A table's checksum: sha256 over its parts' checksums, one per line (documented in docs/backups.md). */
-export function tableChecksum(parts: readonly { sha256: string }[]): string {
-  return sha256(parts.map((p) => `${p.sha256}\n`).join(''));
 }
 
 export function partKey(prefix: string, tableIndex: number, table: string, part: number): string {
@@ -276,7 +261,7 @@ export async function exportSchema(db: SqlClient, options: ExportOptions): Promi
             retention,
           });
           const bytes = Buffer.byteLength(page.body);
-          current.parts.push({ key, rows: page.rows, bytes, sha256: sha256(page.body) });
+          current.parts.push({ key, rows: page.rows, bytes, sha256: partChecksum(page.body) });
           current.rows += page.rows;
           current.bytes += bytes;
           rowsThisSlice += page.rows;

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import type { SqlExecutor } from '../sql/port';
 
 /**
  * The session settings a backup's values were written under, and that a load must use: dates in
@@ -12,6 +14,25 @@ export const COPY_SETTINGS = {
   extra_float_digits: '3',
   bytea_output: 'hex',
 } as const;
+
+/** The transaction-local settings every value is written (and read back) under. */
+export async function applyCopySettings(tx: SqlExecutor): Promise<void> {
+  const entries = Object.entries(COPY_SETTINGS);
+  await tx.query(
+    `SELECT ${entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+    entries.flat(),
+  );
+}
+
+/** The checksum the manifest records for a part: SHA-256 of its bytes, lowercase hex. */
+export function partChecksum(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** A table's checksum: sha256 over its parts' checksums, one per line (documented in docs/backups.md). */
+export function tableChecksum(parts: readonly { sha256: string }[]): string {
+  return partChecksum(parts.map((p) => `${p.sha256}\n`).join(''));
+}
 
 const PartSchema = z.object({
   key: z.string(),

@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { countLines } from '../backup/copy-text';
-import { assertRowsFit, exportSchema, tableChecksum } from '../backup/export';
-import { type BackupManifest, BackupManifestSchema, COPY_SETTINGS } from '../backup/manifest';
+import { assertRowsFit, exportSchema } from '../backup/export';
+import {
+  type BackupManifest,
+  BackupManifestSchema,
+  COPY_SETTINGS,
+  partChecksum,
+  tableChecksum,
+} from '../backup/manifest';
 import { backupStore } from '../blobs/connect';
 import { eventsConfigFromEnv } from '../config';
 import { BackupVerificationError, NotFoundError, ValidationError } from '../errors';
@@ -78,8 +83,6 @@ export async function disable(rt: Runtime, event: StepEvent): Promise<{ status: 
   if (plan.target.schemaDropped) return { status: 'deprovisioning' };
   return callControl(rt.db, plan.tenantId, 'disable_tenant', [plan.tenantId, event.execution.id]);
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function manifestKey(tenantId: string, executionName: string) {
   return `backups/${tenantId}/${executionName}/manifest.json`;
@@ -194,7 +197,7 @@ export async function verifyBackup(rt: Runtime, event: StepEvent): Promise<{ tab
     for (const part of t.parts) {
       const body = await store.get(part.key);
       const lines = countLines(body);
-      if (sha256(body) !== part.sha256 || lines !== part.rows || Buffer.byteLength(body) !== part.bytes)
+      if (partChecksum(body) !== part.sha256 || lines !== part.rows || Buffer.byteLength(body) !== part.bytes)
         problems.push(`${part.key} does not match the manifest`);
       rows += lines;
     }

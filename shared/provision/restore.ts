@@ -1,8 +1,11 @@
-import { createHash } from 'node:crypto';
 import { countLines } from '../backup/copy-text';
-import { applyCopySettings } from '../backup/export';
 import { columnsFor, loadPart, restoreSequences } from '../backup/load';
-import { AnyBackupManifestSchema, type LegacyBackupManifest } from '../backup/manifest';
+import {
+  AnyBackupManifestSchema,
+  applyCopySettings,
+  type LegacyBackupManifest,
+  partChecksum,
+} from '../backup/manifest';
 import { backupStore } from '../blobs/connect';
 import type { BlobStore } from '../blobs/port';
 import { BackupVerificationError, BlueprintError, ValidationError } from '../errors';
@@ -19,11 +22,9 @@ const LEDGER = '_tenantry_migrations';
 /** The audit action that marks a restore's rows as loaded: a retry after a lost response loads nothing twice. */
 const LOADED = 'restore.rows_loaded';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 async function verifiedPart(store: BlobStore, part: { key: string; sha256: string }): Promise<string> {
   const body = await store.get(part.key);
-  if (sha256(body) !== part.sha256) {
+  if (partChecksum(body) !== part.sha256) {
     throw new BackupVerificationError(`backup part ${part.key} does not match its checksum`);
   }
   return body;
