@@ -13,6 +13,10 @@
  *   replaces functions of a later release: an older container starting during a rolling deploy
  *   cannot put its functions back. (A change of a function's arguments or result type needs a
  *   migration that drops the old one first: CREATE OR REPLACE cannot change those.)
+ * - generated SQL: what is derived from a TypeScript definition, today the registry's status CHECK
+ *   from the tenant lifecycle (registry/lifecycle.ts). It is released and re-applied exactly like a
+ *   function file, under its own name in `functions.lock.json`, so adding a status is one entry in
+ *   the lifecycle (and a raised release), never a hand-written migration.
  * - `local/NNNN_name.sql`: the local engine's execution store, a migration set of its own that only
  *   the local engine applies (ensureLocalStore); Aurora never gets these tables.
  *
@@ -29,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '../blueprint';
 import { ConfigError } from '../errors';
+import { tenantStatusCheckSql } from './lifecycle';
 
 export interface ControlSqlFile {
   /** The file's path relative to the SQL folder, e.g. `migrations/0003_templates.sql`. */
@@ -52,6 +57,11 @@ export interface ControlSql {
   readonly functionsRelease: number;
   /** The checksum of each function file as released, from the same lock. */
   readonly functionsLock: Readonly<Record<string, string>>;
+  /**
+   * SQL generated from a TypeScript definition (the registry's status CHECK from the tenant
+   * lifecycle), applied and released like a function file: re-applied when its text changes.
+   */
+  readonly generated: readonly ControlSqlFile[];
   /** The local engine's execution store. */
   readonly local: readonly ControlMigrationFile[];
 }
@@ -113,6 +123,18 @@ function readLock(root: string): { release: number; checksums: Record<string, st
   throw new ConfigError(`${path} must be { "release": <positive integer>, "checksums": { ... } }`);
 }
 
+/** What the control schema derives from TypeScript definitions rather than a file. */
+export function generatedControlSql(statusCheck: string = tenantStatusCheckSql()): ControlSqlFile[] {
+  return [
+    {
+      file: 'generated: tenantStatusCheckSql() in registry/lifecycle.ts',
+      name: 'tenants_status_check',
+      checksum: sha256(statusCheck),
+      sql: statusCheck,
+    },
+  ];
+}
+
 const loaded = new Map<string, ControlSql>();
 
 /** Reads (once per folder and process) and checks the control SQL. */
@@ -126,6 +148,7 @@ export function loadControlSql(dir: string = defaultControlSqlDir()): ControlSql
       dir,
       migrations,
       functions: readFunctions(dir),
+      generated: generatedControlSql(),
       functionsRelease: lock.release,
       functionsLock: lock.checksums,
       local: readMigrations(dir, 'local'),

@@ -188,7 +188,7 @@ async function install(db: SqlClient, set: MigrationSet): Promise<number> {
 
 const controlSet = (sql: ControlSql): MigrationSet => ({
   migrations: sql.migrations,
-  functions: sql.functions,
+  functions: [...sql.functions, ...sql.generated],
   functionsRelease: sql.functionsRelease,
   ledger: 'schema_migrations',
   functionLedger: 'control_functions',

@@ -5,6 +5,7 @@ import {
   type TenantryError,
   TenantStateError,
 } from '../errors';
+import { quoteLiteral } from '../identifiers';
 
 /**
  * The tenant lifecycle, defined once: every status a tenant can have, what it means, and what each
@@ -64,9 +65,16 @@ export type TenantStatus = keyof typeof TENANT_LIFECYCLE;
 
 export const TENANT_STATUSES = Object.keys(TENANT_LIFECYCLE) as [TenantStatus, ...TenantStatus[]];
 
-/** The registry's CHECK on `tenantry.tenants.status`, generated from the lifecycle. */
-export function tenantStatusCheckSql(): string {
-  return `CHECK (status IN (${TENANT_STATUSES.map((s) => `'${s}'`).join(', ')}))`;
+/**
+ * The registry's CHECK on `tenantry.tenants.status`, generated from the lifecycle. The control
+ * schema's installer (registry/control-files.ts) applies it like a control function: whenever this
+ * text changes, and never over a later release.
+ */
+export function tenantStatusCheckSql(statuses: readonly string[] = TENANT_STATUSES): string {
+  return (
+    'ALTER TABLE tenantry.tenants DROP CONSTRAINT IF EXISTS tenants_status_check,\n' +
+    `  ADD CONSTRAINT tenants_status_check CHECK (status IN (${statuses.map(quoteLiteral).join(', ')}))`
+  );
 }
 
 interface TenantState {

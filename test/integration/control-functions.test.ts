@@ -24,7 +24,13 @@ import {
 import { quoteLiteral } from '../../shared/identifiers';
 import { callControl, jsonArg } from '../../shared/registry/call';
 import { ensureControlSchema, ensureLocalStore } from '../../shared/registry/control';
-import { type ControlSql, defaultControlSqlDir, loadControlSql } from '../../shared/registry/control-files';
+import {
+  type ControlSql,
+  defaultControlSqlDir,
+  generatedControlSql,
+  loadControlSql,
+} from '../../shared/registry/control-files';
+import { TENANT_STATUSES, tenantStatusCheckSql } from '../../shared/registry/lifecycle';
 import { CONTROL_RESULTS } from '../../shared/registry/results';
 import { PgliteClient } from '../../shared/sql/pglite';
 import type { SqlClient } from '../../shared/sql/port';
@@ -86,7 +92,9 @@ async function ledger(db: SqlClient) {
 const expectedLedger = (sql: ControlSql) => ({
   migrations: Object.fromEntries(sql.migrations.map((m) => [m.version, m.checksum])),
   functions: Object.fromEntries(
-    [...sql.functions].sort((a, b) => (a.name < b.name ? -1 : 1)).map((f) => [f.name, f.checksum]),
+    [...sql.functions, ...sql.generated]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((f) => [f.name, f.checksum]),
   ),
 });
 
@@ -131,10 +139,10 @@ describe('the control SQL files', () => {
   });
 
   it('are released by functions.lock.json: a changed function file raises the release', () => {
-    const files = Object.fromEntries(sql.functions.map((f) => [f.name, f.checksum]));
+    const files = Object.fromEntries([...sql.functions, ...sql.generated].map((f) => [f.name, f.checksum]));
     expect(
       files,
-      'a function file changed: raise "release" in shared/registry/sql/functions.lock.json and record its checksum',
+      'a function file or generated SQL changed: raise "release" in shared/registry/sql/functions.lock.json and record its checksum',
     ).toEqual(sql.functionsLock);
   });
 
@@ -525,6 +533,52 @@ describe.each(testBackends())('control migrations and functions, as $name record
     await ensureControlSchema(warm.client);
     expect(warm.calls()).toBe(1);
   });
+  it("keeps the registry's status CHECK to the lifecycle: a status added there is accepted once released", async () => {
+    const db = fresh;
+    await ensureControlSchema(db);
+    const check = async () =>
+      (
+        await db.query<{ d: string }>(
+          `SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint
+            WHERE conrelid = 'tenantry.tenants'::regclass AND conname = 'tenants_status_check'`,
+        )
+      ).rows.map((r) => [...r.d.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]));
+    expect(await check()).toEqual([[...TENANT_STATUSES]]);
+    const insert = (status: string) =>
+      db.query(
+        `INSERT INTO tenantry.tenants
+           (tenant_id, display_name, schema_name, blueprint, blueprint_version, status, requested_by, execution_id)
+         VALUES ($1, $1, $2, 'docex', 1, $3, 'test', 'exec-1')`,
+        [`s-${status.replaceAll('_', '-')}`, `tenant_s_${status}`, status],
+      );
+    const refused = await insert('archived').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DatabaseError);
+    expect((refused as DatabaseError).code).toBe('23514');
+
+    // The lifecycle gains a status: the next release's generated CHECK is applied, nothing else.
+    const before = await ledger(db);
+    const sql = loadControlSql();
+    const next: ControlSql = {
+      ...sql,
+      generated: generatedControlSql(tenantStatusCheckSql([...TENANT_STATUSES, 'archived'])),
+      functionsRelease: sql.functionsRelease + 1,
+    };
+    await ensureControlSchema(counted(db).client, next);
+    expect(await check()).toEqual([[...TENANT_STATUSES, 'archived']]);
+    const after = await ledger(db);
+    expect(Object.keys(after.functions).filter((f) => after.functions[f] !== before.functions[f])).toEqual([
+      'tenants_status_check',
+    ]);
+    await insert('archived');
+    await db.query(`DELETE FROM tenantry.tenants WHERE tenant_id = 's-archived'`);
+    // A build of the previous release leaves the newer CHECK alone (a rolling deploy).
+    await ensureControlSchema(counted(db).client, sql);
+    expect(await check()).toEqual([[...TENANT_STATUSES, 'archived']]);
+    // And a later release without it puts the lifecycle's CHECK back.
+    await ensureControlSchema(counted(db).client, { ...sql, functionsRelease: sql.functionsRelease + 1 });
+    expect(await check()).toEqual([[...TENANT_STATUSES]]);
+  });
+
   it('re-applies a function whose file changed, and only it; an older build leaves it; applies a new migration', async () => {
     const db = fresh;
     await ensureControlSchema(db);
@@ -534,7 +588,7 @@ describe.each(testBackends())('control migrations and functions, as $name record
     writeFileSync(file, readFileSync(file, 'utf8').replace('BEGIN\n', 'BEGIN\n  -- edited: re-applied\n'));
     relock(edited.dir);
     const sql = edited.load();
-    expect(sql.functionsRelease).toBe(2);
+    expect(sql.functionsRelease).toBe(loadControlSql().functionsRelease + 1);
     await ensureControlSchema(counted(db).client, sql);
     const after = await ledger(db);
     expect(after).toEqual(expectedLedger(sql));
