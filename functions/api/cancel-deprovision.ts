@@ -1,7 +1,8 @@
 import { callerOf } from '../../shared/api/http';
 import { apiRoute } from '../../shared/api/route';
 import { cancelDeprovision } from '../../shared/api/routes';
-import { apiRuntime, deletionScheduler } from '../../shared/api/runtime';
+import { apiRuntime } from '../../shared/api/runtime';
+import { deletionScheduler } from '../../shared/api/scheduler';
 
 /** DELETE /tenants/{tenantId}/deprovision */
 export const handler = apiRoute('CancelDeprovision', async ({ params, event }) => {

@@ -1,6 +1,7 @@
 import { apiRoute } from '../../shared/api/route';
 import { deprovisionTenant } from '../../shared/api/routes';
-import { apiRuntime, deletionScheduler } from '../../shared/api/runtime';
+import { apiRuntime } from '../../shared/api/runtime';
+import { deletionScheduler } from '../../shared/api/scheduler';
 
 /** POST /tenants/{tenantId}/deprovision */
 export const handler = apiRoute('DeprovisionTenant', async ({ params, body }) => {

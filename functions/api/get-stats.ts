@@ -1,6 +1,6 @@
 import { apiRoute } from '../../shared/api/route';
 import { getStats } from '../../shared/api/routes';
-import { apiRuntime } from '../../shared/api/runtime';
+import { runtime } from '../../shared/runtime';
 
 /** GET /stats */
-export const handler = apiRoute('GetStats', async () => getStats(await apiRuntime()));
+export const handler = apiRoute('GetStats', async () => getStats(await runtime()));

@@ -1,8 +1,8 @@
 import { apiRoute } from '../../shared/api/route';
 import { getTenant } from '../../shared/api/routes';
-import { apiRuntime } from '../../shared/api/runtime';
+import { runtime } from '../../shared/runtime';
 
 /** GET /tenants/{tenantId} */
 export const handler = apiRoute('GetTenant', async ({ params }) =>
-  getTenant(await apiRuntime(), params.tenantId),
+  getTenant(await runtime(), params.tenantId),
 );

@@ -1,9 +1,9 @@
 import { apiRoute } from '../../shared/api/route';
-import { apiRuntime } from '../../shared/api/runtime';
+import { runtime } from '../../shared/runtime';
 import { TemplateStore } from '../../shared/templates/store';
 
 /** GET /templates/{templateId}/versions */
 export const handler = apiRoute('ListTemplateVersions', async ({ params }) => {
-  const rt = await apiRuntime();
+  const rt = await runtime();
   return { items: await new TemplateStore(rt.db, rt.blueprints).versions(params.templateId) };
 });

@@ -1,6 +1,6 @@
 import { apiRoute } from '../../shared/api/route';
 import { listTenants } from '../../shared/api/routes';
-import { apiRuntime } from '../../shared/api/runtime';
+import { runtime } from '../../shared/runtime';
 
 /** GET /tenants */
-export const handler = apiRoute('ListTenants', async ({ query }) => listTenants(await apiRuntime(), query));
+export const handler = apiRoute('ListTenants', async ({ query }) => listTenants(await runtime(), query));

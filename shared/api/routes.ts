@@ -25,6 +25,7 @@ import {
   listTenants as readTenants,
   type TenantRecord,
 } from '../registry/tenants';
+import type { Runtime } from '../runtime';
 import { hashPassword } from '../templates/password';
 import { TemplateStore } from '../templates/store';
 import { parseOrThrow } from '../validation';
@@ -133,7 +134,7 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
 }
 
 /** `GET /tenants`: keyset paging by tenant id. */
-export async function listTenants(rt: ApiRuntime, query: ListTenantsQuery) {
+export async function listTenants(rt: Runtime, query: ListTenantsQuery) {
   await ensureControlSchema(rt.db);
   const items = await readTenants(rt.db, {
     ...(query.status ? { status: query.status } : {}),
@@ -145,7 +146,7 @@ export async function listTenants(rt: ApiRuntime, query: ListTenantsQuery) {
 }
 
 /** `GET /tenants/{tenantId}` */
-export async function getTenant(rt: ApiRuntime, tenantId: string): Promise<TenantRecord> {
+export async function getTenant(rt: Runtime, tenantId: string): Promise<TenantRecord> {
   await ensureControlSchema(rt.db);
   const tenant = await readTenant(rt.db, tenantId);
   if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
@@ -418,7 +419,7 @@ async function redriveDeprovision(rt: ApiRuntime, found: FoundExecution): Promis
  * `GET /stats`, from the registry and its audit trail, which both engines write the same way:
  * tenants by status and blueprint, outcomes and durations of executions, what is running now.
  */
-export async function getStats(rt: ApiRuntime): Promise<Stats> {
+export async function getStats(rt: Runtime): Promise<Stats> {
   await ensureControlSchema(rt.db);
   const [byStatus, byBlueprint, outcomes, durations, running, byTemplate] = await Promise.all([
     rt.db.query<{ status: string; n: number }>(

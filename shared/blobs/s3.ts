@@ -1,12 +1,15 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { isSdkError, s3Sdk } from '../aws-sdk';
 import { NotFoundError } from '../errors';
 import { type BlobStore, RETENTION_TAG, type Retention } from './port';
+
+const { GetObjectCommand, PutObjectCommand, S3Client: S3 } = s3Sdk();
 
 /** The backup bucket. Objects are tagged with their retention for the bucket's lifecycle rule. */
 export class S3Store implements BlobStore {
   constructor(
     private readonly bucket: string,
-    private readonly client: S3Client = new S3Client({}),
+    private readonly client: S3Client = new S3({}),
   ) {}
 
   async put(
@@ -30,7 +33,8 @@ export class S3Store implements BlobStore {
       const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return (await result.Body?.transformToString('utf8')) ?? '';
     } catch (error) {
-      if (error instanceof NoSuchKey) throw new NotFoundError(`no backup object s3://${this.bucket}/${key}`);
+      if (isSdkError(error, 'NoSuchKey'))
+        throw new NotFoundError(`no backup object s3://${this.bucket}/${key}`);
       throw error;
     }
   }

@@ -1,14 +1,16 @@
-import {
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import * as z from 'zod';
+import { isSdkError, schedulerSdk } from '../aws-sdk';
+import { ConfigError } from '../errors';
+import type { DeletionScheduler } from './schedule';
+
+const {
   ActionAfterCompletion,
   CreateScheduleCommand,
   DeleteScheduleCommand,
   FlexibleTimeWindowMode,
-  ResourceNotFoundException,
-  SchedulerClient,
-} from '@aws-sdk/client-scheduler';
-import * as z from 'zod';
-import { ConfigError } from '../errors';
-import type { DeletionScheduler } from './schedule';
+  SchedulerClient: Scheduler,
+} = schedulerSdk();
 
 export const SchedulerEnvSchema = z.object({
   TENANTRY_SCHEDULE_GROUP: z.string().min(1),
@@ -31,7 +33,7 @@ export class EventBridgeDeletionScheduler implements DeletionScheduler {
 
   constructor(
     env: NodeJS.ProcessEnv = process.env,
-    private readonly client: SchedulerClient = new SchedulerClient({}),
+    private readonly client: SchedulerClient = new Scheduler({}),
   ) {
     const parsed = SchedulerEnvSchema.safeParse(env);
     if (!parsed.success) {
@@ -68,7 +70,7 @@ export class EventBridgeDeletionScheduler implements DeletionScheduler {
         new DeleteScheduleCommand({ Name: name, GroupName: this.env.TENANTRY_SCHEDULE_GROUP }),
       );
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
+      if (!isSdkError(error, 'ResourceNotFoundException')) throw error;
     }
   }
 }

@@ -1,15 +1,6 @@
-import {
-  DescribeExecutionCommand,
-  ExecutionAlreadyExists,
-  ExecutionDoesNotExist,
-  GetExecutionHistoryCommand,
-  ListExecutionsCommand,
-  SFNClient,
-  type HistoryEvent as SfnHistoryEvent,
-  StartExecutionCommand,
-  StopExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import type { SFNClient, HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
+import { isSdkError, sfnSdk } from '../aws-sdk';
 import { ConfigError } from '../errors';
 import type { ExecutionStatus, HistoryEvent } from '../progress';
 import { taskStates } from '../workflows';
@@ -40,7 +31,15 @@ export type SfnEnv = z.infer<typeof SfnEnvSchema>;
 
 // Once per container: the client, and the environment checked at cold start (reported on first use,
 // so a module that merely imports this, like the local server, does not need the variable).
-const client = new SFNClient({});
+const {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient: Sfn,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} = sfnSdk();
+const client = new Sfn({});
 const coldStartEnv = SfnEnvSchema.safeParse(process.env);
 
 /** How many ListExecutions pages one `listByTenant` call reads at most before handing back a token. */
@@ -113,7 +112,7 @@ export class SfnWorkflowEngine implements WorkflowEngine {
       return { executionId: out.executionArn ?? this.executionArn(name, workflow), name, started: true };
     } catch (error) {
       // Closed (whatever the input) or open with another input: the name is taken, that execution is the answer.
-      if (error instanceof ExecutionAlreadyExists)
+      if (isSdkError(error, 'ExecutionAlreadyExists'))
         return { executionId: this.executionArn(name, workflow), name, started: false };
       throw error;
     }
@@ -133,7 +132,7 @@ export class SfnWorkflowEngine implements WorkflowEngine {
         stoppedAt: iso(out.stopDate),
       };
     } catch (error) {
-      if (error instanceof ExecutionDoesNotExist) return undefined;
+      if (isSdkError(error, 'ExecutionDoesNotExist')) return undefined;
       throw error;
     }
   }

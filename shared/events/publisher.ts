@@ -1,4 +1,5 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { eventBridgeSdk } from '../aws-sdk';
 import { TransientDatabaseError } from '../errors';
 import type { SqlExecutor } from '../sql/port';
 
@@ -25,7 +26,7 @@ export class EventBridgePublisher implements EventPublisher {
   ) {}
 
   async publish(event: DomainEvent): Promise<void> {
-    const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    const { EventBridgeClient, PutEventsCommand } = eventBridgeSdk();
     this.client ??= new EventBridgeClient({});
     const result = await this.client.send(
       new PutEventsCommand({

@@ -1,11 +1,5 @@
-import {
-  BeginTransactionCommand,
-  CommitTransactionCommand,
-  ExecuteStatementCommand,
-  RDSDataClient,
-  type RDSDataClientConfig,
-  RollbackTransactionCommand,
-} from '@aws-sdk/client-rds-data';
+import type { RDSDataClient, RDSDataClientConfig } from '@aws-sdk/client-rds-data';
+import { rdsDataSdk } from '../aws-sdk';
 import {
   mapDataApiError,
   recordsToRows,
@@ -15,6 +9,14 @@ import {
   toNamedStatement,
 } from './data-api-wire';
 import type { SqlClient, SqlParam, SqlResult, SqlRow, SqlTransaction, StatementFailure } from './port';
+
+const {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
+  ExecuteStatementCommand,
+  RDSDataClient: RdsData,
+  RollbackTransactionCommand,
+} = rdsDataSdk();
 
 export interface DataApiClientOptions {
   /** The Aurora cluster's ARN (the Data API's `resourceArn`). */
@@ -51,7 +53,7 @@ export class DataApiClient implements SqlClient {
 
   constructor(private readonly options: DataApiClientOptions) {
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
-    this.client = new RDSDataClient({
+    this.client = new RdsData({
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
       maxAttempts: 1,
       requestHandler: { requestTimeout: options.requestTimeoutMs ?? 60_000 },
