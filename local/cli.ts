@@ -29,7 +29,7 @@ import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './ap
 import { LocalEngine } from './engine';
 import { recoverExpiredRuns } from './recovery';
 import { LocalDeletionScheduler } from './scheduler';
-import { LocalWorkflowEngine } from './server';
+import { LocalWorkflowEngine } from './workflow-engine';
 
 const USAGE = `tenantry: provision and inspect tenants with the local engine
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
@@ -24,6 +24,7 @@ import {
   loadAsl,
   type Workflow,
 } from '../statemachine/workflows';
+import { handlerModuleUrl } from './handler-modules';
 import {
   Lease,
   type LeaseSettings,
@@ -480,7 +481,7 @@ export class LocalEngine {
   private handlerFor(wf: WorkflowRuntime, state: string, entry: string): Promise<LambdaHandler> {
     let handler = wf.handlers.get(state);
     if (!handler) {
-      handler = import(pathToFileURL(resolve(ROOT, entry)).href).then((mod: { handler?: LambdaHandler }) => {
+      handler = import(handlerModuleUrl(ROOT, entry)).then((mod: { handler?: LambdaHandler }) => {
         if (typeof mod.handler !== 'function') throw new Error(`${entry} does not export a handler`);
         return mod.handler;
       });

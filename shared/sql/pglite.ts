@@ -97,6 +97,13 @@ export interface PgliteClientOptions {
   readonly dataDir?: string;
 }
 
+/**
+ * One session in one process needs little shared memory: initdb's defaults (128 MB of shared
+ * buffers, 100 connections) make every start allocate and clear it, about a tenth of the time it
+ * takes to open a data folder (bench/results/README.md, "CLI start").
+ */
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'max_connections=4'];
+
 /** The embedded default: Postgres compiled to WASM, one session, in this process. */
 export class PgliteClient implements SqlClient {
   readonly backend = 'pglite' as const;
@@ -110,6 +117,7 @@ export class PgliteClient implements SqlClient {
     if (options.dataDir) await seedDataDir(options.dataDir);
     const db = await PGlite.create({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
       parsers: { [PG_OID.INT8]: parseInt8, [PG_OID.DATE]: parseDate },
     });
     return new PgliteClient(db);

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// The `tenantry` command: runs the prebuilt CLI in dist/ (local/bin/build.mjs), rebuilding it first
+// when a TypeScript source is newer than the build, so an edited checkout never runs stale code.
+// Starting from JavaScript spares every command the TypeScript compiler's start-up (bench:startup).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = new URL('../../', import.meta.url);
+const DIST = new URL('dist/', ROOT);
+const STAMP = new URL('build.json', DIST);
+const SOURCES = ['local', 'shared', 'functions', 'statemachine'];
+
+function newestSource() {
+  let newest = 0;
+  for (const dir of SOURCES) {
+    const root = new URL(`${dir}/`, ROOT);
+    for (const f of readdirSync(root, { recursive: true, withFileTypes: true })) {
+      if (f.isFile() && f.name.endsWith('.ts'))
+        newest = Math.max(newest, statSync(join(f.parentPath, f.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function builtEntry() {
+  if (!existsSync(STAMP)) return undefined;
+  if (statSync(STAMP).mtimeMs < newestSource()) return undefined;
+  return JSON.parse(readFileSync(STAMP, 'utf8')).entries['local/cli-main.ts'];
+}
+
+let entry = builtEntry();
+if (!entry) {
+  const { buildCli } = await import('./build.mjs');
+  entry = (await buildCli())['local/cli-main.ts'];
+}
+await import(pathToFileURL(join(DIST.pathname, entry)).href);
