@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   cancelDeprovision,
@@ -10,9 +11,10 @@ import {
 } from '../shared/api/routes';
 import { DeprovisionBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
+import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
 import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
 import { databaseConfigFromEnv } from '../shared/config';
-import { TenantryError } from '../shared/errors';
+import { BlueprintError, TenantryError } from '../shared/errors';
 import type { HistoryEvent, StepProgress } from '../shared/progress';
 import { stepsFromHistory } from '../shared/progress';
 import { ensureControlSchema } from '../shared/registry/control';
@@ -45,6 +47,8 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry list [--status active]
   tenantry blueprint list
   tenantry blueprint lock <name>
+  tenantry blueprint import <dump.sql> --name <name> [--data] [--schema public] [--force]
+                                                     a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
   tenantry --api <url> provision|status|list|deprovision|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
@@ -347,17 +351,71 @@ async function list(db: SqlClient, args: string[]): Promise<number> {
   return 0;
 }
 
+/** `blueprint import`: a plain-SQL pg_dump made into a blueprint folder, with the report of every change. */
+function importBlueprint(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      schema: { type: 'string' },
+      data: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+    },
+  });
+  const [file, ...extra] = positionals;
+  if (!file || extra.length > 0 || !values.name)
+    throw new UsageError(
+      'usage: tenantry blueprint import <dump.sql> --name <blueprint> [--data] [--schema public] [--force]',
+    );
+  let dump: string;
+  try {
+    dump = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const imported = importDump(dump, {
+    name: values.name,
+    data: values.data,
+    source: file,
+    ...(values.schema ? { schema: values.schema } : {}),
+  });
+  const root = new BlueprintCatalog().root;
+  const dir = join(root, imported.name);
+  let problems: readonly string[] = [];
+  try {
+    writeImportedBlueprint(root, imported, { force: values.force });
+  } catch (error) {
+    if (!(error instanceof BlueprintError) || !existsSync(join(dir, 'blueprint.json'))) throw error;
+    problems = error.problems.length > 0 ? error.problems : [error.message];
+  }
+  console.log(formatImportReport(imported, dir));
+  if (problems.length === 0) return 0;
+  console.error(`\nThe blueprint was written but does not pass its checks (${problems.length}):`);
+  for (const p of problems) console.error(`  ${p}`);
+  return 1;
+}
+
 async function blueprint(args: string[]): Promise<number> {
   const [sub, name] = args;
+  if (sub === 'import') return importBlueprint(args.slice(1));
   const engine = new LocalEngine({ db: await PgliteClient.open() });
   try {
     if (sub === 'list') {
-      for (const n of engine.blueprints.names()) {
-        const b = engine.blueprints.get(n);
+      let broken = 0;
+      for (const { name: n, blueprint: b, problems } of engine.blueprints.list()) {
+        if (!b) {
+          broken++;
+          console.log(
+            `${n.padEnd(16)} BROKEN: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+          );
+          for (const p of problems) console.log(`    ${p}`);
+          continue;
+        }
         const locked = b.lock[String(b.version)] ? 'locked' : 'NOT LOCKED';
         console.log(`${n.padEnd(16)} v${b.version} ${locked}: ${b.description}`);
       }
-      return 0;
+      return broken > 0 ? 1 : 0;
     }
     if (sub === 'lock' && name) {
       const b = engine.blueprints.get(name);
@@ -368,7 +426,9 @@ async function blueprint(args: string[]): Promise<number> {
       );
       return 0;
     }
-    throw new UsageError('usage: tenantry blueprint list | tenantry blueprint lock <name>');
+    throw new UsageError(
+      'usage: tenantry blueprint list | tenantry blueprint lock <name> | tenantry blueprint import <dump.sql> --name <name>',
+    );
   } finally {
     await engine.db.close();
   }

@@ -3,10 +3,32 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Blueprint, type BlueprintLockVersion, LOCK_FILE } from './blueprint';
 import { readCatalog } from './catalog';
+import { DatabaseError, TransientDatabaseError } from './errors';
 import { quoteIdent } from './identifiers';
-import type { SqlClient } from './sql/port';
+import type { SqlClient, SqlTransaction } from './sql/port';
+import { type SplitStatement, splitSqlStatements } from './sql/split';
 
 class Rollback extends Error {}
+
+/**
+ * Runs one statement of a blueprint file; a failure names the file and line (the line of the
+ * error's position when Postgres gives one) and keeps its SQLSTATE.
+ */
+async function runAt(tx: SqlTransaction, file: string, stmt: SplitStatement): Promise<void> {
+  try {
+    await tx.script([stmt.sql]);
+  } catch (error) {
+    if (!(error instanceof DatabaseError || error instanceof TransientDatabaseError)) throw error;
+    const position = Number((error.cause as { position?: unknown } | undefined)?.position ?? 0);
+    const before = position > 0 ? stmt.sql.slice(0, position - 1) : '';
+    const line = stmt.line + (before.match(/\n/g)?.length ?? 0);
+    const where = stmt.line > 0 ? `${file} line ${line}` : file;
+    const message = `${where}: ${error.message}`;
+    throw error instanceof DatabaseError
+      ? new DatabaseError(message, error.code, { cause: error, detail: error.detail })
+      : new TransientDatabaseError(message, error.code, { cause: error });
+  }
+}
 
 /**
  * Applies the blueprint's migrations and indexes to a scratch schema inside a transaction that is
@@ -23,8 +45,12 @@ export async function computeBlueprintLock(
     await db.transaction(async (tx) => {
       await tx.script([`CREATE SCHEMA ${quoteIdent(scratch)}`]);
       await tx.query(`SELECT set_config('search_path', $1, true)`, [quoteIdent(scratch)]);
-      for (const m of blueprint.migrations) await tx.script([m.sql]);
-      await tx.script(blueprint.indexes.map((i) => i.sql));
+      for (const m of blueprint.migrations) {
+        for (const stmt of splitSqlStatements(m.sql))
+          await runAt(tx, `${blueprint.name}/migrations/${m.name}`, stmt);
+      }
+      for (const i of blueprint.indexes)
+        await runAt(tx, `${blueprint.name}/indexes.sql (${i.name})`, { sql: i.sql, line: 0 });
       const catalog = await readCatalog(tx, scratch);
       entry = {
         fingerprint: catalog.fingerprint,

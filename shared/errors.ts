@@ -205,6 +205,12 @@ export class DatabaseError extends TenantryError {
 /** A blueprint or template on disk is malformed, or an applied migration was changed. */
 export class BlueprintError extends TenantryError {
   override readonly name: ErrorName = 'BlueprintError';
+  /** Every problem found, each naming its file (and line), when a check found several at once. */
+  readonly problems: readonly string[];
+  constructor(message: string, options?: TenantryErrorOptions & { readonly problems?: readonly string[] }) {
+    super(message, options);
+    this.problems = options?.problems ?? [];
+  }
 }
 
 export class MigrationChecksumError extends BlueprintError {

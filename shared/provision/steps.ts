@@ -12,6 +12,7 @@ import {
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
+import { splitSqlStatements } from '../sql/split';
 import { fillAdminRows } from '../templates/admin';
 import { type TemplateRecord, TemplateStore } from '../templates/store';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
@@ -182,15 +183,28 @@ export async function createSchema(rt: Runtime, event: StepEvent): Promise<StepO
   return callControl(rt.db, plan.tenantId, 'create_tenant_schema', [plan.tenantId, event.execution.id]);
 }
 
+/** A migration's statements with their lines, split once per process. */
+const split = new Map<string, readonly { line: number; sql: string }[]>();
+function statementsOf(sql: string): readonly { line: number; sql: string }[] {
+  let statements = split.get(sql);
+  if (!statements) {
+    statements = splitSqlStatements(sql).map(({ line, sql }) => ({ line, sql }));
+    split.set(sql, statements);
+  }
+  return statements;
+}
+
 export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOutputs['SyncTables']> {
   const plan = planOf(event);
   const blueprint = blueprintOf(rt, plan);
+  // Each migration as its statements with their lines: an error names the file and line.
   const migrations = migrationsUpTo(blueprint, plan.blueprintVersion).map(
     ({ version, name, checksum, sql }) => ({
       version,
       name,
+      file: `${blueprint.name}/migrations/${name}`,
       checksum,
-      sql,
+      statements: statementsOf(sql),
     }),
   );
   const result = await callControl(rt.db, plan.tenantId, 'sync_migrations', [

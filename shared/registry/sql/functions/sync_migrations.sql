@@ -1,5 +1,7 @@
 -- SyncTables: apply pending migrations in version order, with the tenant schema on search_path,
--- recording each in the tenant's ledger. Refuses a ledger that disagrees with the blueprint.
+-- recording each in the tenant's ledger. Refuses a ledger that disagrees with the blueprint. Each
+-- migration comes as its statements with their lines ('statements': [{line, sql}]; 'sql' alone
+-- still works), so an error names the file and line.
 CREATE OR REPLACE FUNCTION tenantry.sync_migrations(p_tenant text, p_execution text, p_migrations jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -9,6 +11,12 @@ DECLARE
   v_max_applied integer := 0;
   v_applied integer[] := '{}';
   v_done boolean;
+  s jsonb;
+  v_line integer;
+  v_state text;
+  v_message text;
+  v_detail text;
+  v_hint text;
 BEGIN
   PERFORM set_config('search_path', quote_ident(t.schema_name), true);
   EXECUTE format('CREATE TABLE IF NOT EXISTS %I._tenantry_migrations (
@@ -34,7 +42,20 @@ BEGIN
       RAISE EXCEPTION 'migration % is new but a later migration (%) is already applied to schema %',
         m->>'name', v_max_applied, t.schema_name USING ERRCODE = 'TY002';
     END IF;
-    EXECUTE m->>'sql';
+    -- One statement at a time (p_migrations carries each with its line): a failure names the
+    -- migration file and line and keeps its SQLSTATE, so transient faults stay retryable.
+    BEGIN
+      FOR s IN SELECT value FROM jsonb_array_elements(
+                 coalesce(m->'statements', jsonb_build_array(jsonb_build_object('line', 1, 'sql', m->>'sql')))) LOOP
+        v_line := (s->>'line')::integer;
+        EXECUTE s->>'sql';
+      END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                              v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+      RAISE EXCEPTION USING ERRCODE = v_state, DETAIL = v_detail, HINT = v_hint,
+        MESSAGE = format('%s line %s: %s', coalesce(m->>'file', m->>'name'), v_line, v_message);
+    END;
     EXECUTE format('INSERT INTO %I._tenantry_migrations (version, name, checksum, execution_id) VALUES ($1, $2, $3, $4)',
                    t.schema_name)
       USING (m->>'version')::integer, m->>'name', m->>'checksum', p_execution;
