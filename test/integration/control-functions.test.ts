@@ -534,7 +534,7 @@ describe.each(testBackends())('control migrations and functions, as $name record
     writeFileSync(file, readFileSync(file, 'utf8').replace('BEGIN\n', 'BEGIN\n  -- edited: re-applied\n'));
     relock(edited.dir);
     const sql = edited.load();
-    expect(sql.functionsRelease).toBe(2);
+    expect(sql.functionsRelease).toBe(loadControlSql().functionsRelease + 1);
     await ensureControlSchema(counted(db).client, sql);
     const after = await ledger(db);
     expect(after).toEqual(expectedLedger(sql));
@@ -555,8 +555,9 @@ describe.each(testBackends())('control migrations and functions, as $name record
     // A new migration is applied and recorded; the functions, current, are not touched.
     const next = copy();
     cpSync(edited.dir, next.dir, { recursive: true });
+    const nextVersion = Math.max(...loadControlSql().migrations.map((m) => m.version)) + 1;
     writeFileSync(
-      join(next.dir, 'migrations', '0010_note.sql'),
+      join(next.dir, 'migrations', `${String(nextVersion).padStart(4, '0')}_note.sql`),
       "COMMENT ON TABLE tenantry.tenants IS 'one row per tenant';\n",
     );
     const withNote = next.load();
