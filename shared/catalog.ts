@@ -33,7 +33,8 @@ import type { SqlExecutor } from './sql/port';
  */
 export const CATALOG_SQL = `
 WITH ns AS MATERIALIZED (
-  SELECT n.oid FROM pg_namespace n WHERE n.nspname = $1
+  -- A syscache lookup by name: no scan of pg_namespace, however many schemas there are.
+  SELECT n.oid FROM (SELECT to_regnamespace(quote_ident($1))::oid AS oid) n WHERE n.oid IS NOT NULL
 ),
 objs AS MATERIALIZED (
   SELECT DISTINCT d.classid, d.objid
