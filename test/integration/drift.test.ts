@@ -222,6 +222,24 @@ describe.each(testBackends())('Verify (drift) on $name', (backend) => {
     expect((await compareWithLock(t.db, blueprints.catalog, tenant)).drifted).toBe(false);
   });
 
+  it("reads a function pinned to its own schema with the schema's name normalised", async () => {
+    let seen: Awaited<ReturnType<typeof compareWithLock>> | undefined;
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query(
+          'ALTER FUNCTION tenant_drifting.touch_updated_at() SET search_path = tenant_drifting, pg_temp',
+        );
+        seen = await compareWithLock(tx, blueprints.catalog, tenant);
+        throw new Rollback();
+      }),
+    ).rejects.toBeInstanceOf(Rollback);
+    expect(seen?.changed.map((c) => c.actual)).toEqual([
+      expect.stringMatching(
+        /^function touch_updated_at\(\) .* set search_path=<schema>, pg_temp body [0-9a-f]{32}$/,
+      ),
+    ]);
+  });
+
   it('records drift on the tenant, shows it in GET /tenants/{id} and /stats, and a clean verify clears it', async () => {
     const clean = await http.get<DriftReport>('/tenants/drifting/drift');
     expect(clean.status).toBe(200);
