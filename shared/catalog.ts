@@ -219,8 +219,15 @@ SELECT line, body, hashed FROM (
            WHEN 'd' THEN 'domain ' || t.qname || ' ' || format_type(t.typbasetype, t.typtypmod)
               || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
               || coalesce(' default ' || t.typdefault, '')
+              -- Through the constraints' dependency on the domain, not pg_constraint.contypid: almost
+              -- every row has contypid 0, so the planner would take a lookup by it for a large share
+              -- of pg_constraint and scan it whole.
               || coalesce((SELECT ' ' || string_agg(pg_get_constraintdef(dc.oid), ' ' ORDER BY dc.conname)
-                             FROM pg_constraint dc WHERE dc.contypid = t.oid AND dc.contype = 'c'), '')
+                             FROM (SELECT objid FROM pg_depend
+                                    WHERE refclassid = 'pg_type'::regclass AND refobjid = t.oid
+                                      AND classid = 'pg_constraint'::regclass OFFSET 0) dd,
+                                  LATERAL (SELECT oid, conname FROM pg_constraint
+                                            WHERE oid = dd.objid AND contypid = t.oid AND contype = 'c' OFFSET 0) dc), '')
            WHEN 'c' THEN 'type ' || t.qname || ' ('
               || (SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                     FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
