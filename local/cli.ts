@@ -14,6 +14,8 @@ import { BlueprintCatalog } from '../shared/blueprint';
 import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
 import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
 import { databaseConfigFromEnv } from '../shared/config';
+import type { DriftReport } from '../shared/drift/schemas';
+import { DEFAULT_VERIFY_CONCURRENCY, verifyFleet, verifyTenant } from '../shared/drift/verify';
 import { BlueprintError, TenantryError } from '../shared/errors';
 import type { HistoryEvent, StepProgress } from '../shared/progress';
 import { stepsFromHistory } from '../shared/progress';
@@ -44,6 +46,8 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry cancel <execution>                        stop a run (Provision or Deprovision) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
   tenantry status <tenant-id>
+  tenantry verify <tenant-id>                        compare a live tenant with its blueprint version's lock
+  tenantry verify --all [--concurrency 4]            every active tenant, and a fleet summary
   tenantry list [--status active]
   tenantry blueprint list
   tenantry blueprint lock <name>
@@ -327,12 +331,71 @@ async function status(db: SqlClient, args: string[]): Promise<number> {
   console.log(`  schema ${tenant.schemaName}, blueprint ${tenant.blueprint} v${tenant.blueprintVersion}`);
   console.log(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
   if (tenant.failedStep) console.log(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
+  if (tenant.driftCheckedAt) {
+    const d = tenant.drift;
+    console.log(
+      d
+        ? `  DRIFT at ${tenant.driftCheckedAt}: ${d.missing.length} missing, ${d.unexpected.length} unexpected, ${d.changed.length} changed (tenantry verify ${tenant.tenantId})`
+        : `  verified clean at ${tenant.driftCheckedAt}`,
+    );
+  }
   const engine = new LocalEngine({ db });
   const progress = await engine.progress(PROVISION, tenant.executionId);
   console.log(`  last execution ${tenant.executionId}: ${progress.status}`);
   for (const step of progress.steps)
     if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
   return 0;
+}
+
+function describeDrift(report: DriftReport): string[] {
+  if (!report.drifted)
+    return [
+      `${report.tenantId}: clean (${report.blueprint} v${report.blueprintVersion}, ${report.objects} objects)`,
+    ];
+  return [
+    `${report.tenantId}: DRIFT from ${report.blueprint} v${report.blueprintVersion}: ${report.missing.length} missing, ${report.unexpected.length} unexpected, ${report.changed.length} changed`,
+    ...report.missing.map((m) => `  - missing    ${m}`),
+    ...report.unexpected.map((u) => `  + unexpected ${u}`),
+    ...report.changed.flatMap((c) => [
+      `  ~ changed    ${c.key}`,
+      `      expected ${c.expected}`,
+      `      actual   ${c.actual}`,
+    ]),
+  ];
+}
+
+/** `verify <id>` or `verify --all`: exit 0 when clean, 1 when drift was found (or a tenant could not be verified). */
+async function verify(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { all: { type: 'boolean', default: false }, concurrency: { type: 'string' } },
+  });
+  const rt = { db, blueprints: new BlueprintCatalog() };
+  if (values.all) {
+    if (positionals.length > 0) throw new UsageError('verify --all takes no tenant id');
+    const concurrency =
+      values.concurrency === undefined ? DEFAULT_VERIFY_CONCURRENCY : Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+      throw new UsageError('--concurrency must be an integer from 1 to 64');
+    const summary = await verifyFleet(rt, {
+      concurrency,
+      onTenant: (entry) => {
+        if ('error' in entry)
+          console.log(`${entry.tenantId}: not verified: ${entry.error.name}: ${entry.error.message}`);
+        else for (const line of describeDrift(entry.report)) console.log(line);
+      },
+    });
+    console.log(
+      `${summary.tenants} active tenants: ${summary.clean} clean, ${summary.drifted} drifted, ${summary.failed} not verified`,
+    );
+    return summary.drifted + summary.failed > 0 ? 1 : 0;
+  }
+  const tenantId = positionals[0];
+  if (!tenantId || positionals.length > 1) throw new UsageError('verify takes one tenant id, or --all');
+  const report = await verifyTenant(rt, tenantId, process.env.USER ?? 'cli');
+  for (const line of describeDrift(report)) console.log(line);
+  return report.drifted ? 1 : 0;
 }
 
 async function list(db: SqlClient, args: string[]): Promise<number> {
@@ -515,6 +578,7 @@ export async function main(argv: string[]): Promise<number> {
       redrive,
       restore,
       status,
+      verify,
       list,
       template,
     };

@@ -89,6 +89,17 @@ export const API_ROUTES = [
     sfn: [],
   },
   {
+    id: 'GetTenantDrift',
+    params: TenantIdParamSchema,
+    ok: [200, 'DriftReport'],
+    errors: [404, 409, 422],
+    method: 'GET',
+    path: '/tenants/{tenantId}/drift',
+    summary:
+      "Verify a live tenant against its blueprint version's lock: what is missing, unexpected or changed (recorded on the tenant)",
+    sfn: [],
+  },
+  {
     id: 'ListTenantExecutions',
     params: TenantIdParamSchema,
     query: PageQuerySchema,

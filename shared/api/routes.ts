@@ -4,6 +4,8 @@ import {
   scheduleDeprovision,
 } from '../deprovision/schedule';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
+import type { DriftReport } from '../drift/schemas';
+import { verifyTenant } from '../drift/verify';
 import {
   deprovisionExecutionName,
   provisionExecutionName,
@@ -151,6 +153,11 @@ export async function getTenant(rt: Runtime, tenantId: string): Promise<TenantRe
   const tenant = await readTenant(rt.db, tenantId);
   if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
   return tenant;
+}
+
+/** `GET /tenants/{tenantId}/drift`: verify the live tenant against its blueprint version's lock, and record it. */
+export async function getTenantDrift(rt: ApiRuntime, tenantId: string): Promise<DriftReport> {
+  return verifyTenant(rt, tenantId, 'api');
 }
 
 /** `GET /tenants/{tenantId}/executions` */
@@ -421,7 +428,7 @@ async function redriveDeprovision(rt: ApiRuntime, found: FoundExecution): Promis
  */
 export async function getStats(rt: Runtime): Promise<Stats> {
   await ensureControlSchema(rt.db);
-  const [byStatus, byBlueprint, outcomes, durations, running, byTemplate] = await Promise.all([
+  const [byStatus, byBlueprint, outcomes, durations, running, byTemplate, drift] = await Promise.all([
     rt.db.query<{ status: string; n: number }>(
       'SELECT status, count(*)::int AS n FROM tenantry.tenants GROUP BY status ORDER BY status',
     ),
@@ -457,6 +464,12 @@ export async function getStats(rt: Runtime): Promise<Stats> {
         WHERE template_id IS NOT NULL AND status NOT IN ('failed', 'cancelled', 'deprovisioned')
         GROUP BY 1, 2 ORDER BY 1, 2`,
     ),
+    rt.db.query<{ drifted: number; clean: number; unverified: number }>(
+      `SELECT count(*) FILTER (WHERE drift IS NOT NULL)::int AS drifted,
+              count(*) FILTER (WHERE drift IS NULL AND drift_checked_at IS NOT NULL)::int AS clean,
+              count(*) FILTER (WHERE drift_checked_at IS NULL)::int AS unverified
+         FROM tenantry.tenants WHERE status = 'active'`,
+    ),
   ]);
   const templates: Record<string, { total: number; byVersion: Record<string, number> }> = {};
   for (const r of byTemplate.rows) {
@@ -490,6 +503,11 @@ export async function getStats(rt: Runtime): Promise<Stats> {
       byStatus: Object.fromEntries(byStatus.rows.map((r) => [r.status, r.n])),
       byBlueprint: blueprints,
       byTemplate: templates,
+      drift: {
+        drifted: drift.rows[0]?.drifted ?? 0,
+        clean: drift.rows[0]?.clean ?? 0,
+        unverified: drift.rows[0]?.unverified ?? 0,
+      },
     },
     executions: {
       started,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
+import { DriftReportSchema, TenantDriftSchema } from '../drift/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
 import { TENANT_STATUSES } from '../registry/lifecycle';
 import { TemplateDefinitionSchema } from '../templates/schema';
@@ -175,8 +176,13 @@ export const TenantSchema = z
     deletionDueAt: z.string().nullable(),
     backupLocation: z.string().nullable(),
     deprovisionedAt: z.string().nullable(),
+    /** What the last verify found different from the blueprint's lock; null when nothing, or never verified. */
+    drift: TenantDriftSchema.nullable(),
+    driftCheckedAt: z.string().nullable(),
   })
   .register(apiSchemas, { id: 'Tenant' });
+
+export const DriftReportResponseSchema = DriftReportSchema.register(apiSchemas, { id: 'DriftReport' });
 
 export const TemplateSchema = z
   .object({
@@ -326,6 +332,8 @@ export const StatsSchema = z
         z.string(),
         z.object({ total: z.number().int(), byVersion: z.record(z.string(), z.number().int()) }),
       ),
+      /** Active tenants by what their last verify found: `drifted` ones, `clean` ones, `unverified` ones. */
+      drift: z.object({ drifted: z.number().int(), clean: z.number().int(), unverified: z.number().int() }),
     }),
     executions: z.object({
       started: z.number().int(),

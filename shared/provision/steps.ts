@@ -61,8 +61,8 @@ function migrationsUpTo(blueprint: Blueprint, version: number) {
   return blueprint.migrations.filter((m) => m.version <= version);
 }
 
-/** The catalog a blueprint version must produce; refused when missing or recorded for other migrations. */
-function lockOf(blueprint: Blueprint, version: number): BlueprintLockVersion {
+/** The lock of a blueprint version, or BlueprintError when it has none or its migrations changed since. */
+export function lockOf(blueprint: Blueprint, version: number): BlueprintLockVersion {
   const lock = blueprint.lock[String(version)];
   const relock = `run 'tenantry blueprint lock ${blueprint.name}' and commit ${blueprint.name}/blueprint.lock.json`;
   if (!lock)
@@ -302,13 +302,18 @@ export async function verify(rt: Runtime, event: StepEvent): Promise<StepOutputs
     return name !== undefined && warned.has(name);
   };
   const missing = diff.missing.filter((line) => !isWarnedIndex(line));
-  if (missing.length > 0 || diff.unexpected.length > 0) {
-    const sample = [...missing.map((m) => `missing ${m}`), ...diff.unexpected.map((u) => `unexpected ${u}`)];
+  if (missing.length > 0 || diff.unexpected.length > 0 || diff.changed.length > 0) {
+    const sample = [
+      ...missing.map((m) => `missing ${m}`),
+      ...diff.unexpected.map((u) => `unexpected ${u}`),
+      ...diff.changed.map((c) => `changed ${c.key}: ${c.actual}`),
+    ];
     throw new VerificationError(
       `schema ${plan.schemaName} does not match blueprint ${plan.blueprint} v${plan.blueprintVersion}: ` +
-        `${missing.length} missing, ${diff.unexpected.length} unexpected (${sample.slice(0, 5).join('; ')}${sample.length > 5 ? '; ...' : ''})`,
-      missing,
-      diff.unexpected,
+        `${missing.length} missing, ${diff.unexpected.length} unexpected, ${diff.changed.length} changed ` +
+        `(${sample.slice(0, 5).join('; ')}${sample.length > 5 ? '; ...' : ''})`,
+      [...missing, ...diff.changed.map((c) => c.expected)],
+      [...diff.unexpected, ...diff.changed.map((c) => c.actual)],
     );
   }
   return {

@@ -52,6 +52,7 @@ export const CONTROL_RESULTS = {
   }),
   schedule_deletion: z.object({ scheduleName: z.string(), dueAt: z.string() }),
   cancel_deletion: z.object({ scheduleName: z.string(), status: z.string() }),
+  record_drift: z.object({ drifted: z.boolean(), checkedAt: z.string(), changed: z.boolean() }),
 } as const;
 
 export type ControlFunction = keyof typeof CONTROL_RESULTS;

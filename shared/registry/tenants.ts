@@ -1,3 +1,4 @@
+import { type TenantDrift, TenantDriftSchema } from '../drift/schemas';
 import { SchemaNameTakenError } from '../errors';
 import type { SqlExecutor } from '../sql/port';
 import { schemaNameFor } from '../tenant-id';
@@ -30,6 +31,10 @@ export interface TenantRecord {
   /** Where a deprovisioned tenant's backup is. */
   readonly backupLocation: string | null;
   readonly deprovisionedAt: string | null;
+  /** What the last verify found different from the blueprint's lock; null when nothing (or never verified). */
+  readonly drift: TenantDrift | null;
+  /** When the tenant was last verified (`tenantry verify`, `GET /tenants/{id}/drift`). */
+  readonly driftCheckedAt: string | null;
 }
 
 export interface AuditEntry {
@@ -44,7 +49,7 @@ export interface AuditEntry {
 
 const TENANT_COLUMNS = `tenant_id, display_name, schema_name, status, blueprint, blueprint_version, requested_by,
   execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at,
-  template_id, template_version, deletion_due_at, backup_location, deprovisioned_at`;
+  template_id, template_version, deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at`;
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 
@@ -70,6 +75,8 @@ function toTenant(r: Record<string, unknown>): TenantRecord {
     deletionDueAt: iso(r.deletion_due_at),
     backupLocation: (r.backup_location as string | null) ?? null,
     deprovisionedAt: iso(r.deprovisioned_at),
+    drift: r.drift === null || r.drift === undefined ? null : TenantDriftSchema.parse(r.drift),
+    driftCheckedAt: iso(r.drift_checked_at),
   };
 }
 

@@ -609,8 +609,9 @@ describe.each(testBackends())('control migrations and functions, as $name record
     // A new migration is applied and recorded; the functions, current, are not touched.
     const next = copy();
     cpSync(edited.dir, next.dir, { recursive: true });
+    const nextVersion = Math.max(...loadControlSql().migrations.map((m) => m.version)) + 1;
     writeFileSync(
-      join(next.dir, 'migrations', '0010_note.sql'),
+      join(next.dir, 'migrations', `${String(nextVersion).padStart(4, '0')}_note.sql`),
       "COMMENT ON TABLE tenantry.tenants IS 'one row per tenant';\n",
     );
     const withNote = next.load();
