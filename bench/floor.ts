@@ -1,20 +1,26 @@
 import { spawn } from 'node:child_process';
+import type pg from 'pg';
 import type { Blueprint } from '../shared/blueprint';
 import { quoteIdent, quoteLiteral } from '../shared/identifiers';
 
 /**
- * The floor: the same blueprint as one SQL file per tenant, applied by one
- * `psql --single-transaction`. No ledger, registry, audit trail, verification or history: just the
- * tenant's own DDL and seed rows, which is the least any provisioning path has to do.
+ * The floor: the same blueprint as one SQL script per tenant. No ledger, registry, audit trail,
+ * verification or history: just the tenant's own DDL, indexes and seed rows, which is the least any
+ * provisioning path has to do. It runs inside one transaction (`SET LOCAL`), either as one
+ * multi-statement query on a connection that is already open (`applyFloorQuery`, the floor the
+ * ratio is taken against) or as one `psql --single-transaction` (`runPsql`, the "one psql per
+ * tenant" baseline, process start and connection included).
+ *
+ * `seed: false` leaves the seed rows out (the fleet of existing tenants only needs their catalog).
  */
-export function floorScript(blueprint: Blueprint, schema: string): string {
+export function floorScript(blueprint: Blueprint, schema: string, options: { seed?: boolean } = {}): string {
   const parts: string[] = [
     `CREATE SCHEMA ${quoteIdent(schema)};`,
-    `SET search_path TO ${quoteIdent(schema)};`,
+    `SET LOCAL search_path TO ${quoteIdent(schema)};`,
   ];
   for (const migration of blueprint.migrations) parts.push(withSemicolon(migration.sql));
   for (const index of blueprint.indexes) parts.push(withSemicolon(index.sql));
-  for (const table of blueprint.seed) {
+  for (const table of options.seed === false ? [] : blueprint.seed) {
     // The union of the rows' keys, as tenantry.seed_tables builds its column list.
     const columns = [...new Set(table.rows.flatMap((row) => Object.keys(row)))].sort();
     const cols = columns.map(quoteIdent).join(', ');
@@ -25,6 +31,19 @@ export function floorScript(blueprint: Blueprint, schema: string): string {
     );
   }
   return `${parts.join('\n')}\n`;
+}
+
+/**
+ * Runs a floor script as ONE simple-protocol query (`BEGIN; …; COMMIT;`) on an open connection:
+ * one round trip, one commit. On failure the transaction is rolled back and the error rethrown.
+ */
+export async function applyFloorQuery(client: pg.Client, script: string): Promise<void> {
+  try {
+    await client.query(`BEGIN;\n${script}COMMIT;`);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }
 
 function withSemicolon(sql: string): string {

@@ -7,77 +7,174 @@ import type { Summary } from './stats';
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
+/** The issue's goals: ratios of medians taken in the same run. */
+export const GOALS = {
+  /** median(engine) / median(floor) with no other tenant in the database. */
+  ratioAtZero: 1.2,
+  /** The ratio at the fleet size over the ratio at 0. */
+  fleetGrowth: 1.1,
+} as const;
+
+/** One scratch database: `existingSchemas` tenants were there before the counted rounds. */
+export interface PhaseResult {
+  readonly existingSchemas: number;
+  /** Tenant schemas in the database when the counted rounds began and when they ended. */
+  readonly schemasAtStart: number;
+  readonly schemasAtEnd: number;
+  readonly engine: Summary;
+  /** The floor: one multi-statement query on an open connection. */
+  readonly floor: Summary;
+  readonly psql: Summary;
+  /** median(engine) / median(floor). */
+  readonly ratio: number;
+  readonly ratioToPsql: number;
+  /** engine / floor of the same round: the spread of the ratio. */
+  readonly pairedRatio: { readonly median: number; readonly p10: number; readonly p90: number };
+  /** median(engine) - median(floor). */
+  readonly overFloorMs: number;
+  /** Verify's step (history, 1 ms resolution) and its catalog read (client side), medians. */
+  readonly verify: { readonly stepMs: number; readonly catalogReadMs: number };
+  readonly createIndexesStepMs: number;
+  /** Counted engine runs in which some step took more than one attempt. */
+  readonly retriedRuns: number;
+  readonly engineProfile: EngineProfile;
+  readonly samplesMs: {
+    readonly engine: readonly number[];
+    readonly floor: readonly number[];
+    readonly psql: readonly number[];
+  };
+}
+
+export interface Goal {
+  readonly max: number;
+  readonly value: number;
+  readonly met: boolean;
+}
+
 export interface BenchResult {
   readonly benchmark: 'provision';
   readonly date: string;
   readonly command: string;
+  /** Counted rounds: each gives one tenant per path in each database. */
   readonly tenants: number;
+  readonly fleet: number;
+  readonly fleetCloneMs: number;
   readonly warmupPerPath: number;
   readonly blueprint: { readonly name: string; readonly version: number };
   readonly node: string;
   readonly postgres: string;
   readonly server: string;
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly platform: string };
-  readonly engine: Summary;
-  readonly floor: Summary;
-  /** median(engine) / median(floor). */
-  readonly ratio: number;
-  readonly goal: { readonly maxRatio: number; readonly met: boolean };
-  readonly peakRssMb: { readonly engine: number; readonly floor: number; readonly overall: number };
+  readonly phases: readonly PhaseResult[];
+  readonly goals: { readonly ratioAtZero: Goal; readonly fleetGrowth?: Goal };
+  /** Peak RSS of the bench process (psql is not included). */
+  readonly peakRssMb: number;
   readonly psqlNoopMs: Summary;
-  /** Counted engine runs in which some step took more than one attempt. */
-  readonly enginePathRetries: number;
-  readonly engineProfile: EngineProfile;
-  /** `new StateMachine(asl)` as local/engine.ts calls it on every run, with and without asl-validator. */
-  readonly stateMachineConstructMs: { readonly validated: Summary; readonly unvalidated: Summary };
-  readonly samplesMs: { readonly engine: readonly number[]; readonly floor: readonly number[] };
+  /** 1, 5 and 15 minute load averages: the machine is shared. */
+  readonly loadAverage: { readonly atStart: readonly number[]; readonly atEnd: readonly number[] };
 }
 
 const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+const met = (g: Goal) => (g.met ? 'met' : 'NOT met');
 
 /** The human summary: printed to stdout and kept in bench/results/README.md. */
 export function renderSummary(r: BenchResult): string {
   const stats = (name: string, s: Summary) => row([name, s.median, s.p90, s.mean, s.min, s.max]);
+  const at = (p: PhaseResult) => `${p.existingSchemas} existing`;
   const lines = [
     `## Provision, ${r.date}`,
     '',
-    `\`${r.command}\`: ${r.tenants} tenants of ${r.blueprint.name} v${r.blueprint.version} per path ` +
-      `(+${r.warmupPerPath} warm-up each, not counted), interleaved. Node ${r.node}, PostgreSQL ${r.postgres}, ` +
-      `${r.machine.cpus} CPUs (${r.machine.cpuModel}).`,
+    `\`${r.command}\`: ${r.tenants} rounds; each round provisions one tenant of ${r.blueprint.name} ` +
+      `v${r.blueprint.version} by each path in each database (paths and databases take turns), ` +
+      `+1 warm-up per path and database, not counted. Node ${r.node}, PostgreSQL ${r.postgres}, ` +
+      `${r.machine.cpus} CPUs (${r.machine.cpuModel}), load average ${r.loadAverage.atStart.join(' ')} ` +
+      `at the start, ${r.loadAverage.atEnd.join(' ')} at the end.` +
+      (r.fleet > 0
+        ? ` The fleet of ${r.fleet} tenant schemas took ${round1(r.fleetCloneMs / 1000)} s to clone.`
+        : ''),
     '',
-    row(['path', 'median ms', 'p90 ms', 'mean ms', 'min ms', 'max ms']),
-    row(['---', '---:', '---:', '---:', '---:', '---:']),
-    stats('engine (LocalEngine, Provision workflow)', r.engine),
-    stats('floor (one `psql --single-transaction`)', r.floor),
+    row(['database', 'path', 'median ms', 'p90 ms', 'mean ms', 'min ms', 'max ms']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:']),
+    ...r.phases.flatMap((p) => [
+      stats(`${at(p)} | engine (LocalEngine, Provision workflow)`, p.engine),
+      stats(`${at(p)} | **floor** (one multi-statement query, open connection)`, p.floor),
+      stats(`${at(p)} | psql (one \`psql --single-transaction\`)`, p.psql),
+    ]),
     '',
-    `**Ratio median(engine) / median(floor): ${r.ratio.toFixed(2)}x.** ` +
-      `Goal: at most ${r.goal.maxRatio}x, ${r.goal.met ? 'met' : 'NOT met'}.`,
+    row([
+      'database',
+      'engine / floor',
+      'same-round ratio: median (p10-p90)',
+      'engine - floor ms',
+      'Verify step ms',
+      'of which catalog read ms',
+      'CreateIndexes step ms',
+      'engine / psql',
+    ]),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...r.phases.map((p) =>
+      row([
+        `${at(p)} (${p.schemasAtStart}-${p.schemasAtEnd} tenant schemas)`,
+        `**${p.ratio.toFixed(2)}x**`,
+        `${p.pairedRatio.median.toFixed(2)}x (${p.pairedRatio.p10.toFixed(2)}-${p.pairedRatio.p90.toFixed(2)})`,
+        p.overFloorMs,
+        p.verify.stepMs,
+        p.verify.catalogReadMs,
+        p.createIndexesStepMs,
+        `${p.ratioToPsql.toFixed(2)}x`,
+      ]),
+    ),
     '',
-    `Secondary: peak RSS of the bench process ${r.peakRssMb.engine} MB during engine runs, ` +
-      `${r.peakRssMb.floor} MB during floor runs (psql's own memory is not included). ` +
+    '**Goals**:',
+    '',
+    `- engine / floor at 0 existing tenants at most ${r.goals.ratioAtZero.max}x: ` +
+      `${r.goals.ratioAtZero.value.toFixed(2)}x, ${met(r.goals.ratioAtZero)};`,
+    ...(r.goals.fleetGrowth
+      ? [
+          `- the ratio at ${r.fleet} over the ratio at 0 at most ${r.goals.fleetGrowth.max}x: ` +
+            `${r.goals.fleetGrowth.value.toFixed(2)}x, ${met(r.goals.fleetGrowth)}.`,
+        ]
+      : []),
+    '',
+    `Secondary: peak RSS of the bench process ${r.peakRssMb} MB (psql's own memory is not included). ` +
       `A no-op psql (process start, connect, \`SELECT 1\`) takes ${r.psqlNoopMs.median} ms (median of ${r.psqlNoopMs.n}). ` +
-      `Engine runs with a retried step: ${r.enginePathRetries}.`,
+      `Engine runs with a retried step: ${r.phases.map((p) => `${p.retriedRuns} at ${p.existingSchemas}`).join(', ')}.`,
     '',
     '### Engine path, median per tenant',
     '',
-    row(['phase', 'ms', 'statement ms (calls)']),
-    row(['---', '---:', '---:']),
-    ...r.engineProfile.phases.map((p) =>
-      row([p.phase, p.medianMs, p.dbMs === undefined ? '' : `${p.dbMs} (${p.dbCalls ?? 0})`]),
+    row(['phase', ...r.phases.map((p) => `ms at ${p.existingSchemas}`), 'statement ms (calls)']),
+    row(['---', ...r.phases.map(() => '---:'), '---:']),
+    ...(r.phases[0]?.engineProfile.phases ?? []).map((row0) => {
+      const cells = r.phases.map(
+        (p) => p.engineProfile.phases.find((x) => x.phase === row0.phase)?.medianMs ?? '',
+      );
+      const db = r.phases
+        .map((p) => p.engineProfile.phases.find((x) => x.phase === row0.phase))
+        .map((x) => (x?.dbMs === undefined ? '' : `${x.dbMs} (${x.dbCalls ?? 0})`))
+        .filter((x) => x !== '')
+        .join(' / ');
+      return row([row0.phase, ...cells, db]);
+    }),
+    '',
+    row(['statement', 'calls', ...r.phases.map((p) => `ms at ${p.existingSchemas}`)]),
+    row(['---', '---:', ...r.phases.map(() => '---:')]),
+    ...(r.phases[0]?.engineProfile.queries ?? []).map((q) =>
+      row([
+        q.statement,
+        q.medianCalls,
+        ...r.phases.map(
+          (p) => p.engineProfile.queries.find((x) => x.statement === q.statement)?.medianMs ?? '',
+        ),
+      ]),
     ),
-    '',
-    row(['statement', 'calls', 'ms']),
-    row(['---', '---:', '---:']),
-    ...r.engineProfile.queries.map((q) => row([q.statement, q.medianCalls, q.medianMs])),
-    '',
-    `\`new StateMachine(asl)\` with the engine's options (asl-validator on): ${r.stateMachineConstructMs.validated.median} ms ` +
-      `median of ${r.stateMachineConstructMs.validated.n}; with \`noValidate\`: ${r.stateMachineConstructMs.unvalidated.median} ms.`,
     '',
     'Phases come from the execution history (state entered/exited timestamps, 1 ms resolution); ' +
       'statement times are client-side (round trip included). History writes run beside the steps, not in series.',
   ];
   return lines.join('\n');
 }
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** Writes `provision-<date>.json` and puts the summary in README.md, replacing that date's section. */
 export async function writeResults(r: BenchResult, summary: string): Promise<void> {

@@ -12,8 +12,9 @@ export function labelOf(sql: string): string {
   if (control?.[1]) return `tenantry.${control[1]}()`;
   if (/tenantry\.execution_events/i.test(sql)) return 'history write (execution_events)';
   if (/tenantry\.executions/i.test(sql)) return 'execution row (executions)';
-  if (/^\s*WITH ns AS/i.test(sql)) return 'catalog read (Verify)';
   if (/tenantry\.schema_migrations/i.test(sql)) return 'control schema check';
+  // Verify's catalog read: the only statement of a run that reads the system catalogs itself.
+  if (/\bpg_(namespace|class|attribute|depend)\b/i.test(sql)) return 'catalog read (Verify)';
   return 'other';
 }
 

@@ -98,9 +98,16 @@ export interface LocalEngineOptions {
    * bundles that ship. @default the step's `entry`
    */
   readonly handlerFile?: (workflow: string, state: string) => string;
+  /**
+   * How long the history writer waits after an event for more before it writes them together: a
+   * step's events come in bursts (a state's exit, the next one's entry and its task's start), and
+   * each write is one commit. @default 2
+   */
+  readonly historyBatchMs?: number;
 }
 
 const DEFAULT_STORE_RETRY_MS = 5 * 60_000;
+const DEFAULT_HISTORY_BATCH_MS = 2;
 
 /** The interpreter, loaded on the first run: commands that only read (status, list) never pay for it. */
 let interpreter: Promise<typeof import('aws-local-stepfunctions')> | undefined;
@@ -310,7 +317,12 @@ export class LocalEngine {
     onAbort: (abort: (reason?: StopReason) => void) => void,
   ): Promise<ExecutionRecord> {
     const history: HistoryEvent[] = [];
-    const writer = new HistoryWriter(this.db, executionId, this.owner);
+    const writer = new HistoryWriter(
+      this.db,
+      executionId,
+      this.owner,
+      this.options.historyBatchMs ?? DEFAULT_HISTORY_BATCH_MS,
+    );
     const storeRetryMs = this.options.storeRetryMs ?? DEFAULT_STORE_RETRY_MS;
     let stopReason: StopReason | undefined;
     let ended = false;
@@ -658,8 +670,8 @@ async function testPause(at: string, writer: HistoryWriter): Promise<void> {
 }
 
 /**
- * Appends history rows in order, one write at a time, without holding up the run. A write that
- * meets a transient fault (the database is away) is retried with backoff until it lands, so the
+ * Appends history rows in order, one write at a time, without holding up the run: the events of a
+ * burst (within `batchMs` of the first) go in one write. A write that meets a transient fault (the database is away) is retried with backoff until it lands, so the
  * history stays contiguous; `settle()` says whether all of it was stored in the time given.
  * Rows are written only while the execution is RUNNING and its lease is this engine's.
  */
@@ -668,17 +680,26 @@ class HistoryWriter {
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown;
   private stopped = false;
+  /** A write is queued and has not taken the queue yet: later events join it. */
+  private pending = false;
 
   constructor(
     private readonly db: SqlClient,
     private readonly executionId: string,
     private readonly owner: string,
+    private readonly batchMs: number,
   ) {}
 
   push(event: HistoryEvent): void {
     if (this.stopped || this.failure) return;
     this.queue.push(event);
-    this.writing = this.writing.then(() => this.drain());
+    if (this.pending) return;
+    this.pending = true;
+    this.writing = this.writing.then(async () => {
+      if (this.batchMs > 0) await sleep(this.batchMs);
+      this.pending = false;
+      await this.drain();
+    });
   }
 
   /** Writes nothing more (the run was taken over). */

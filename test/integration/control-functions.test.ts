@@ -601,7 +601,7 @@ describe.each(testBackends())('control migrations and functions, as $name record
         .rows[0]?.d;
     expect(await definition()).toContain('-- edited: re-applied');
 
-    // An older build (release 1) starting while the newer one rolls out leaves the newer functions alone.
+    // An older build (the shipped release) starting while the newer one rolls out leaves the newer functions alone.
     await ensureControlSchema(counted(db).client, loadControlSql());
     expect(await ledger(db)).toEqual(after);
     expect(await definition()).toContain('-- edited: re-applied');

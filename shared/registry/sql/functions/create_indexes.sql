@@ -1,30 +1,52 @@
--- CreateIndexes: each index in its own subtransaction; a permanent failure becomes a warning,
--- a transient one (lock, deadlock, cancel) is raised so the workflow retries.
+-- CreateIndexes: one lookup of the indexes that already exist, then all the missing ones as ONE
+-- statement in one subtransaction. Only when that batch fails permanently are the missing indexes
+-- tried again one subtransaction each, to find which failed: each such failure becomes a warning
+-- (its SQLSTATE and message) and the others are still created. A transient error (lock, deadlock,
+-- cancel, serialization) is raised, in the batch or in the fallback, so the workflow retries.
 CREATE OR REPLACE FUNCTION tenantry.create_indexes(p_tenant text, p_execution text, p_indexes jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
+  v_existing text[];
+  v_missing jsonb;
+  v_batch text;
   m jsonb;
   v_created integer := 0;
-  v_existing integer := 0;
   v_warnings jsonb := '[]'::jsonb;
 BEGIN
   PERFORM set_config('search_path', quote_ident(t.schema_name), true);
-  FOR m IN SELECT value FROM jsonb_array_elements(p_indexes) LOOP
-    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = t.schema_name AND c.relname = m->>'name') THEN
-      v_existing := v_existing + 1;
-      CONTINUE;
-    END IF;
+  -- A relation of that name in the schema counts as the index being there (as IF NOT EXISTS would).
+  SELECT coalesce(array_agg(c.relname::text), '{}') INTO v_existing
+    FROM pg_class c
+   WHERE c.relnamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = t.schema_name)
+     AND c.relname = ANY (ARRAY(SELECT e->>'name' FROM jsonb_array_elements(p_indexes) e));
+  SELECT coalesce(jsonb_agg(e ORDER BY o), '[]'::jsonb),
+         string_agg(e->>'sql', E';\n' ORDER BY o)
+    INTO v_missing, v_batch
+    FROM jsonb_array_elements(p_indexes) WITH ORDINALITY AS x(e, o)
+   WHERE NOT (e->>'name' = ANY (v_existing));
+  IF v_batch IS NOT NULL THEN
     BEGIN
-      EXECUTE m->>'sql';
-      v_created := v_created + 1;
+      EXECUTE v_batch;
+      v_created := jsonb_array_length(v_missing);
     EXCEPTION
       WHEN lock_not_available OR deadlock_detected OR query_canceled OR serialization_failure THEN RAISE;
       WHEN OTHERS THEN
-        v_warnings := v_warnings || jsonb_build_object('index', m->>'name', 'code', SQLSTATE, 'message', SQLERRM);
+        -- The batch was rolled back as a whole: find the failing ones, keep the others.
+        FOR m IN SELECT value FROM jsonb_array_elements(v_missing) LOOP
+          BEGIN
+            EXECUTE m->>'sql';
+            v_created := v_created + 1;
+          EXCEPTION
+            WHEN lock_not_available OR deadlock_detected OR query_canceled OR serialization_failure THEN RAISE;
+            WHEN OTHERS THEN
+              v_warnings := v_warnings || jsonb_build_object('index', m->>'name', 'code', SQLSTATE, 'message', SQLERRM);
+          END;
+        END LOOP;
     END;
-  END LOOP;
-  RETURN jsonb_build_object('created', v_created, 'existing', v_existing, 'warnings', v_warnings);
+  END IF;
+  RETURN jsonb_build_object('created', v_created,
+                            'existing', jsonb_array_length(p_indexes) - jsonb_array_length(v_missing),
+                            'warnings', v_warnings);
 END
 $$;
