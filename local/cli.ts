@@ -10,7 +10,7 @@ import {
 } from '../shared/api/routes';
 import { DeprovisionBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
-import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
+import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '../shared/blueprint-lock';
 import { databaseConfigFromEnv } from '../shared/config';
 import { TenantryError } from '../shared/errors';
 import type { HistoryEvent, StepProgress } from '../shared/progress';
@@ -366,6 +366,7 @@ async function blueprint(args: string[]): Promise<number> {
       console.log(
         `${name} v${b.version}: ${entry.objects.length} catalog objects, fingerprint ${entry.fingerprint.slice(0, 16)}; wrote ${path}`,
       );
+      for (const line of routineReportLines(entry.routines)) console.log(line);
       return 0;
     }
     throw new UsageError('usage: tenantry blueprint list | tenantry blueprint lock <name>');
