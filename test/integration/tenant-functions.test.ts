@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalEngine } from '../../local/engine';
 import { computeBlueprintLock } from '../../shared/blueprint-lock';
 import { BlueprintError } from '../../shared/errors';
-import { quoteIdent } from '../../shared/identifiers';
+import { quoteIdent, quoteLiteral } from '../../shared/identifiers';
 import { type RoutineReport, StepOutputSchemas } from '../../shared/provision/schemas';
 import { callControl, jsonArg } from '../../shared/registry/call';
 import { getTenant } from '../../shared/registry/tenants';
@@ -122,21 +122,27 @@ describe.each(testBackends())('Tenant-local functions on $name', (backend) => {
 
   afterAll(async () => {
     if (t) {
-      // Roles are cluster-wide on a server: leave none behind, whatever happened above.
-      for (const role of [attacker, app, provisioning]) {
-        await t.db.query(`DROP OWNED BY ${role}`).catch(() => undefined);
-        await t.db.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-      }
-      for (const schema of [A, B, 'tenant_fnc', 'tenant_fnd'])
-        await t.db
-          .query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`)
-          .then(() => t.db.query('SELECT tenantry.drop_definer_role($1)', [schema]))
-          .catch(() => undefined);
+      // Roles are cluster-wide on a server: leave none behind, whatever happened above (one round trip).
+      const roles = [attacker, app, provisioning].map(quoteLiteral).join(', ');
+      const schemas = [A, B, 'tenant_fnc', 'tenant_fnd', 'tenant_fnp'].map(quoteLiteral).join(', ');
+      await t.db
+        .query(`DO $$
+          DECLARE r text;
+          BEGIN
+            FOREACH r IN ARRAY ARRAY[${roles}]::text[]
+                               || ARRAY(SELECT tenantry.definer_role(s) FROM unnest(ARRAY[${schemas}]::text[]) AS s) LOOP
+              IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+                EXECUTE format('DROP OWNED BY %I', r);
+                EXECUTE format('DROP ROLE %I', r);
+              END IF;
+            END LOOP;
+          END $$`)
+        .catch(() => undefined);
       await t.close();
     }
     blueprints?.dispose();
     backups?.dispose();
-  });
+  }, 300_000);
 
   it('pins every sql/plpgsql routine in SyncTables and reports each; pg_proc.proconfig shows the pin', async () => {
     const expected = [
