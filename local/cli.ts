@@ -12,7 +12,7 @@ import {
 import { DeprovisionBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
-import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lock';
+import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '../shared/blueprint-lock';
 import { databaseConfigFromEnv } from '../shared/config';
 import type { DriftReport } from '../shared/drift/schemas';
 import { DEFAULT_VERIFY_CONCURRENCY, verifyFleet, verifyTenant } from '../shared/drift/verify';
@@ -487,6 +487,7 @@ async function blueprint(args: string[]): Promise<number> {
       console.log(
         `${name} v${b.version}: ${entry.objects.length} catalog objects, fingerprint ${entry.fingerprint.slice(0, 16)}; wrote ${path}`,
       );
+      for (const line of routineReportLines(entry.routines)) console.log(line);
       return 0;
     }
     throw new UsageError(

@@ -3,12 +3,20 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Blueprint, type BlueprintLockVersion, LOCK_FILE } from './blueprint';
 import { readCatalog } from './catalog';
-import { DatabaseError, TransientDatabaseError } from './errors';
+import { BlueprintError, DatabaseError, TransientDatabaseError } from './errors';
 import { quoteIdent } from './identifiers';
+import type { RoutineReport } from './provision/schemas';
+import { callControl, jsonArg } from './registry/call';
+import { ensureControlSchema } from './registry/control';
 import type { SqlClient, SqlTransaction } from './sql/port';
 import { type SplitStatement, splitSqlStatements } from './sql/split';
 
 class Rollback extends Error {}
+
+/** A lock entry and what was done to the blueprint's routines (not written to the lock file). */
+export interface BlueprintLockResult extends BlueprintLockVersion {
+  readonly routines: readonly RoutineReport[];
+}
 
 /**
  * Runs one statement of a blueprint file; a failure names the file and line (the line of the
@@ -33,14 +41,18 @@ async function runAt(tx: SqlTransaction, file: string, stmt: SplitStatement): Pr
 /**
  * Applies the blueprint's migrations and indexes to a scratch schema inside a transaction that is
  * rolled back, and reads the catalog they produce: what Verify will demand of every tenant of
- * this version. Leaves nothing behind.
+ * this version. The routines are secured as SyncTables secures a tenant's, by the same control
+ * function (secure_routines.sql, hence the control schema): an undeclared SECURITY DEFINER, or a
+ * declaration that names no SECURITY DEFINER routine, is a BlueprintError. Leaves nothing behind:
+ * the scratch schema and a definer role made for it go with the rolled-back transaction.
  */
 export async function computeBlueprintLock(
   db: SqlClient,
   blueprint: Blueprint,
-): Promise<BlueprintLockVersion> {
+): Promise<BlueprintLockResult> {
+  await ensureControlSchema(db);
   const scratch = `_tenantry_lock_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  let entry: BlueprintLockVersion | undefined;
+  let entry: BlueprintLockResult | undefined;
   try {
     await db.transaction(async (tx) => {
       await tx.script([`CREATE SCHEMA ${quoteIdent(scratch)}`]);
@@ -49,6 +61,20 @@ export async function computeBlueprintLock(
         for (const stmt of splitSqlStatements(m.sql))
           await runAt(tx, `${blueprint.name}/migrations/${m.name}`, stmt);
       }
+      const secured = await callControl(tx, blueprint.name, 'secure_routines', [
+        scratch,
+        jsonArg(blueprint.securityDefiner),
+      ]).catch((error: unknown) => {
+        throw error instanceof BlueprintError
+          ? new BlueprintError(`blueprint ${blueprint.name}: ${error.message}`, { cause: error })
+          : error;
+      });
+      if (secured.unmatchedDeclarations.length > 0) {
+        throw new BlueprintError(
+          `blueprint ${blueprint.name}: blueprint.json "securityDefiner" lists ${secured.unmatchedDeclarations.join(', ')}, ` +
+            'which the migrations do not create as SECURITY DEFINER (write each as name(identity arguments))',
+        );
+      }
       for (const i of blueprint.indexes)
         await runAt(tx, `${blueprint.name}/indexes.sql (${i.name})`, { sql: i.sql, line: 0 });
       const catalog = await readCatalog(tx, scratch);
@@ -56,6 +82,7 @@ export async function computeBlueprintLock(
         fingerprint: catalog.fingerprint,
         migrations: Object.fromEntries(blueprint.migrations.map((m) => [m.name, m.checksum])),
         objects: catalog.objects,
+        routines: secured.routines,
       };
       throw new Rollback();
     });
@@ -72,7 +99,29 @@ export function writeBlueprintLock(blueprint: Blueprint, entry: BlueprintLockVer
   const existing = existsSync(path)
     ? (JSON.parse(readFileSync(path, 'utf8')) as { versions?: Record<string, BlueprintLockVersion> })
     : {};
-  const versions = { ...(existing.versions ?? {}), [String(blueprint.version)]: entry };
+  const { fingerprint, migrations, objects } = entry;
+  const versions = {
+    ...(existing.versions ?? {}),
+    [String(blueprint.version)]: { fingerprint, migrations, objects },
+  };
   writeFileSync(path, `${JSON.stringify({ blueprint: blueprint.name, versions }, null, 2)}\n`);
   return path;
+}
+
+const ROUTINE_ACTIONS: Readonly<Record<RoutineReport['action'], string>> = {
+  pinned: 'pinned: search_path = <tenant schema>, pg_temp',
+  'from-current': 'kept: search_path FROM CURRENT (the tenant schema)',
+  definer: "declared SECURITY DEFINER: pinned, owned by the tenant's definer role",
+  skipped: 'left as it is: not sql or plpgsql',
+};
+
+/** What `blueprint lock` prints about the routines: a count, then one line per routine. */
+export function routineReportLines(routines: readonly RoutineReport[]): string[] {
+  if (routines.length === 0) return ['routines: none'];
+  const count = (a: RoutineReport['action']) => routines.filter((r) => r.action === a).length;
+  return [
+    `routines: ${routines.length} (${count('pinned')} pinned, ${count('from-current')} FROM CURRENT, ` +
+      `${count('definer')} SECURITY DEFINER, ${count('skipped')} skipped)`,
+    ...routines.map((r) => `  ${r.kind} ${r.routine} [${r.language}]: ${ROUTINE_ACTIONS[r.action]}`),
+  ];
 }

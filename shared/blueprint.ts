@@ -41,6 +41,8 @@ export interface Blueprint {
   readonly name: string;
   readonly description: string;
   readonly auditTables: readonly string[];
+  /** The SECURITY DEFINER routines the blueprint declares deliberately, as name(identity arguments). */
+  readonly securityDefiner: readonly string[];
   readonly version: number;
   readonly dir: string;
   readonly migrations: readonly Migration[];
@@ -60,6 +62,18 @@ const ManifestSchema = z.object({
   description: z.string().min(1),
   /** The tenant's own audit tables: kept in the control schema when a deprovisioning asks for it. */
   auditTables: z.array(z.string()).default([]),
+  /**
+   * The SECURITY DEFINER functions and procedures the blueprint creates deliberately, each as
+   * `name(identity arguments)` the way pg_get_function_identity_arguments prints them, e.g.
+   * `secret_of(p_id integer)`. Any other SECURITY DEFINER routine is refused (secure_routines.sql).
+   */
+  securityDefiner: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z_][a-z0-9_$]*\(.*\)$/, 'must be name(identity arguments), e.g. secret_of(p_id integer)'),
+    )
+    .default([]),
 });
 
 const SeedSchema = z.object({
@@ -378,6 +392,7 @@ export function loadBlueprintFrom(dir: string): Blueprint {
     name: manifest.name,
     description: manifest.description,
     auditTables: manifest.auditTables,
+    securityDefiner: manifest.securityDefiner,
     version: migrations.at(-1)?.version ?? 0,
     dir,
     migrations,

@@ -30,7 +30,8 @@ export const ERROR_CATALOGUE = {
   TransientDatabaseError: { status: 503, retryable: true },
   // TY900: a write to an append-only or immutable control table, a bug wherever it comes from.
   DatabaseError: { status: 500, sqlstates: ['TY900'] },
-  BlueprintError: { status: 422 },
+  // TY009: a blueprint's routine Tenantry refuses (an undeclared SECURITY DEFINER, secure_routines.sql).
+  BlueprintError: { status: 422, sqlstates: ['TY009'] },
   MigrationChecksumError: { status: 422, sqlstates: ['TY002'] },
   // A released control migration (shared/registry/sql/migrations) differs from what the database
   // applied: a build that must not run against this database, whoever called.

@@ -54,10 +54,29 @@ export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
 export const IndexWarningSchema = z.object({ index: z.string(), code: z.string(), message: z.string() });
 export type IndexWarning = z.infer<typeof IndexWarningSchema>;
 
+/**
+ * What SyncTables (and `blueprint lock`) did to one routine of the tenant schema
+ * (registry/sql/functions/secure_routines.sql): `pinned` to the tenant schema and pg_temp, kept as
+ * the blueprint set it `from-current`, a declared SECURITY `definer` (pinned, owned by `owner`), or
+ * `skipped` (a language other than sql/plpgsql, left as it is). `routine` is name(identity arguments).
+ */
+export const RoutineReportSchema = z.object({
+  routine: z.string(),
+  kind: z.enum(['function', 'procedure']),
+  language: z.string(),
+  action: z.enum(['pinned', 'from-current', 'definer', 'skipped']),
+  owner: z.string().optional(),
+});
+export type RoutineReport = z.infer<typeof RoutineReportSchema>;
+
 export const StepOutputSchemas = {
   Validate: ProvisionPlanSchema.extend({ claimed: z.boolean(), previousStatus: z.string().nullable() }),
   CreateSchema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
-  SyncTables: z.object({ applied: z.array(z.number()), version: z.number() }),
+  SyncTables: z.object({
+    applied: z.array(z.number()),
+    version: z.number(),
+    routines: z.array(RoutineReportSchema),
+  }),
   CreateIndexes: z.object({
     created: z.number(),
     existing: z.number(),

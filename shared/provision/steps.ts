@@ -211,8 +211,9 @@ export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOut
     plan.tenantId,
     event.execution.id,
     jsonArg(migrations),
+    jsonArg(blueprint.securityDefiner),
   ]);
-  return { applied: result.applied, version: plan.blueprintVersion };
+  return { applied: result.applied, version: plan.blueprintVersion, routines: result.routines };
 }
 
 export async function createIndexes(rt: Runtime, event: StepEvent): Promise<StepOutputs['CreateIndexes']> {

@@ -1,4 +1,5 @@
 import {
+  BlueprintError,
   ConflictError,
   ControlMigrationChangedError,
   DatabaseError,
@@ -256,6 +257,7 @@ export const FROM_CONTROL_ERROR: Readonly<
 > = {
   TenantBusyError: (e, tenantId) => new TenantBusyError(tenantId, e.detail || 'unknown', { cause: e }),
   MigrationChecksumError: (e) => new MigrationChecksumError(e.message, { cause: e }),
+  BlueprintError: (e) => new BlueprintError(e.message, { cause: e }),
   TenantExistsError: (e) => new TenantExistsError(e.message, { cause: e }),
   ConflictError: (e) => new ConflictError(e.message, { cause: e }),
   NotFoundError: (e) => new NotFoundError(e.message, { cause: e }),

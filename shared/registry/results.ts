@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { DeprovisionTargetSchema } from '../deprovision/schemas';
-import { IndexWarningSchema } from '../provision/schemas';
+import { IndexWarningSchema, RoutineReportSchema } from '../provision/schemas';
 
 /**
  * What each control function callControl calls returns, as zod schemas keyed by the function's name
@@ -18,7 +18,11 @@ export const CONTROL_RESULTS = {
     manifest: z.string(),
   }),
   create_tenant_schema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
-  sync_migrations: z.object({ applied: z.array(z.number().int()) }),
+  sync_migrations: z.object({ applied: z.array(z.number().int()), routines: z.array(RoutineReportSchema) }),
+  secure_routines: z.object({
+    routines: z.array(RoutineReportSchema),
+    unmatchedDeclarations: z.array(z.string()),
+  }),
   create_indexes: z.object({
     created: z.number().int(),
     existing: z.number().int(),

@@ -219,9 +219,11 @@ describe('the control functions, each called directly, on PGlite', () => {
 
     expect(await callControl(db, 'acme', 'sync_migrations', ['acme', 'p1', jsonArg([items])])).toEqual({
       applied: [1],
+      routines: [],
     });
     expect(await callControl(db, 'acme', 'sync_migrations', ['acme', 'p1', jsonArg([items])])).toEqual({
       applied: [],
+      routines: [],
     });
     await expect(
       callControl(db, 'acme', 'sync_migrations', ['acme', 'p1', jsonArg([{ ...items, checksum: 'c2' }])]),

@@ -18,6 +18,7 @@ BEGIN
   END IF;
   IF t.schema_created_by = p_execution AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
     EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
+    PERFORM tenantry.drop_definer_role(t.schema_name);
     v_dropped := true;
   END IF;
   UPDATE tenantry.tenants

@@ -1,8 +1,11 @@
 -- SyncTables: apply pending migrations in version order, with the tenant schema on search_path,
 -- recording each in the tenant's ledger. Refuses a ledger that disagrees with the blueprint. Each
 -- migration comes as its statements with their lines ('statements': [{line, sql}]; 'sql' alone
--- still works), so an error names the file and line.
-CREATE OR REPLACE FUNCTION tenantry.sync_migrations(p_tenant text, p_execution text, p_migrations jsonb)
+-- still works), so an error names the file and line. Then pins the schema's routines
+-- (secure_routines.sql; p_security_definer: blueprint.json "securityDefiner").
+DROP FUNCTION IF EXISTS tenantry.sync_migrations(text, text, jsonb);
+CREATE OR REPLACE FUNCTION tenantry.sync_migrations(p_tenant text, p_execution text, p_migrations jsonb,
+                                                    p_security_definer jsonb DEFAULT '[]'::jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
@@ -61,6 +64,7 @@ BEGIN
       USING (m->>'version')::integer, m->>'name', m->>'checksum', p_execution;
     v_applied := v_applied || (m->>'version')::integer;
   END LOOP;
-  RETURN jsonb_build_object('applied', to_jsonb(v_applied));
+  RETURN jsonb_build_object('applied', to_jsonb(v_applied),
+                            'routines', tenantry.secure_routines(t.schema_name, p_security_definer)->'routines');
 END
 $$;
