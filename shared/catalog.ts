@@ -20,7 +20,8 @@ import type { SqlExecutor } from './sql/port';
  * - `enum e (...)`, `domain d ...`, `type t (<attributes>)`, `range r ...`
  * - `grant <object>@<grantee> <privileges>`: only where an ACL differs from what the object got
  *   when it was created (its owner's default, plus the owner's ALTER DEFAULT PRIVILEGES): a
- *   granted privilege, or `-PRIVILEGE` for one revoked. The owner reads `<owner>` and the tenant
+ *   granted privilege, or `-PRIVILEGE` for one revoked. The owner reads `<owner>`, the schema's definer role
+ *   (secure_routines.sql) `<definer>` and the tenant
  *   schema `<schema>`, whoever provisions (postgres on PGlite, another role on a server, the Data
  *   API's). MAINTAIN (Postgres 17+) is left out so that an 18 lock verifies on 15.
  *
@@ -254,10 +255,22 @@ export interface CatalogFingerprint {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/**
+ * The schema's definer role as a grantee (secure_routines.sql, definer_role.sql): its name is the
+ * schema's first 40 bytes, `_definer_` and a hash of the database and the schema, so it differs
+ * between tenants, databases and the lock's scratch schema. It reads `<definer>`.
+ */
+function definerRole(schema: string): RegExp {
+  let prefix = schema;
+  while (Buffer.byteLength(prefix) > 40) prefix = prefix.slice(0, -1);
+  return new RegExp(`(?<=@)"?${escapeRegExp(prefix)}_definer_[0-9a-f]{8}"?(?= )`, 'g');
+}
+
 function normalise(line: string, schema: string): string {
   const name = escapeRegExp(schema);
   return (
     line
+      .replace(definerRole(schema), '<definer>')
       // Names of objects in the schema itself print qualified unless the schema is on search_path.
       .replaceAll(`"${schema}".`, '')
       .replaceAll(`${schema}.`, '')

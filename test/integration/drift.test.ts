@@ -222,21 +222,26 @@ describe.each(testBackends())('Verify (drift) on $name', (backend) => {
     expect((await compareWithLock(t.db, blueprints.catalog, tenant)).drifted).toBe(false);
   });
 
-  it("reads a function pinned to its own schema with the schema's name normalised", async () => {
+  it('locks every routine pinned to its own schema, named <schema>, and reports a pin removed', async () => {
+    // SyncTables pins each routine (secure_routines.sql): the lock and every tenant read the same line.
+    const pinned = /^function touch_updated_at\(\) .* set search_path=<schema>, pg_temp body [0-9a-f]{32}$/;
+    const lock = blueprints.catalog.get(tenant.blueprint).lock[String(tenant.blueprintVersion)];
+    expect(lock?.objects.filter((line) => line.startsWith('function touch_updated_at('))).toEqual([
+      expect.stringMatching(pinned),
+    ]);
     let seen: Awaited<ReturnType<typeof compareWithLock>> | undefined;
     await expect(
       t.db.transaction(async (tx) => {
-        await tx.query(
-          'ALTER FUNCTION tenant_drifting.touch_updated_at() SET search_path = tenant_drifting, pg_temp',
-        );
+        await tx.query('ALTER FUNCTION tenant_drifting.touch_updated_at() RESET search_path');
         seen = await compareWithLock(tx, blueprints.catalog, tenant);
         throw new Rollback();
       }),
     ).rejects.toBeInstanceOf(Rollback);
-    expect(seen?.changed.map((c) => c.actual)).toEqual([
-      expect.stringMatching(
-        /^function touch_updated_at\(\) .* set search_path=<schema>, pg_temp body [0-9a-f]{32}$/,
-      ),
+    expect(seen?.changed).toEqual([
+      expect.objectContaining({
+        expected: expect.stringMatching(pinned),
+        actual: expect.not.stringContaining('search_path'),
+      }),
     ]);
   });
 
