@@ -5,7 +5,7 @@ import { quoteIdent, quoteLiteral } from '../shared/identifiers';
 
 /**
  * The floor: the same blueprint as one SQL script per tenant. No ledger, registry, audit trail,
- * verification or history: just the tenant's own DDL, indexes and seed rows, which is the least any
+ * verification or history: just the tenant's own DDL (its routines pinned, as SyncTables does), indexes and seed rows, which is the least any
  * provisioning path has to do. It runs inside one transaction (`SET LOCAL`), either as one
  * multi-statement query on a connection that is already open (`applyFloorQuery`, the floor the
  * ratio is taken against) or as one `psql --single-transaction` (`runPsql`, the "one psql per
@@ -19,6 +19,18 @@ export function floorScript(blueprint: Blueprint, schema: string, options: { see
     `SET LOCAL search_path TO ${quoteIdent(schema)};`,
   ];
   for (const migration of blueprint.migrations) parts.push(withSemicolon(migration.sql));
+  // What SyncTables does after the migrations (secure_routines.sql): each sql/plpgsql routine pinned
+  // to the tenant schema. (The benched blueprints declare no SECURITY DEFINER routine.)
+  parts.push(
+    `DO $pin$ DECLARE r record; BEGIN
+       FOR r IN SELECT p.oid::regprocedure AS sig, p.prokind FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+                 WHERE p.pronamespace = ${quoteLiteral(schema)}::regnamespace AND p.prokind IN ('f', 'p')
+                   AND l.lanname IN ('sql', 'plpgsql') LOOP
+         EXECUTE format('ALTER %s %s SET search_path = %I, pg_temp',
+                        CASE r.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.sig, ${quoteLiteral(schema)});
+       END LOOP;
+     END $pin$;`,
+  );
   for (const index of blueprint.indexes) parts.push(withSemicolon(index.sql));
   for (const table of options.seed === false ? [] : blueprint.seed) {
     // The union of the rows' keys, as tenantry.seed_tables builds its column list.
