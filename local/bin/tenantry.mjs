@@ -4,7 +4,7 @@
 // Starting from JavaScript spares every command the TypeScript compiler's start-up (bench:startup).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = new URL('../../', import.meta.url);
 const DIST = new URL('dist/', ROOT);
@@ -34,4 +34,4 @@ if (!entry) {
   const { buildCli } = await import('./build.mjs');
   entry = (await buildCli())['local/cli-main.ts'];
 }
-await import(pathToFileURL(join(DIST.pathname, entry)).href);
+await import(pathToFileURL(join(fileURLToPath(DIST), entry)).href);
