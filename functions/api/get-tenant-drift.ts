@@ -1,8 +1,8 @@
 import { apiRoute } from '../../shared/api/route';
 import { getTenantDrift } from '../../shared/api/routes';
-import { apiRuntime } from '../../shared/api/runtime';
+import { runtime } from '../../shared/runtime';
 
 /** GET /tenants/{tenantId}/drift */
 export const handler = apiRoute('GetTenantDrift', async ({ params }) =>
-  getTenantDrift(await apiRuntime(), params.tenantId),
+  getTenantDrift(await runtime(), params.tenantId),
 );

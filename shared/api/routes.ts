@@ -156,7 +156,7 @@ export async function getTenant(rt: Runtime, tenantId: string): Promise<TenantRe
 }
 
 /** `GET /tenants/{tenantId}/drift`: verify the live tenant against its blueprint version's lock, and record it. */
-export async function getTenantDrift(rt: ApiRuntime, tenantId: string): Promise<DriftReport> {
+export async function getTenantDrift(rt: Runtime, tenantId: string): Promise<DriftReport> {
   return verifyTenant(rt, tenantId, 'api');
 }
 
