@@ -109,6 +109,35 @@ interface BundleStat {
   readonly importMs: Summary;
 }
 
+/**
+ * The floor under a bundle's cold import: the AWS SDK clients it loads, required the way
+ * shared/aws-sdk.ts does, in a fresh node. Step bundles load the Data API client; API bundles
+ * that start or read executions add Step Functions.
+ */
+function sdkFloor(): { rdsData: Summary; rdsDataAndSfn: Summary } {
+  const time = (clients: readonly string[]) =>
+    Math.round(
+      Number(
+        execFileSync(
+          process.execPath,
+          [
+            '-e',
+            'const t = performance.now(); for (const c of process.argv.slice(1)) require(c); console.log(performance.now() - t);',
+            ...clients,
+          ],
+          { cwd: REPO_ROOT, encoding: 'utf8' },
+        ).trim(),
+      ),
+    );
+  const one: number[] = [];
+  const two: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    one.push(time(['@aws-sdk/client-rds-data']));
+    two.push(time(['@aws-sdk/client-rds-data', '@aws-sdk/client-sfn']));
+  }
+  return { rdsData: summarise(one), rdsDataAndSfn: summarise(two) };
+}
+
 function bundles(): BundleStat[] {
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: object };
   const app = new App({
@@ -172,6 +201,7 @@ try {
   const cli = cliStartup();
   const demoRuns = demo();
   const built = bundles();
+  const sdk = sdkFloor();
   const worst = (kind: BundleStat['kind']) =>
     Math.max(...built.filter((b) => b.kind === kind).map((b) => b.importMs.median));
   const result = {
@@ -184,6 +214,7 @@ try {
     cli,
     demo: demoRuns,
     bundles: built,
+    sdk,
     goals: {
       statusOverheadMs: { max: 500, value: cli.overheadMs, met: cli.overheadMs <= 500 },
       demoMs: { max: 2500, value: demoRuns.cachedImage.median, met: demoRuns.cachedImage.median <= 2500 },
@@ -247,7 +278,10 @@ try {
       `step bundles ${kb(Math.min(...byKind('step').map((b) => b.bytes)))}-${kb(Math.max(...byKind('step').map((b) => b.bytes)))} KB, ` +
       `API bundles ${kb(Math.min(...byKind('api').map((b) => b.bytes)))}-${kb(Math.max(...byKind('api').map((b) => b.bytes)))} KB. ` +
       `Cold import (fresh node, \`await import(index.mjs)\`, median of ${RUNS}), slowest bundle: step ${g.importMs.step} ms, API ${g.importMs.api} ms ` +
-      `(goal at most 100 ms: ${g.importMs.met ? 'met' : 'NOT met'}).`,
+      `(goal at most 100 ms: ${g.importMs.met ? 'met' : 'NOT met'}). ` +
+      `The SDK clients alone, required in a fresh node: the Data API client ${sdk.rdsData.median} ms ` +
+      `(${sdk.rdsData.min}-${sdk.rdsData.max}), with Step Functions ${sdk.rdsDataAndSfn.median} ms ` +
+      `(${sdk.rdsDataAndSfn.min}-${sdk.rdsDataAndSfn.max}).`,
     '',
     row(['bundle', 'KB', 'import median ms']),
     row(['---', '---:', '---:']),

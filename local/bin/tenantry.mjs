@@ -3,8 +3,26 @@
 // when a TypeScript source is newer than the build, so an edited checkout never runs stale code.
 // Starting from JavaScript spares every command the TypeScript compiler's start-up (bench:startup).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+
+// A CLI command lives for a second or two: embedded PGlite's 9 MB of WebAssembly is better run by
+// V8's baseline compiler (Liftoff) alone. Tiering hot functions up with TurboFan pays off only in a
+// long run, and node waits for those background compilations before it exits (about 0.4 s).
+// The Quick start demo takes 2.1 s instead of 2.8 s (bench/results/README.md, "CLI start").
+// Set before any WebAssembly is compiled; the API server (npm start) keeps V8's defaults.
+setFlagsFromString('--liftoff-only');
+// V8's compiled code of the CLI and PGlite, kept beside the cluster image (shared/sql/pglite.ts).
+enableCompileCache(
+  join(
+    process.env.TENANTRY_CACHE_DIR ||
+      join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tenantry'),
+    'node-compile-cache',
+  ),
+);
 
 const ROOT = new URL('../../', import.meta.url);
 const DIST = new URL('dist/', ROOT);
