@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { PROVISION_WORKFLOW } from '../statemachine/render';
+import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
 import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
 import { TenantryDeprovisioning, type TenantryDeprovisioningProps } from './constructs/deprovision';
@@ -20,6 +20,8 @@ export interface TenantryStackProps extends StackProps {
 export class TenantryStack extends Stack {
   public readonly database: TenantryDatabase;
   public readonly provision: TenantryWorkflow;
+  /** One tenant to a newer blueprint version. */
+  public readonly migrate: TenantryWorkflow;
   public readonly api: TenantryApi;
   public readonly deprovisioning: TenantryDeprovisioning;
 
@@ -30,6 +32,12 @@ export class TenantryStack extends Stack {
     this.database = new TenantryDatabase(this, 'Database', database);
     this.provision = new TenantryWorkflow(this, PROVISION_WORKFLOW.name, {
       workflow: PROVISION_WORKFLOW,
+      database: this.database,
+      logRetention,
+    });
+
+    this.migrate = new TenantryWorkflow(this, MIGRATE_WORKFLOW.name, {
+      workflow: MIGRATE_WORKFLOW,
       database: this.database,
       logRetention,
     });
@@ -48,6 +56,7 @@ export class TenantryStack extends Stack {
     });
 
     new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provision.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'MigrateStateMachineArn', { value: this.migrate.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ClusterArn', { value: this.database.clusterArn });
     new CfnOutput(this, 'SecretArn', { value: this.database.secret.secretArn });
     new CfnOutput(this, 'DatabaseName', { value: this.database.databaseName });

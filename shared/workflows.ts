@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
+import { MigrateOutputSchemas } from './migrate/schemas';
 import { StepOutputSchemas } from './provision/schemas';
 
 /**
@@ -147,6 +148,43 @@ export const WORKFLOWS = {
       state: 'Cleanup',
       description: 'Re-enable the tenant if its schema is still there, and record the failure',
       output: CleanupOutputSchema.extend({ reenabled: z.boolean() }),
+    },
+  },
+  Migrate: {
+    // ApplyMigrations may wait out its retries of lock timeouts (about 3.5 minutes) and run 15.
+    timeoutSeconds: 30 * 60,
+    steps: [
+      {
+        state: 'Validate',
+        description: 'Check the tenant and the target version, and claim the tenant',
+        output: MigrateOutputSchemas.Validate,
+      },
+      {
+        state: 'Plan',
+        description: 'Check the applied migrations and list the pending ones',
+        output: MigrateOutputSchemas.Plan,
+      },
+      {
+        state: 'ApplyMigrations',
+        description: 'Apply them in one transaction, under lock and statement timeouts',
+        output: MigrateOutputSchemas.ApplyMigrations,
+        timeoutSeconds: 900,
+      },
+      {
+        state: 'Verify',
+        description: "Compare the catalog with the target version's lock",
+        output: MigrateOutputSchemas.Verify,
+      },
+      {
+        state: 'Record',
+        description: 'Mark the tenant active at its new version',
+        output: MigrateOutputSchemas.Record,
+      },
+    ],
+    cleanup: {
+      state: 'Cleanup',
+      description: 'Make the tenant active again on its committed version, and record the failure',
+      output: CleanupOutputSchema.extend({ version: z.number().int().nullable() }),
     },
   },
 } as const satisfies Readonly<

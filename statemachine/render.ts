@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { buildDeprovisionDefinition } from './deprovision';
+import { buildMigrateDefinition } from './migrate';
 import { buildProvisionDefinition } from './provision';
 import {
   type AslDefinition,
@@ -13,6 +14,7 @@ import {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   localFunctionArn,
+  MIGRATE,
   PROVISION,
   type Workflow,
 } from './workflows';
@@ -33,6 +35,15 @@ export interface WorkflowSpec extends Workflow {
 export const DEPROVISION_WORKFLOW: WorkflowSpec = { ...DEPROVISION, build: buildDeprovisionDefinition };
 
 export const PROVISION_WORKFLOW: WorkflowSpec = { ...PROVISION, build: buildProvisionDefinition };
+
+export const MIGRATE_WORKFLOW: WorkflowSpec = { ...MIGRATE, build: buildMigrateDefinition };
+
+/** Every workflow, as `npm run asl` renders them and test/infra/asl.test.ts checks them. */
+export const ALL_WORKFLOWS: readonly WorkflowSpec[] = [
+  PROVISION_WORKFLOW,
+  DEPROVISION_WORKFLOW,
+  MIGRATE_WORKFLOW,
+];
 
 /**
  * Renders a workflow's CDK chain to ASL without synthesizing an app: the same states, retries and

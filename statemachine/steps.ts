@@ -47,3 +47,10 @@ export const DEPROVISION_SUCCEEDED_STATE = 'Deprovisioned';
 /** The Choice after Backup: another invocation until the backup says it is done. */
 export const DEPROVISION_BACKUP_CHOICE = 'BackupFinished';
 export const DEPROVISION_FAILED_STATE = 'DeprovisioningFailed';
+
+export const MIGRATE_STEPS: readonly TaskStep[] = tasksOf('Migrate', WORKFLOWS.Migrate.steps);
+export const MIGRATE_CLEANUP: TaskStep = tasksOf('Migrate', [WORKFLOWS.Migrate.cleanup])[0] as TaskStep;
+
+export const MIGRATE_TASKS: readonly TaskStep[] = [...MIGRATE_STEPS, MIGRATE_CLEANUP];
+export const MIGRATE_SUCCEEDED_STATE = 'Migrated';
+export const MIGRATE_FAILED_STATE = 'MigrationFailed';

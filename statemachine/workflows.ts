@@ -3,6 +3,8 @@ import { WORKFLOWS as WORKFLOW_DEFINITIONS, type WorkflowName } from '../shared/
 import {
   DEPROVISION_CLEANUP,
   DEPROVISION_TASKS,
+  MIGRATE_CLEANUP,
+  MIGRATE_TASKS,
   PROVISION_CLEANUP,
   PROVISION_TASKS,
   type TaskStep,
@@ -57,10 +59,19 @@ export const DEPROVISION: Workflow = {
   aslFile: 'statemachine/asl/deprovision.asl.json',
 };
 
+export const MIGRATE: Workflow = {
+  name: 'Migrate',
+  tasks: MIGRATE_TASKS,
+  cleanup: MIGRATE_CLEANUP,
+  timeoutSeconds: WORKFLOW_DEFINITIONS.Migrate.timeoutSeconds,
+  aslFile: 'statemachine/asl/migrate.asl.json',
+};
+
 /** Each workflow by its name, as the API's engine port names them. */
 export const WORKFLOW_BY_NAME: Readonly<Record<WorkflowName, Workflow>> = {
   Provision: PROVISION,
   Deprovision: DEPROVISION,
+  Migrate: MIGRATE,
 };
 
 const ROOT = new URL('../', import.meta.url);

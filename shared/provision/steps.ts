@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Blueprint, BlueprintLockVersion, SeedTable } from '../blueprint';
-import { diffCatalog, readCatalog } from '../catalog';
+import { type CatalogDiff, diffCatalog, readCatalog } from '../catalog';
 import {
   BlueprintError,
   type FieldIssue,
@@ -57,7 +57,7 @@ function blueprintOf(rt: Runtime, plan: ProvisionPlan): Blueprint {
 }
 
 /** The migrations that make a blueprint version: a template may pin an older one. */
-function migrationsUpTo(blueprint: Blueprint, version: number) {
+export function migrationsUpTo(blueprint: Blueprint, version: number) {
   return blueprint.migrations.filter((m) => m.version <= version);
 }
 
@@ -194,23 +194,27 @@ function statementsOf(sql: string): readonly { line: number; sql: string }[] {
   return statements;
 }
 
+/**
+ * The migrations of a blueprint version as migrate_schema.sql takes them: each as its statements
+ * with their lines, so an error names the file and line.
+ */
+export function migrationsArg(blueprint: Blueprint, version: number) {
+  return migrationsUpTo(blueprint, version).map(({ version, name, checksum, sql }) => ({
+    version,
+    name,
+    file: `${blueprint.name}/migrations/${name}`,
+    checksum,
+    statements: statementsOf(sql),
+  }));
+}
+
 export async function syncTables(rt: Runtime, event: StepEvent): Promise<StepOutputs['SyncTables']> {
   const plan = planOf(event);
   const blueprint = blueprintOf(rt, plan);
-  // Each migration as its statements with their lines: an error names the file and line.
-  const migrations = migrationsUpTo(blueprint, plan.blueprintVersion).map(
-    ({ version, name, checksum, sql }) => ({
-      version,
-      name,
-      file: `${blueprint.name}/migrations/${name}`,
-      checksum,
-      statements: statementsOf(sql),
-    }),
-  );
   const result = await callControl(rt.db, plan.tenantId, 'sync_migrations', [
     plan.tenantId,
     event.execution.id,
-    jsonArg(migrations),
+    jsonArg(migrationsArg(blueprint, plan.blueprintVersion)),
     jsonArg(blueprint.securityDefiner),
   ]);
   return { applied: result.applied, version: plan.blueprintVersion, routines: result.routines };
@@ -303,20 +307,7 @@ export async function verify(rt: Runtime, event: StepEvent): Promise<StepOutputs
     return name !== undefined && warned.has(name);
   };
   const missing = diff.missing.filter((line) => !isWarnedIndex(line));
-  if (missing.length > 0 || diff.unexpected.length > 0 || diff.changed.length > 0) {
-    const sample = [
-      ...missing.map((m) => `missing ${m}`),
-      ...diff.unexpected.map((u) => `unexpected ${u}`),
-      ...diff.changed.map((c) => `changed ${c.key}: ${c.actual}`),
-    ];
-    throw new VerificationError(
-      `schema ${plan.schemaName} does not match blueprint ${plan.blueprint} v${plan.blueprintVersion}: ` +
-        `${missing.length} missing, ${diff.unexpected.length} unexpected, ${diff.changed.length} changed ` +
-        `(${sample.slice(0, 5).join('; ')}${sample.length > 5 ? '; ...' : ''})`,
-      [...missing, ...diff.changed.map((c) => c.expected)],
-      [...diff.unexpected, ...diff.changed.map((c) => c.actual)],
-    );
-  }
+  assertCatalogMatches(plan.schemaName, `${plan.blueprint} v${plan.blueprintVersion}`, { ...diff, missing });
   return {
     fingerprint: actual.fingerprint,
     tables: actual.objects.filter((o) => o.startsWith('table ')).length,
@@ -324,6 +315,24 @@ export async function verify(rt: Runtime, event: StepEvent): Promise<StepOutputs
     objects: actual.objects.length,
     missingIndexes: diff.missing.filter(isWarnedIndex).map((l) => /^index [^.]+\.(\S+) /.exec(l)?.[1] ?? l),
   };
+}
+
+/** A VerificationError naming what differs, unless nothing does. */
+export function assertCatalogMatches(schema: string, version: string, diff: CatalogDiff): void {
+  const { missing, unexpected, changed } = diff;
+  if (missing.length === 0 && unexpected.length === 0 && changed.length === 0) return;
+  const sample = [
+    ...missing.map((m) => `missing ${m}`),
+    ...unexpected.map((u) => `unexpected ${u}`),
+    ...changed.map((c) => `changed ${c.key}: ${c.actual}`),
+  ];
+  throw new VerificationError(
+    `schema ${schema} does not match blueprint ${version}: ` +
+      `${missing.length} missing, ${unexpected.length} unexpected, ${changed.length} changed ` +
+      `(${sample.slice(0, 5).join('; ')}${sample.length > 5 ? '; ...' : ''})`,
+    [...missing, ...changed.map((c) => c.expected)],
+    [...unexpected, ...changed.map((c) => c.actual)],
+  );
 }
 
 export async function register(rt: Runtime, event: StepEvent): Promise<StepOutputs['Register']> {
@@ -394,7 +403,7 @@ export async function cleanup(
 }
 
 /** A Lambda error's Cause is a JSON string ({errorType, errorMessage, trace}); keep the message. */
-function summariseCause(cause: string | undefined): string {
+export function summariseCause(cause: string | undefined): string {
   if (!cause) return '';
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };

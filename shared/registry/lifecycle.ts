@@ -11,7 +11,7 @@ import { quoteLiteral } from '../identifiers';
  * The tenant lifecycle, defined once: every status a tenant can have, what it means, and what each
  * operation does when a request finds the tenant in it. The TypeScript union, the API's zod enum,
  * the registry's CHECK constraint and the API's pre-checks all come from here; the control
- * functions (claim_tenant, begin_deprovision, claim_restore) enforce the same rules in the
+ * functions (claim_tenant, begin_deprovision, claim_restore, claim_migration) enforce the same rules in the
  * transaction that changes the status, so a pre-check is only ever an earlier, friendlier answer.
  * Adding a status is one entry here (and the control function that moves tenants into it).
  */
@@ -20,33 +20,55 @@ export const TENANT_LIFECYCLE = {
     meaning: 'a Provision or restore execution holds it',
     provision: 'busy',
     deprovision: 'busy',
+    migrate: 'busy',
   },
-  active: { meaning: 'provisioned and in use', provision: 'exists', deprovision: 'allowed' },
+  active: {
+    meaning: 'provisioned and in use',
+    provision: 'exists',
+    deprovision: 'allowed',
+    migrate: 'allowed',
+  },
+  migrating: {
+    meaning: 'a Migrate execution is moving it to a newer blueprint version',
+    provision: 'exists',
+    deprovision: 'busy',
+    migrate: 'busy',
+  },
   failed: {
     meaning: 'a workflow failed; Provision may claim it again',
     provision: 'allowed',
     deprovision: 'refused',
+    migrate: 'refused',
   },
   cancelled: {
     meaning: 'a Provision was cancelled; Provision may claim it again',
     provision: 'allowed',
     deprovision: 'refused',
+    migrate: 'refused',
   },
-  disabled: { meaning: 'apps no longer resolve it', provision: 'exists', deprovision: 'allowed' },
+  disabled: {
+    meaning: 'apps no longer resolve it',
+    provision: 'exists',
+    deprovision: 'allowed',
+    migrate: 'refused',
+  },
   scheduled_for_deletion: {
     meaning: 'a Deprovision is scheduled for its due time',
     provision: 'exists',
     deprovision: 'scheduled',
+    migrate: 'refused',
   },
   deprovisioning: {
     meaning: 'a Deprovision execution holds it',
     provision: 'busy',
     deprovision: 'busy',
+    migrate: 'busy',
   },
   deprovisioned: {
     meaning: 'its schema is dropped; a backup may restore it',
     provision: 'exists',
     deprovision: 'refused',
+    migrate: 'refused',
   },
 } as const satisfies Readonly<
   Record<
@@ -57,6 +79,8 @@ export const TENANT_LIFECYCLE = {
       readonly provision: 'allowed' | 'busy' | 'exists';
       /** A Deprovision request: allowed, busy, refused (wrong state), or already scheduled. */
       readonly deprovision: 'allowed' | 'busy' | 'refused' | 'scheduled';
+      /** A Migrate request: allowed, busy (another execution holds it), or refused (not active). */
+      readonly migrate: 'allowed' | 'busy' | 'refused';
     }
   >
 >;
@@ -111,5 +135,17 @@ export function deprovisionRefusal(tenant: TenantState): TenantryError | undefin
       return new TenantStateError(
         `tenant '${tenant.tenantId}' is ${tenant.status} and cannot be deprovisioned`,
       );
+  }
+}
+
+/** Why a Migrate request cannot start for the tenant's status, or undefined when it can. */
+export function migrateRefusal(tenant: TenantState): TenantryError | undefined {
+  switch (TENANT_LIFECYCLE[tenant.status].migrate) {
+    case 'allowed':
+      return undefined;
+    case 'busy':
+      return new TenantBusyError(tenant.tenantId, tenant.executionId);
+    case 'refused':
+      return new TenantStateError(`tenant '${tenant.tenantId}' is ${tenant.status} and cannot be migrated`);
   }
 }

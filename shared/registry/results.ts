@@ -56,6 +56,25 @@ export const CONTROL_RESULTS = {
   }),
   schedule_deletion: z.object({ scheduleName: z.string(), dueAt: z.string() }),
   cancel_deletion: z.object({ scheduleName: z.string(), status: z.string() }),
+  claim_migration: z.object({
+    claimed: z.boolean(),
+    schemaName: z.string(),
+    blueprint: z.string(),
+    fromVersion: z.number().int(),
+    toVersion: z.number().int(),
+  }),
+  apply_migrations: z.object({
+    applied: z.array(z.number().int()),
+    routines: z.array(RoutineReportSchema),
+    indexesCreated: z.number().int(),
+    version: z.number().int(),
+  }),
+  record_migration: z.object({ status: z.string(), version: z.number().int(), alreadyRecorded: z.boolean() }),
+  migrate_cleanup: z.object({
+    owned: z.boolean(),
+    status: z.string().nullable(),
+    version: z.number().int().nullable(),
+  }),
   record_drift: z.object({ drifted: z.boolean(), checkedAt: z.string(), changed: z.boolean() }),
 } as const;
 

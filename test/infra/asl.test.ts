@@ -4,9 +4,11 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/paths';
 import {
+  ALL_WORKFLOWS,
   aslText,
   DEPROVISION_WORKFLOW,
   localFunctionArn,
+  MIGRATE_WORKFLOW,
   PROVISION_WORKFLOW,
   renderAsl,
 } from '../../statemachine/render';
@@ -39,6 +41,7 @@ function normalise(value: unknown, functionsByArn: ReadonlyMap<string, string>):
 describe.each([
   ['Provision', PROVISION_WORKFLOW, (s: Synthesized) => s.stack.provision],
   ['Deprovision', DEPROVISION_WORKFLOW, (s: Synthesized) => s.stack.deprovisioning.workflow],
+  ['Migrate', MIGRATE_WORKFLOW, (s: Synthesized) => s.stack.migrate],
 ] as const)('the synthesized %s state machine', (_name, workflow, workflowOf) => {
   let synthesized: Synthesized;
   beforeAll(() => {
@@ -79,7 +82,7 @@ describe.each([
 
 // The local engine loads the committed ASL and skips validating it at start: it must be exactly
 // what the CDK chain renders now (run `npm run asl` after changing a workflow) and valid ASL.
-describe.each([PROVISION_WORKFLOW, DEPROVISION_WORKFLOW])('the committed ASL of $name', (workflow) => {
+describe.each([...ALL_WORKFLOWS])('the committed ASL of $name', (workflow) => {
   it('is what renderAsl renders now', () => {
     expect(readFileSync(join(REPO_ROOT, workflow.aslFile), 'utf8')).toBe(aslText(workflow));
     expect(loadAsl(workflow)).toEqual(renderAsl(workflow));

@@ -3,11 +3,13 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DATA_API_ACTIONS, TENANTRY_RUNTIME } from '../../infra/constructs/tenantry-function';
 import { API_ROUTES } from '../../shared/api/route-table';
-import { PROVISION_WORKFLOW } from '../../statemachine/render';
+import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
 import { RETRYABLE_ERRORS } from '../../statemachine/retry';
 import {
   DEFAULT_TASK_TIMEOUT_SECONDS,
   DEPROVISION_TASKS,
+  MIGRATE_STEPS,
+  MIGRATE_TASKS,
   PROVISION_STEPS,
   PROVISION_TASKS,
 } from '../../statemachine/steps';
@@ -46,10 +48,11 @@ describe('TenantryStack with a new cluster', () => {
   const resolve = (value: unknown): unknown => stack.resolve(value);
 
   it('has one function per task state, named after the state', () => {
-    // Plus one per API route (test/infra/api.test.ts) and per Deprovision task (test/infra/deprovision.test.ts).
+    // Plus one per API route (test/infra/api.test.ts), per Deprovision task (test/infra/deprovision.test.ts)
+    // and per Migrate task.
     template.resourceCountIs(
       'AWS::Lambda::Function',
-      PROVISION_TASKS.length + API_ROUTES.length + DEPROVISION_TASKS.length,
+      PROVISION_TASKS.length + API_ROUTES.length + DEPROVISION_TASKS.length + MIGRATE_TASKS.length,
     );
     expect(Object.keys(functions)).toEqual(PROVISION_TASKS.map((t) => t.state));
     for (const fn of Object.values(functions))
@@ -152,7 +155,7 @@ describe('TenantryStack with a new cluster', () => {
     };
 
     it('logs everything, traces, and has an overall timeout', () => {
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
       template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         LoggingConfiguration: {
           Level: 'ALL',
@@ -228,6 +231,48 @@ describe('TenantryStack with a new cluster', () => {
         ]);
       }
       expect(asl.States.Cleanup?.Catch).toBeUndefined();
+    });
+  });
+
+  describe('the Migrate state machine', () => {
+    const definition = (): Asl => {
+      const [separator, parts] = definitionParts(template, logicalId(stack.migrate.stateMachine));
+      return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'token')).join(separator));
+    };
+
+    it('is Validate -> Plan -> ApplyMigrations -> Verify -> Record, with its own functions and timeout', () => {
+      const asl = definition();
+      expect(asl.StartAt).toBe('Validate');
+      const order: string[] = [];
+      for (let at: string | undefined = asl.StartAt; at && asl.States[at]?.Type === 'Task'; ) {
+        order.push(at);
+        at = asl.States[at]?.Next as string | undefined;
+      }
+      expect(order).toEqual(['Validate', 'Plan', 'ApplyMigrations', 'Verify', 'Record']);
+      expect(asl.States.Record?.Next).toBe('Migrated');
+      expect(asl.States.Migrated?.Type).toBe('Succeed');
+      expect(asl.States.Cleanup).toMatchObject({ Type: 'Task', Next: 'MigrationFailed' });
+      expect(asl.States.MigrationFailed?.Type).toBe('Fail');
+      expect(definition().TimeoutSeconds).toBe(MIGRATE_WORKFLOW.timeoutSeconds);
+      expect(Object.keys(stack.migrate.functions)).toEqual(MIGRATE_TASKS.map((t) => t.state));
+      for (const fn of Object.values(stack.migrate.functions))
+        expect(fn.node.path).toMatch(/^Tenantry\/Migrate\/Functions\/\w+$/);
+    });
+
+    it('retries only transient errors (a lock timeout among them) and catches the rest into Cleanup', () => {
+      const asl = definition();
+      for (const task of MIGRATE_TASKS) {
+        expect(asl.States[task.state], task.state).toMatchObject({
+          TimeoutSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+          Retry: [{ ErrorEquals: [...RETRYABLE_ERRORS], MaxAttempts: task.state === 'Cleanup' ? 20 : 12 }],
+        });
+      }
+      expect(RETRYABLE_ERRORS).toContain('TransientDatabaseError');
+      for (const step of MIGRATE_STEPS) {
+        expect(asl.States[step.state]?.Catch, step.state).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${step.state}`, Next: 'Cleanup' },
+        ]);
+      }
     });
   });
 

@@ -3,6 +3,7 @@ import { TenantStatusSchema } from '../../shared/api/schemas';
 import { loadControlSql } from '../../shared/registry/control-files';
 import {
   deprovisionRefusal,
+  migrateRefusal,
   provisionRefusal,
   TENANT_LIFECYCLE,
   TENANT_STATUSES,
@@ -27,13 +28,14 @@ describe('the tenant lifecycle', () => {
     expect(TenantStatusSchema.safeParse('archived').success).toBe(false);
   });
 
-  it('answers a new Provision and a Deprovision request from each status as the control functions do', () => {
+  it('answers a new Provision, Deprovision and Migrate request from each status as the control functions do', () => {
     const provision = Object.fromEntries(
       TENANT_STATUSES.map((s) => [s, provisionRefusal(tenant(s))?.name ?? 'start']),
     );
     expect(provision).toEqual({
       provisioning: 'TenantBusyError',
       active: 'TenantExistsError',
+      migrating: 'TenantExistsError',
       failed: 'start',
       cancelled: 'start',
       disabled: 'TenantExistsError',
@@ -47,10 +49,25 @@ describe('the tenant lifecycle', () => {
     expect(deprovision).toEqual({
       provisioning: 'TenantBusyError',
       active: 'start',
+      migrating: 'TenantBusyError',
       failed: 'TenantStateError',
       cancelled: 'TenantStateError',
       disabled: 'start',
       scheduled_for_deletion: 'ConflictError',
+      deprovisioning: 'TenantBusyError',
+      deprovisioned: 'TenantStateError',
+    });
+    const migrate = Object.fromEntries(
+      TENANT_STATUSES.map((s) => [s, migrateRefusal(tenant(s))?.name ?? 'start']),
+    );
+    expect(migrate).toEqual({
+      provisioning: 'TenantBusyError',
+      active: 'start',
+      migrating: 'TenantBusyError',
+      failed: 'TenantStateError',
+      cancelled: 'TenantStateError',
+      disabled: 'TenantStateError',
+      scheduled_for_deletion: 'TenantStateError',
       deprovisioning: 'TenantBusyError',
       deprovisioned: 'TenantStateError',
     });

@@ -42,8 +42,9 @@ BEGIN
     RAISE EXCEPTION 'tenant % is scheduled for deletion at %: cancel that first', v_tenant, t.deletion_due_at
       USING ERRCODE = 'TY008';
   END IF;
-  IF t.status = 'provisioning' THEN
-    RAISE EXCEPTION 'tenant % is being provisioned by execution %', v_tenant, t.execution_id
+  IF t.status IN ('provisioning', 'migrating') THEN
+    RAISE EXCEPTION 'tenant % is % by execution %', v_tenant,
+      CASE t.status WHEN 'provisioning' THEN 'being provisioned' ELSE 'being migrated' END, t.execution_id
       USING ERRCODE = 'TY001', DETAIL = t.execution_id;
   END IF;
   IF t.status NOT IN ('active', 'disabled', 'scheduled_for_deletion') THEN

@@ -1,70 +1,12 @@
--- SyncTables: apply pending migrations in version order, with the tenant schema on search_path,
--- recording each in the tenant's ledger. Refuses a ledger that disagrees with the blueprint. Each
--- migration comes as its statements with their lines ('statements': [{line, sql}]; 'sql' alone
--- still works), so an error names the file and line. Then pins the schema's routines
--- (secure_routines.sql; p_security_definer: blueprint.json "securityDefiner").
+-- SyncTables: the new tenant's blueprint migrations (migrate_schema.sql), by the execution that
+-- provisions it.
 DROP FUNCTION IF EXISTS tenantry.sync_migrations(text, text, jsonb);
 CREATE OR REPLACE FUNCTION tenantry.sync_migrations(p_tenant text, p_execution text, p_migrations jsonb,
                                                     p_security_definer jsonb DEFAULT '[]'::jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
-  l record;
-  m jsonb;
-  v_max_applied integer := 0;
-  v_applied integer[] := '{}';
-  v_done boolean;
-  s jsonb;
-  v_line integer;
-  v_state text;
-  v_message text;
-  v_detail text;
-  v_hint text;
 BEGIN
-  PERFORM set_config('search_path', quote_ident(t.schema_name), true);
-  EXECUTE format('CREATE TABLE IF NOT EXISTS %I._tenantry_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now(), execution_id text NOT NULL)', t.schema_name);
-  FOR l IN EXECUTE format('SELECT version, name, checksum FROM %I._tenantry_migrations ORDER BY version', t.schema_name) LOOP
-    SELECT value INTO m FROM jsonb_array_elements(p_migrations) WHERE (value->>'version')::integer = l.version;
-    IF m IS NULL THEN
-      RAISE EXCEPTION 'migration % (%) is applied in schema % but missing from the blueprint', l.version, l.name, t.schema_name
-        USING ERRCODE = 'TY002';
-    END IF;
-    IF m->>'checksum' <> l.checksum THEN
-      RAISE EXCEPTION 'migration % was changed after it was applied to schema %: applied checksum %, blueprint has %',
-        m->>'name', t.schema_name, l.checksum, m->>'checksum' USING ERRCODE = 'TY002';
-    END IF;
-    v_max_applied := greatest(v_max_applied, l.version);
-  END LOOP;
-  FOR m IN SELECT value FROM jsonb_array_elements(p_migrations) ORDER BY (value->>'version')::integer LOOP
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I._tenantry_migrations WHERE version = $1)', t.schema_name)
-      INTO v_done USING (m->>'version')::integer;
-    CONTINUE WHEN v_done;
-    IF (m->>'version')::integer < v_max_applied THEN
-      RAISE EXCEPTION 'migration % is new but a later migration (%) is already applied to schema %',
-        m->>'name', v_max_applied, t.schema_name USING ERRCODE = 'TY002';
-    END IF;
-    -- One statement at a time (p_migrations carries each with its line): a failure names the
-    -- migration file and line and keeps its SQLSTATE, so transient faults stay retryable.
-    BEGIN
-      FOR s IN SELECT value FROM jsonb_array_elements(
-                 coalesce(m->'statements', jsonb_build_array(jsonb_build_object('line', 1, 'sql', m->>'sql')))) LOOP
-        v_line := (s->>'line')::integer;
-        EXECUTE s->>'sql';
-      END LOOP;
-    EXCEPTION WHEN OTHERS THEN
-      GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-                              v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-      RAISE EXCEPTION USING ERRCODE = v_state, DETAIL = v_detail, HINT = v_hint,
-        MESSAGE = format('%s line %s: %s', coalesce(m->>'file', m->>'name'), v_line, v_message);
-    END;
-    EXECUTE format('INSERT INTO %I._tenantry_migrations (version, name, checksum, execution_id) VALUES ($1, $2, $3, $4)',
-                   t.schema_name)
-      USING (m->>'version')::integer, m->>'name', m->>'checksum', p_execution;
-    v_applied := v_applied || (m->>'version')::integer;
-  END LOOP;
-  RETURN jsonb_build_object('applied', to_jsonb(v_applied),
-                            'routines', tenantry.secure_routines(t.schema_name, p_security_definer)->'routines');
+  RETURN tenantry.migrate_schema(t.schema_name, p_execution, p_migrations, p_security_definer);
 END
 $$;
