@@ -52,6 +52,7 @@ export class TenantryStack extends Stack {
       stateMachine: this.provision.stateMachine,
       database: this.database,
       deprovisioning: this.deprovisioning,
+      migrateStateMachine: this.migrate.stateMachine,
       logRetention,
     });
 

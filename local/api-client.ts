@@ -199,7 +199,7 @@ export function deprovisionBody(values: {
 
 /**
  * The CLI's commands against a deployed or local HTTP API (`tenantry --api <url> ...`): provision
- * [--watch], status, list, deprovision [--watch], cancel-deprovision, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
+ * [--watch], status, list, deprovision [--watch], migrate [--to N] [--watch], cancel-deprovision, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
  * failed or the API refused, 2 bad usage (the caller handles parsing errors).
  */
 export async function runRemote(
@@ -217,6 +217,7 @@ export async function runRemote(
       template: { type: 'string' },
       name: { type: 'string' },
       status: { type: 'string' },
+      to: { type: 'string' },
     },
   });
   const fail = (res: ApiResponse) => {
@@ -303,6 +304,29 @@ export async function runRemote(
         );
       });
     }
+    case 'migrate': {
+      if (!id || positionals.length > 1) return usage('migrate takes exactly one tenant id');
+      const to = values.to === undefined ? undefined : Number(values.to);
+      if (to !== undefined && !(Number.isSafeInteger(to) && to > 0 && /^\d+$/.test(values.to ?? '')))
+        return usage(`--to takes a positive whole number, not '${values.to}'`);
+      const res = await client.call<{ executionName: string; started: boolean }>('MigrateTenant', {
+        params: { tenantId: id },
+        body: to === undefined ? {} : { targetVersion: to },
+      });
+      if (res.status !== 202) return fail(res);
+      const name = res.body.executionName;
+      console.log(`  execution ${name}${res.body.started ? '' : ' (already started: not starting another)'}`);
+      if (!values.watch) return 0;
+      return watch(name, `Migrating ${id}`, async () => {
+        const tenant = await client.call<{ status: string; blueprint: string; blueprintVersion: number }>(
+          'GetTenant',
+          { params: { tenantId: id } },
+        );
+        console.log(
+          `Tenant ${id} is ${tenant.body.status} at ${tenant.body.blueprint} v${tenant.body.blueprintVersion}`,
+        );
+      });
+    }
     case 'cancel-deprovision': {
       if (!id || positionals.length > 1) return usage('cancel-deprovision takes exactly one tenant id');
       const res = await client.call<{ status: string; scheduleName: string }>('CancelDeprovision', {
@@ -367,7 +391,7 @@ export async function runRemote(
     }
     default:
       return usage(
-        `'${command}' is not available with --api (provision, status, list, deprovision, cancel-deprovision, cancel, redrive, stats)`,
+        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, cancel-deprovision, cancel, redrive, stats)`,
       );
   }
 }

@@ -6,10 +6,11 @@ import {
   cancelDeprovision,
   cancelExecution,
   deprovisionTenant,
+  migrateTenant,
   redriveExecution,
   restoreTenant,
 } from '../shared/api/routes';
-import { DeprovisionBodySchema } from '../shared/api/schemas';
+import { DeprovisionBodySchema, MigrateBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
 import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '../shared/blueprint-lock';
@@ -28,7 +29,7 @@ import { generatePassword, hashPassword } from '../shared/templates/password';
 import type { TemplateDefinitionInput } from '../shared/templates/schema';
 import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
 import { parseOrThrow } from '../shared/validation';
-import { DEPROVISION, PROVISION } from '../statemachine/workflows';
+import { DEPROVISION, MIGRATE, PROVISION, WORKFLOW_BY_NAME, type Workflow } from '../statemachine/workflows';
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
 import { LocalEngine } from './engine';
 import { recoverExpiredRuns } from './recovery';
@@ -42,8 +43,10 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry deprovision <tenant-id> [--grace-hours N] [--preserve-audit-logs|--no-preserve-audit-logs]
                        [--preserve-backups] [--notify-users] [--reason "..."] [--watch]
   tenantry cancel-deprovision <tenant-id>
+  tenantry migrate <tenant-id> [--to N] [--lock-timeout-ms 3000] [--watch]
+                                                     move an active tenant to a newer version of its blueprint
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
-  tenantry cancel <execution>                        stop a run (Provision or Deprovision) and clean up after it
+  tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
   tenantry status <tenant-id>
   tenantry verify <tenant-id>                        compare a live tenant with its blueprint version's lock
@@ -55,7 +58,7 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|migrate|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
@@ -201,10 +204,23 @@ async function deprovision(db: SqlClient, args: string[]): Promise<number> {
   console.log(
     `Deprovisioning ${tenantId} on ${describeBackend(db)}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
   );
+  const progress = await followRun(local, DEPROVISION, result.executionId, values.watch === true);
+  const tenant = await getTenant(db, tenantId);
+  if (progress.status === 'SUCCEEDED') {
+    console.log(`Tenant ${tenantId} is ${tenant?.status}; backup at ${tenant?.backupLocation ?? 'none'}`);
+    return 0;
+  }
+  const e = progress.error;
+  console.error(`Deprovisioning ${tenantId} ${progress.status.toLowerCase()}: ${e?.error}: ${e?.cause}`);
+  return 1;
+}
+
+/** Waits for a run to end; with `watch`, prints each step as it starts, retries and ends. */
+async function followRun(local: LocalEngine, workflow: Workflow, executionId: string, watch: boolean) {
   const shown = new Map<string, string>();
   for (;;) {
-    const progress = await local.progress(DEPROVISION, result.executionId);
-    if (values.watch) {
+    const progress = await local.progress(workflow, executionId);
+    if (watch) {
       for (const step of progress.steps) {
         if (step.status === 'pending' || step.status === 'skipped') continue;
         const key = `${step.status}:${Math.max(step.attempts, 1)}`;
@@ -213,18 +229,62 @@ async function deprovision(db: SqlClient, args: string[]): Promise<number> {
         console.log(describeStep(step));
       }
     }
-    if (progress.status !== 'RUNNING') {
-      const tenant = await getTenant(db, tenantId);
-      if (progress.status === 'SUCCEEDED') {
-        console.log(`Tenant ${tenantId} is ${tenant?.status}; backup at ${tenant?.backupLocation ?? 'none'}`);
-        return 0;
-      }
-      const e = progress.error;
-      console.error(`Deprovisioning ${tenantId} ${progress.status.toLowerCase()}: ${e?.error}: ${e?.cause}`);
-      return 1;
-    }
+    if (progress.status !== 'RUNNING') return progress;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The workflow an execution ARN belongs to (`...:execution:<Workflow>:<name>`). */
+function workflowOf(executionId: string): Workflow {
+  const name = executionId.split(':').at(-2);
+  return Object.values(WORKFLOW_BY_NAME).find((w) => w.name === name) ?? PROVISION;
+}
+
+const MIGRATE_OPTIONS = {
+  to: { type: 'string' },
+  'lock-timeout-ms': { type: 'string' },
+  watch: { type: 'boolean' },
+} as const;
+
+/** A positive whole number from a flag, or a UsageError naming the flag. */
+function wholeNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${flag} takes a positive whole number, not '${text}'`);
+  return n;
+}
+
+/** Moves an active tenant to a newer version of its blueprint (the newest by default) and waits. */
+async function migrate(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MIGRATE_OPTIONS });
+  const tenantId = positionals[0];
+  if (!tenantId || positionals.length > 1) throw new UsageError('migrate takes exactly one tenant id');
+  const targetVersion = wholeNumber('to', values.to);
+  const lockTimeoutMs = wholeNumber('lock-timeout-ms', values['lock-timeout-ms']);
+  const body = parseOrThrow(MigrateBodySchema, {
+    ...(targetVersion ? { targetVersion } : {}),
+    ...(lockTimeoutMs ? { lockTimeoutMs } : {}),
+  });
+  const { local, rt } = localApi(db);
+  const result = await migrateTenant(rt, tenantId, body, process.env.USER ?? 'cli');
+  console.log(
+    `Migrating ${tenantId} on ${describeBackend(db)}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
+  );
+  const progress = await followRun(local, MIGRATE, result.executionId, values.watch === true);
+  const tenant = await getTenant(db, tenantId);
+  if (progress.status === 'SUCCEEDED') {
+    console.log(
+      `Tenant ${tenantId} is ${tenant?.status} at ${tenant?.blueprint} v${tenant?.blueprintVersion}`,
+    );
+    return 0;
+  }
+  const e = progress.error;
+  console.error(
+    `Migrating ${tenantId} ${progress.status.toLowerCase()}: ${e?.error}: ${e?.cause}\n` +
+      `  tenant ${tenantId} is ${tenant?.status} at ${tenant?.blueprint} v${tenant?.blueprintVersion}`,
+  );
+  return 1;
 }
 
 /** Re-provisions a deprovisioned tenant from its backup and waits for the run, showing its steps. */
@@ -258,7 +318,7 @@ async function restore(db: SqlClient, args: string[]): Promise<number> {
 
 /** Waits for a run of this process to end, then prints its steps and outcome. */
 async function awaitRun(local: LocalEngine, executionId: string, what: string): Promise<number> {
-  const workflow = executionId.includes(`:${DEPROVISION.name}:`) ? DEPROVISION : PROVISION;
+  const workflow = workflowOf(executionId);
   for (;;) {
     const progress = await local.progress(workflow, executionId);
     if (progress.status !== 'RUNNING') {
@@ -340,7 +400,7 @@ async function status(db: SqlClient, args: string[]): Promise<number> {
     );
   }
   const engine = new LocalEngine({ db });
-  const progress = await engine.progress(PROVISION, tenant.executionId);
+  const progress = await engine.progress(workflowOf(tenant.executionId), tenant.executionId);
   console.log(`  last execution ${tenant.executionId}: ${progress.status}`);
   for (const step of progress.steps)
     if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
@@ -574,6 +634,7 @@ export async function main(argv: string[]): Promise<number> {
     const handlers: Record<string, (db: SqlClient, args: string[]) => Promise<number>> = {
       provision,
       deprovision,
+      migrate,
       'cancel-deprovision': cancelDeprovisionCommand,
       cancel,
       redrive,

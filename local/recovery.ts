@@ -1,11 +1,12 @@
 import { cleanup as deprovisionCleanup } from '../shared/deprovision/steps';
 import { logger } from '../shared/logger';
+import { cleanup as migrateCleanup } from '../shared/migrate/steps';
 import { type ExecutionStatus, type HistoryEvent, stepsFromHistory } from '../shared/progress';
 import { type StepEvent, StepEventSchema } from '../shared/provision/schemas';
 import { cleanup as provisionCleanup } from '../shared/provision/steps';
 import { ensureLocalStore } from '../shared/registry/control';
 import type { Runtime } from '../shared/runtime';
-import { DEPROVISION, PROVISION, type Workflow } from '../statemachine/workflows';
+import { DEPROVISION, MIGRATE, PROVISION, type Workflow } from '../statemachine/workflows';
 import { cleanupGaveUp, type LocalEngine } from './engine';
 import { Lease, leaseExpirySql } from './lease';
 
@@ -14,6 +15,7 @@ const CLEANUPS: ReadonlyMap<string, [Workflow, (rt: Runtime, event: StepEvent) =
   new Map([
     [PROVISION.name, [PROVISION, provisionCleanup]],
     [DEPROVISION.name, [DEPROVISION, deprovisionCleanup]],
+    [MIGRATE.name, [MIGRATE, migrateCleanup]],
   ]);
 
 export interface RecoveredRun {
@@ -44,7 +46,7 @@ const ENDS: Readonly<Record<string, ExecutionStatus>> = {
 };
 
 /**
- * The lease sweep: finds Provision and Deprovision runs whose process is gone (its lease expired,
+ * The lease sweep: finds Provision, Deprovision and Migrate runs whose process is gone (its lease expired,
  * or it never had one) and finishes each as Step Functions would have, had the step it reached
  * failed: the workflow's Cleanup (a Provision's schema dropped only if that run created it, a
  * Deprovision's tenant given back its status before the drop, marked `failed` after it), then the

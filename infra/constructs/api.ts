@@ -37,6 +37,11 @@ export interface TenantryApiProps {
    * @default - none
    */
   readonly deprovisioning?: TenantryDeprovisioning;
+  /**
+   * The Migrate state machine, for routes with `migrate` access. A route that needs it fails synth
+   * without it. @default - none
+   */
+  readonly migrateStateMachine?: sfn.IStateMachine;
   /** @default - every route of shared/api/route-table.ts */
   readonly routes?: readonly ApiRoute[];
 }
@@ -96,6 +101,13 @@ export class TenantryApi extends Construct {
           });
         }
         if (route.scheduling) d.allowScheduling(fn);
+      }
+      if ((route.migrate?.length ?? 0) > 0) {
+        if (!props.migrateStateMachine) throw new Error(`route ${route.id} needs the Migrate state machine`);
+        this.useWorkflow(fn, props.migrateStateMachine, route.migrate ?? [], {
+          arn: 'TENANTRY_MIGRATE_STATE_MACHINE_ARN',
+          label: 'Migrate',
+        });
       }
       this.httpApi.addRoutes({
         path: route.path,

@@ -4,6 +4,7 @@ import {
   ExecutionIdParamSchema,
   ListTemplatesQuerySchema,
   ListTenantsQuerySchema,
+  MigrateBodySchema,
   PageQuerySchema,
   ProvisionFromTemplateSchema,
   StartTenantSchema,
@@ -51,6 +52,8 @@ export interface ApiRoute {
   readonly sfn: readonly SfnAccess[];
   /** What the route may do to the Deprovision state machine. @default [] */
   readonly deprovision?: readonly SfnAccess[];
+  /** What the route may do to the Migrate state machine. @default [] */
+  readonly migrate?: readonly SfnAccess[];
   /** Whether the route creates or deletes deletion schedules (EventBridge Scheduler). @default false */
   readonly scheduling?: boolean;
   /** Whether the route reads or writes the registry. @default true */
@@ -121,6 +124,7 @@ export const API_ROUTES = [
     summary: "An execution's status and its steps (Provision or Deprovision)",
     sfn: ['describe', 'history'],
     deprovision: ['describe', 'history'],
+    migrate: ['describe', 'history'],
     database: false,
   },
   {
@@ -134,6 +138,7 @@ export const API_ROUTES = [
     summary: "An execution's raw history events, paged",
     sfn: ['describe', 'history'],
     deprovision: ['describe', 'history'],
+    migrate: ['describe', 'history'],
     database: false,
   },
   {
@@ -147,6 +152,7 @@ export const API_ROUTES = [
       'Stop a running execution and clean up after it: a Provision tenant ends cancelled, a Deprovision tenant gets its status back',
     sfn: ['describe', 'history', 'stop'],
     deprovision: ['describe', 'history', 'stop'],
+    migrate: ['describe', 'history', 'stop'],
   },
   {
     id: 'RedriveExecution',
@@ -161,6 +167,7 @@ export const API_ROUTES = [
     // a Deprovision's redrive after its DropSchema carries the backup its source made.
     sfn: ['start', 'describe', 'history'],
     deprovision: ['start', 'describe', 'history'],
+    migrate: ['start', 'describe', 'history'],
   },
   {
     id: 'DeprovisionTenant',
@@ -186,6 +193,20 @@ export const API_ROUTES = [
     summary: 'Cancel a scheduled deprovisioning; the tenant gets its status back',
     sfn: [],
     scheduling: true,
+  },
+  {
+    id: 'MigrateTenant',
+    params: TenantIdParamSchema,
+    body: MigrateBodySchema,
+    bodyOptional: true,
+    ok: [202, 'StartedExecution'],
+    errors: [400, 404, 409],
+    method: 'POST',
+    path: '/tenants/{tenantId}/migrate',
+    summary:
+      "Move an active tenant to a newer version of its blueprint (the newest by default), in one transaction (idempotent until the tenant's next change)",
+    sfn: [],
+    migrate: ['start', 'describe'],
   },
   {
     id: 'RestoreTenant',

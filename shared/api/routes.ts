@@ -7,7 +7,9 @@ import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import type { DriftReport } from '../drift/schemas';
 import { verifyTenant } from '../drift/verify';
 import {
+  canonicalJson,
   deprovisionExecutionName,
+  migrateExecutionName,
   provisionExecutionName,
   redriveExecutionName,
   restoreExecutionName,
@@ -15,12 +17,13 @@ import {
 import type { ExecutionDescription, WorkflowName } from '../engine/port';
 import { fullHistory } from '../engine/port';
 import { ConflictError, NotFoundError, TenantBusyError, TenantStateError, ValidationError } from '../errors';
+import { MigrateRequestSchema } from '../migrate/schemas';
 import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
-import { deprovisionRefusal, provisionRefusal } from '../registry/lifecycle';
+import { deprovisionRefusal, migrateRefusal, provisionRefusal } from '../registry/lifecycle';
 import {
   assertSchemaNameFree,
   getTenant as readTenant,
@@ -38,6 +41,7 @@ import type {
   DeprovisionStarted,
   ExecutionResponse,
   ListTenantsQuery,
+  MigrateBody,
   PageQuery,
   ProvisionFromTemplate,
   StartedExecutionResponse,
@@ -232,6 +236,26 @@ async function deprovisionCleanUpFor(
 }
 
 /**
+ * A stopped Migrate's Cleanup: its transaction committed or rolled back as a whole, so the tenant
+ * goes back to active on the version that is committed, with the cancel recorded.
+ */
+async function migrateCleanUpFor(
+  rt: ApiRuntime,
+  found: FoundExecution,
+  error: { Error: string; Cause: string },
+) {
+  const step = await reachedStep(rt, found.executionId, 'Migrate');
+  await ensureControlSchema(rt.db);
+  const result = await callControl(rt.db, found.tenantId, 'migrate_cleanup', [
+    found.tenantId,
+    found.executionId,
+    step,
+    jsonArg({ error: error.Error, cause: error.Cause }),
+  ]);
+  return { step, droppedSchema: false, ...result };
+}
+
+/**
  * Runs Cleanup for an execution that will not run its own (stopped, or timed out): what it made
  * is dropped and the tenant ends `status`, exactly as the workflow's Catch would have done. It is
  * a no-op for a tenant the execution does not own, or that is no longer provisioning.
@@ -278,7 +302,9 @@ export async function cancelExecution(rt: ApiRuntime, ref: string, caller: strin
   const result =
     found.workflow === 'Deprovision'
       ? await deprovisionCleanUpFor(rt, found, reason)
-      : await cleanUpFor(rt, found, 'cancelled', reason);
+      : found.workflow === 'Migrate'
+        ? await migrateCleanUpFor(rt, found, reason)
+        : await cleanUpFor(rt, found, 'cancelled', reason);
   const [after, tenant] = await Promise.all([
     rt.engine.describe(found.executionId),
     readTenant(rt.db, found.tenantId),
@@ -313,6 +339,11 @@ export async function redriveExecution(rt: ApiRuntime, ref: string): Promise<Sta
     );
   }
   if (found.workflow === 'Deprovision') return redriveDeprovision(rt, found);
+  if (found.workflow === 'Migrate') {
+    // A failed migration left the tenant active on its committed version: migrate it again.
+    const { tenantId: _t, requestedBy, steps: _s, failure: _f, ...body } = found.request;
+    return migrateTenant(rt, found.tenantId, body as MigrateBody, String(requestedBy ?? 'unknown'));
+  }
   const name = redriveExecutionName(found.tenantId, found.name);
   const existing = await rt.engine.describe(rt.engine.executionArn(name));
   if (!existing) {
@@ -595,6 +626,66 @@ export async function provisionFromTemplate(
 ): Promise<StartedExecutionResponse> {
   const template = await new TemplateStore(rt.db, rt.blueprints).get(templateId);
   return startTenant(rt, { ...request, template: template.templateId });
+}
+
+/**
+ * `POST /tenants/{tenantId}/migrate`: start the Migrate workflow for an active tenant, to the
+ * blueprint's newest version unless the body names one. Idempotent: the same request while that
+ * migration runs answers with it; once the tenant has changed (the migration ended), the same
+ * request is a new one. Refused up front (404, 409, 400) when Validate would refuse it.
+ */
+export async function migrateTenant(
+  rt: ApiRuntime,
+  tenantId: string,
+  body: MigrateBody,
+  requestedBy: string,
+): Promise<StartedExecutionResponse> {
+  const request = parseOrThrow(MigrateRequestSchema, { ...body, tenantId, requestedBy });
+  await ensureControlSchema(rt.db);
+  const tenant = await readTenant(rt.db, tenantId);
+  if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`, { field: 'tenantId' });
+  const blueprint = rt.blueprints.get(tenant.blueprint);
+  const targetVersion = request.targetVersion ?? blueprint.version;
+  const { requestedBy: _by, ...key } = { ...request, targetVersion };
+  if (tenant.status === 'migrating') {
+    // The same request again while its migration runs: that execution is the answer.
+    const running = await rt.engine.describe(tenant.executionId);
+    const { requestedBy: _b, ...runningKey } = (running?.input ?? {}) as Record<string, unknown>;
+    if (running?.status === 'RUNNING' && canonicalJson(runningKey) === canonicalJson(key)) {
+      return {
+        executionId: running.executionId,
+        executionName: running.name,
+        tenantId,
+        started: false,
+        statusUrl: statusUrl(running.name),
+      };
+    }
+  }
+  const refusal = migrateRefusal(tenant);
+  if (refusal) throw refusal;
+  if (targetVersion > blueprint.version) {
+    throw new ValidationError([
+      {
+        field: 'targetVersion',
+        reason: `blueprint ${blueprint.name} has no v${targetVersion} (its newest is v${blueprint.version})`,
+      },
+    ]);
+  }
+  if (targetVersion <= tenant.blueprintVersion) {
+    throw new TenantStateError(
+      `tenant '${tenantId}' is already at ${tenant.blueprint} v${tenant.blueprintVersion}: nothing to migrate to v${targetVersion}`,
+    );
+  }
+  const name = migrateExecutionName(tenantId, tenant.executionId, key);
+  const started = await rt.engine.start(name, tenantId, { ...request, targetVersion }, 'Migrate');
+  if (started.name !== name) throw new TenantBusyError(tenantId, started.executionId);
+  return {
+    executionId: started.executionId,
+    executionName: name,
+    tenantId,
+    started: started.started,
+    statusUrl: statusUrl(name),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import { DriftReportSchema, TenantDriftSchema } from '../drift/schemas';
+import { MigrateRequestSchema } from '../migrate/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
 import { TENANT_STATUSES } from '../registry/lifecycle';
 import { TemplateDefinitionSchema } from '../templates/schema';
@@ -68,6 +69,12 @@ export const DeprovisionBodySchema = DeprovisionRequestSchema.omit({ tenantId: t
   .strict()
   .register(apiSchemas, { id: 'DeprovisionRequest' });
 export type DeprovisionBody = z.infer<typeof DeprovisionBodySchema>;
+
+/** `POST /tenants/{tenantId}/migrate`: the target version (the newest when absent) and the timeouts. */
+export const MigrateBodySchema = MigrateRequestSchema.omit({ tenantId: true, requestedBy: true })
+  .strict()
+  .register(apiSchemas, { id: 'MigrateRequest' });
+export type MigrateBody = z.infer<typeof MigrateBodySchema>;
 
 const limit = (max: number, fallback: number) =>
   z.coerce

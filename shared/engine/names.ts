@@ -49,8 +49,24 @@ export function restoreExecutionName(tenantId: string, manifest: string): string
   return `${tenantId}-s${digest(`restore:${manifest}`)}`.slice(0, MAX_EXECUTION_NAME);
 }
 
+/**
+ * The execution that migrates a tenant: `<tenantId>-m<16 hex>` of the request and the execution
+ * that last changed the tenant, so the same request starts one run until the tenant changes (a
+ * migration ends, or fails and may be asked for again).
+ */
+export function migrateExecutionName(
+  tenantId: string,
+  lastExecutionId: string,
+  request: Record<string, unknown>,
+): string {
+  return `${tenantId}-m${digest(`migrate:${lastExecutionId}:${canonicalJson(request)}`)}`.slice(
+    0,
+    MAX_EXECUTION_NAME,
+  );
+}
+
 /** Whether an execution name was made for this tenant by one of the functions above. */
 export function belongsToTenant(name: string, tenantId: string): boolean {
   if (!name.startsWith(`${tenantId}-`)) return false;
-  return new RegExp(`^[rs]?[0-9a-f]{${HASH_LENGTH}}$`).test(name.slice(tenantId.length + 1));
+  return new RegExp(`^[rsm]?[0-9a-f]{${HASH_LENGTH}}$`).test(name.slice(tenantId.length + 1));
 }

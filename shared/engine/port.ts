@@ -1,4 +1,5 @@
 import type { ExecutionStatus, HistoryEvent } from '../progress';
+import type { WorkflowName } from '../workflows';
 
 /**
  * The workflow-engine port: what the API asks of an engine that runs the Provision workflow.
@@ -55,8 +56,8 @@ export interface StopReason {
   readonly cause: string;
 }
 
-/** The workflows the API drives. */
-export type WorkflowName = 'Provision' | 'Deprovision';
+/** The workflows the API drives: those of shared/workflows.ts. */
+export type { WorkflowName } from '../workflows';
 
 export interface WorkflowEngine {
   /** The Provision workflow's task states in workflow order, Cleanup last: the steps an execution shows. */

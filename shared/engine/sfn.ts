@@ -26,6 +26,11 @@ export const SfnEnvSchema = z.object({
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN')
     .optional(),
+  /** The Migrate state machine, for the routes that start or read its executions. */
+  TENANTRY_MIGRATE_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN')
+    .optional(),
 });
 export type SfnEnv = z.infer<typeof SfnEnvSchema>;
 
@@ -61,13 +66,21 @@ export function toHistoryEvent(e: SfnHistoryEvent): HistoryEvent {
   return { ...(rest as Omit<HistoryEvent, 'timestamp'>), timestamp: iso(timestamp) ?? '' };
 }
 
-/** The Deprovision state machine, when the functions are given one. */
-export interface SfnDeprovisionMachine {
+/** A state machine besides Provision's, when the functions are given one. */
+export interface SfnMachine {
   readonly stateMachineArn: string;
   readonly steps: readonly string[];
 }
 
-/** The Provision workflow (and, when configured, the Deprovision workflow) on AWS Step Functions. */
+/** The other workflows' machines a route is given, by workflow. */
+export type SfnMachines = Partial<Record<Exclude<WorkflowName, 'Provision'>, SfnMachine>>;
+
+const ENV_OF: Readonly<Record<Exclude<WorkflowName, 'Provision'>, keyof SfnEnv>> = {
+  Deprovision: 'TENANTRY_DEPROVISION_STATE_MACHINE_ARN',
+  Migrate: 'TENANTRY_MIGRATE_STATE_MACHINE_ARN',
+};
+
+/** The Provision workflow (and the other workflows it is configured with) on AWS Step Functions. */
 export class SfnWorkflowEngine implements WorkflowEngine {
   readonly workflows: readonly WorkflowName[];
 
@@ -75,19 +88,20 @@ export class SfnWorkflowEngine implements WorkflowEngine {
     private readonly stateMachineArn: string,
     readonly steps: readonly string[],
     private readonly sfn: SFNClient = client,
-    private readonly deprovision?: SfnDeprovisionMachine,
+    private readonly others: SfnMachines = {},
   ) {
-    this.workflows = deprovision ? ['Provision', 'Deprovision'] : ['Provision'];
+    this.workflows = ['Provision', ...(Object.keys(others) as Exclude<WorkflowName, 'Provision'>[])];
   }
 
   private machineArn(workflow: WorkflowName): string {
     if (workflow === 'Provision') return this.stateMachineArn;
-    if (!this.deprovision) throw new ConfigError('TENANTRY_DEPROVISION_STATE_MACHINE_ARN is not set');
-    return this.deprovision.stateMachineArn;
+    const machine = this.others[workflow];
+    if (!machine) throw new ConfigError(`${ENV_OF[workflow]} is not set`);
+    return machine.stateMachineArn;
   }
 
   stepsOf(workflow: WorkflowName): readonly string[] {
-    return workflow === 'Provision' ? this.steps : (this.deprovision?.steps ?? []);
+    return workflow === 'Provision' ? this.steps : (this.others[workflow]?.steps ?? []);
   }
 
   executionArn(name: string, workflow: WorkflowName = 'Provision'): string {
@@ -195,7 +209,8 @@ const stateNames = (workflow: WorkflowName) => taskStates(workflow).map((s) => s
 
 /**
  * The engine the API functions use on AWS, from `TENANTRY_PROVISION_STATE_MACHINE_ARN`, and
- * `TENANTRY_DEPROVISION_STATE_MACHINE_ARN` where a route is given the Deprovision workflow; each
+ * `TENANTRY_DEPROVISION_STATE_MACHINE_ARN` / `TENANTRY_MIGRATE_STATE_MACHINE_ARN` where a route is
+ * given that workflow; each
  * workflow's steps come from their definition (shared/workflows.ts).
  */
 export function sfnEngineFromEnv(): SfnWorkflowEngine {
@@ -204,13 +219,16 @@ export function sfnEngineFromEnv(): SfnWorkflowEngine {
     throw new ConfigError(`invalid Step Functions environment: ${detail}`);
   }
   const env = coldStartEnv.data;
+  const others: { -readonly [W in keyof SfnMachines]: SfnMachine } = {};
+  for (const [workflow, key] of Object.entries(ENV_OF) as [keyof SfnMachines, keyof SfnEnv][]) {
+    const arn = env[key];
+    if (arn) others[workflow] = { stateMachineArn: arn, steps: stateNames(workflow) };
+  }
   engine ??= new SfnWorkflowEngine(
     env.TENANTRY_PROVISION_STATE_MACHINE_ARN,
     stateNames('Provision'),
     client,
-    env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN
-      ? { stateMachineArn: env.TENANTRY_DEPROVISION_STATE_MACHINE_ARN, steps: stateNames('Deprovision') }
-      : undefined,
+    others,
   );
   return engine;
 }

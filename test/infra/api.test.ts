@@ -98,6 +98,13 @@ describe('the HTTP API', () => {
           resources: [executionsArn(stack.deprovisioning.deprovisionStateMachine)],
         });
       }
+      const migrate = route.migrate ?? [];
+      const mOnMachine = migrate.filter((a) => a === 'start' || a === 'list').map((a) => SFN_ACTIONS[a]);
+      const mOnExecutions = migrate.filter((a) => a !== 'start' && a !== 'list').map((a) => SFN_ACTIONS[a]);
+      if (mOnMachine.length > 0)
+        expected.push({ actions: mOnMachine, resources: [{ Ref: logicalId(stack.migrate.stateMachine) }] });
+      if (mOnExecutions.length > 0)
+        expected.push({ actions: mOnExecutions, resources: [executionsArn(stack.migrate.stateMachine)] });
       // CDK merges statements with the same actions: compare (action, resource) pairs.
       const pairs = (list: { actions: string[]; resources: unknown[] }[]) =>
         list
@@ -119,6 +126,10 @@ describe('the HTTP API', () => {
       routes.filter((r) => (r.deprovision ?? []).some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
     expect(canDeprovision('states:StartExecution')).toEqual(['RedriveExecution', 'DeprovisionTenant']);
     expect(canDeprovision('states:StopExecution')).toEqual(['CancelExecution']);
+    const canMigrate = (action: string) =>
+      routes.filter((r) => (r.migrate ?? []).some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
+    expect(canMigrate('states:StartExecution')).toEqual(['RedriveExecution', 'MigrateTenant']);
+    expect(canMigrate('states:StopExecution')).toEqual(['CancelExecution']);
     expect(can('states:StopExecution')).toEqual(['CancelExecution']);
     expect(can('states:ListExecutions')).toEqual(['ListTenantExecutions']);
   });

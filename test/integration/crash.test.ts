@@ -6,7 +6,9 @@ import { LocalEngine } from '../../local/engine';
 import type { HistoryEvent } from '../../shared/progress';
 import { PostgresClient } from '../../shared/sql/postgres';
 import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
+import { blueprintSandbox } from '../support/blueprints';
 import { freshServerDatabase, serverUrl } from '../support/databases';
+import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
 import { expectContiguous, runCli, TsxProcess } from '../support/processes';
 import { provision, registryRow, schemaExists } from '../support/provisioning';
 
@@ -164,6 +166,47 @@ describe.runIf(serverUrl())('kill -9 in the middle of a run, on the Postgres ser
       expect(redrive.stdout).toContain(`Tenant ${tenantId} is deprovisioned`);
     }
     expect(await running()).toEqual([]);
+  });
+
+  it('the CLI killed during a Migrate: before the commit the tenant is back on v1, after it on v2; both active, failure recorded', async () => {
+    const sandbox = blueprintSandbox();
+    try {
+      const catalog = sandbox.catalog();
+      const engine = new LocalEngine({ db, retryDelayMs: 0, blueprints: catalog });
+      for (const tenantId of ['cm-apply', 'cm-record'])
+        expect((await provision(engine, tenantId, 'docex')).record.status).toBe('SUCCEEDED');
+      await addDocexVersion(db, sandbox, catalog, '0002_priority_and_notes.sql', DOCEX_V2);
+      const withV2 = { ...env, TENANTRY_BLUEPRINTS_DIR: sandbox.root };
+      for (const point of ['ApplyMigrations', 'Record']) {
+        const tenantId = `cm-${point === 'Record' ? 'record' : 'apply'}`;
+        const cli = new TsxProcess('local/cli.ts', ['migrate', tenantId], {
+          ...withV2,
+          TENANTRY_TEST_PAUSE_AT: `Migrate:${point}`,
+        });
+        await cli.waitFor(/tenantry-test: paused before/);
+        await cli.crash();
+        expect(await registryRow(db, tenantId)).toMatchObject({ status: 'migrating' });
+      }
+      await nextCommandsUntilSettled(Date.now());
+      await expectInterrupted('cm-apply', 'Migrate');
+      await expectInterrupted('cm-record', 'Migrate');
+      // Killed before ApplyMigrations: nothing applied. Killed before Record: v2 was committed.
+      expect(await registryRow(db, 'cm-apply')).toMatchObject({
+        status: 'active',
+        blueprint_version: 1,
+        failed_step: 'ApplyMigrations',
+      });
+      expect(await registryRow(db, 'cm-record')).toMatchObject({
+        status: 'active',
+        blueprint_version: 2,
+        failed_step: 'Record',
+      });
+      const again = await runCli(['migrate', 'cm-apply'], withV2);
+      expect(again.code, again.stderr).toBe(0);
+      expect(await registryRow(db, 'cm-apply')).toMatchObject({ status: 'active', blueprint_version: 2 });
+    } finally {
+      sandbox.dispose();
+    }
   });
 
   it('a cancel from another process stops the CLI running a Deprovision; the tenant is back; a redrive deprovisions it', async () => {

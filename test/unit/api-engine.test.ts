@@ -222,8 +222,7 @@ describe('the Deprovision workflow on Step Functions', () => {
       }),
     });
     const engine = new SfnWorkflowEngine(STATE_MACHINE, STEPS, client, {
-      stateMachineArn: DEPROVISION,
-      steps: ['Validate', 'Cleanup'],
+      Deprovision: { stateMachineArn: DEPROVISION, steps: ['Validate', 'Cleanup'] },
     });
     expect(engine.workflows).toEqual(['Provision', 'Deprovision']);
     expect(engine.stepsOf('Deprovision')).toEqual(['Validate', 'Cleanup']);

@@ -16,3 +16,15 @@ CREATE TABLE tenantry.tenant_migrations (
   finished_at    timestamptz
 );
 CREATE INDEX tenant_migrations_tenant_idx ON tenantry.tenant_migrations (tenant_id, started_at);
+
+-- A stopped Migrate may not claim a tenant either (see 0004_stopped_executions.sql).
+CREATE OR REPLACE FUNCTION tenantry.refuse_stopped_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status IN ('provisioning', 'migrating') AND EXISTS (
+       SELECT 1 FROM tenantry.stopped_executions WHERE execution_id = NEW.execution_id) THEN
+    RAISE EXCEPTION 'tenant % cannot be claimed by execution %: it was stopped', NEW.tenant_id, NEW.execution_id
+      USING ERRCODE = 'TY001', DETAIL = NEW.execution_id;
+  END IF;
+  RETURN NEW;
+END
+$$;
