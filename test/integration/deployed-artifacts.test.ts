@@ -10,8 +10,16 @@ import { ensureControlSchema } from '../../shared/registry/control';
 import { auditTrail, getTenant } from '../../shared/registry/tenants';
 import type { SqlClient } from '../../shared/sql/port';
 import { resolveIntrinsics } from '../../statemachine/render';
-import { type AslDefinition, DEPROVISION, PROVISION, type Workflow } from '../../statemachine/workflows';
+import {
+  type AslDefinition,
+  DEPROVISION,
+  MIGRATE,
+  PROVISION,
+  type Workflow,
+} from '../../statemachine/workflows';
+import { blueprintSandbox } from '../support/blueprints';
 import { openDataApi, serverUrl, TEST_CLUSTER_ARN, TEST_SECRET_ARN } from '../support/databases';
+import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
 import { schemaExists } from '../support/provisioning';
 import { tempDir } from '../support/temp-dirs';
 
@@ -106,7 +114,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     const assembly = app.synth();
     const stack = assembly.getStackByName('Tenantry');
     const template = stack.template as CfnTemplate;
-    for (const workflow of [PROVISION, DEPROVISION])
+    for (const workflow of [PROVISION, DEPROVISION, MIGRATE])
       definitions[workflow.name] = stateMachineOf(template, workflow);
     for (const [id, resource] of Object.entries(template.Resources)) {
       const asset = resource.Metadata?.['aws:asset:path'];
@@ -159,8 +167,8 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     await dataApi?.close();
   });
 
-  it('takes every task of both workflows from a bundle', () => {
-    for (const workflow of [PROVISION, DEPROVISION]) {
+  it('takes every task of every workflow from a bundle', () => {
+    for (const workflow of [PROVISION, DEPROVISION, MIGRATE]) {
       const asl = definitions[workflow.name];
       expect(asl?.TimeoutSeconds).toBe(workflow.timeoutSeconds);
       for (const task of workflow.tasks) {
@@ -239,6 +247,35 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     });
     const audit = await auditTrail(db, 'bundled-bad');
     expect(audit.map((a) => a.action)).toEqual(['provision.started', 'provision.failed']);
+  });
+
+  it('migrates a tenant to v2 with the Migrate bundles (a blueprint folder of v2 given to them)', async () => {
+    const run = await engine.start(PROVISION, 'bundled-mig', {
+      tenantId: 'bundled-mig',
+      displayName: 'Bundled migration',
+      blueprint: 'docex',
+      requestedBy: 'test',
+    });
+    expect((await run.done).status).toBe('SUCCEEDED');
+    const sandbox = blueprintSandbox();
+    try {
+      await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
+      process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+      const migrated = await (
+        await engine.start(MIGRATE, 'bundled-mig', { tenantId: 'bundled-mig', requestedBy: 'test' })
+      ).done;
+      expect(migrated.status, `${migrated.error}: ${migrated.cause}`).toBe('SUCCEEDED');
+      expect(await getTenant(db, 'bundled-mig')).toMatchObject({ status: 'active', blueprintVersion: 2 });
+      // Already at v2: refused at Validate by name, and Cleanup leaves the tenant alone.
+      const again = await (
+        await engine.start(MIGRATE, 'bundled-mig', { tenantId: 'bundled-mig', requestedBy: 'test' })
+      ).done;
+      expect(again).toMatchObject({ status: 'FAILED', error: 'TenantStateError' });
+      expect(await getTenant(db, 'bundled-mig')).toMatchObject({ status: 'active', blueprintVersion: 2 });
+    } finally {
+      delete process.env.TENANTRY_BLUEPRINTS_DIR;
+      sandbox.dispose();
+    }
   });
 
   it('deprovisions the tenant: backed up, schema dropped, marked deprovisioned', async () => {
