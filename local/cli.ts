@@ -22,6 +22,8 @@ import type { HistoryEvent, StepProgress } from '../shared/progress';
 import { stepsFromHistory } from '../shared/progress';
 import { ensureControlSchema } from '../shared/registry/control';
 import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
+import { planRollout } from '../shared/rollout/plan';
+import { type RolloutPlan, type RolloutRequest, RolloutRequestSchema } from '../shared/rollout/schemas';
 import { openDatabase } from '../shared/sql/connect';
 import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
@@ -45,6 +47,9 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry cancel-deprovision <tenant-id>
   tenantry migrate <tenant-id> [--to N] [--lock-timeout-ms 3000] [--watch]
                                                      move an active tenant to a newer version of its blueprint
+  tenantry rollout plan --blueprint <name> [--to N] [--canary 5|5% | --canary-tenants a,b] [--growth 2]
+                        [--concurrency 4] [--canary-halt-at 0] [--halt-at 5%] [--tenants a,b] [--template id] [--status active]
+                                                     the waves a fleet migration would run, changing nothing
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
   tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
@@ -369,6 +374,103 @@ async function redrive(db: SqlClient, args: string[]): Promise<number> {
   return code;
 }
 
+const ROLLOUT_OPTIONS = {
+  blueprint: { type: 'string' },
+  to: { type: 'string' },
+  canary: { type: 'string' },
+  'canary-tenants': { type: 'string' },
+  growth: { type: 'string' },
+  concurrency: { type: 'string' },
+  'halt-at': { type: 'string' },
+  'canary-halt-at': { type: 'string' },
+  tenants: { type: 'string' },
+  template: { type: 'string' },
+  status: { type: 'string' },
+} as const;
+
+/** `5` is a count, `5%` a percentage: of tenants (a wave) or of failures (a threshold). */
+function countOrPercent(flag: string, text: string | undefined) {
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
+  if (!m) throw new UsageError(`--${flag} takes a count (5) or a percentage (5%), not '${text}'`);
+  return m[2] ? { percent: Number(m[1]) } : { count: Number(m[1]) };
+}
+
+const commaList = (text: string | undefined) =>
+  text === undefined ? undefined : text.split(',').filter(Boolean);
+
+/** The rollout request the flags describe, validated like the body of POST /rollouts. */
+function rolloutRequest(values: { [K in keyof typeof ROLLOUT_OPTIONS]?: string }): RolloutRequest {
+  if (!values.blueprint) throw new UsageError('rollout needs --blueprint <name>');
+  const canaryTenants = commaList(values['canary-tenants']);
+  const number = (flag: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--${flag} takes a number, not '${text}'`);
+    return n;
+  };
+  const selector = {
+    ...(values.tenants ? { tenantIds: commaList(values.tenants) } : {}),
+    ...(values.template ? { template: values.template } : {}),
+    ...(values.status ? { statuses: commaList(values.status) } : {}),
+  };
+  return parseOrThrow(RolloutRequestSchema, {
+    blueprint: values.blueprint,
+    ...(values.to !== undefined ? { targetVersion: wholeNumber('to', values.to) } : {}),
+    selector,
+    ...(canaryTenants ? { canary: { tenants: canaryTenants } } : {}),
+    ...(values.canary !== undefined ? { canary: countOrPercent('canary', values.canary) } : {}),
+    ...(values.growth !== undefined ? { growth: number('growth', values.growth) } : {}),
+    ...(values.concurrency !== undefined
+      ? { concurrency: wholeNumber('concurrency', values.concurrency) }
+      : {}),
+    ...(values['halt-at'] !== undefined ? { haltAt: countOrPercent('halt-at', values['halt-at']) } : {}),
+    ...(values['canary-halt-at'] !== undefined
+      ? { canaryHaltAt: countOrPercent('canary-halt-at', values['canary-halt-at']) }
+      : {}),
+    requestedBy: process.env.USER ?? 'cli',
+  });
+}
+
+/** Prints a rollout's plan: its waves (tenants and tolerance), the skipped tenants and the migrations. */
+function printPlan(plan: RolloutPlan): void {
+  const inWaves = plan.waves.reduce((n, w) => n + w.tenants.length, 0);
+  console.log(
+    `Rollout of ${plan.blueprint} to v${plan.targetVersion}: ${plan.selected} selected, ${inWaves} in ${plan.waves.length} waves, ` +
+      `${plan.skipped.length} skipped; ${plan.concurrency} at once within a wave`,
+  );
+  for (const [from, names] of Object.entries(plan.migrations))
+    console.log(`  from v${from}: ${names.join(', ') || 'nothing to apply'}`);
+  for (const w of plan.waves) {
+    const ids = w.tenants.map((t) => t.tenantId);
+    const shown =
+      ids.length > 8 ? `${ids.slice(0, 8).join(', ')}, ... (${ids.length - 8} more)` : ids.join(', ');
+    const halt =
+      w.toleratedFailurePercentage === undefined
+        ? `halts on more than ${w.toleratedFailureCount} failed`
+        : `halts on more than ${w.toleratedFailurePercentage}% failed`;
+    console.log(
+      `  wave ${w.wave}${w.wave === 0 ? ' (canary)' : ''}: ${ids.length} tenants, ${halt}: ${shown}`,
+    );
+  }
+  for (const s of plan.skipped) console.log(`  skipped ${s.tenantId}: ${s.reason}`);
+}
+
+/** `tenantry rollout plan ...`: which tenants a rollout would migrate, in which waves; changes nothing. */
+async function rollout(db: SqlClient, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'plan')
+    throw new UsageError(`unknown rollout command '${sub ?? ''}' (try: rollout plan --blueprint <name>)`);
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: ROLLOUT_OPTIONS });
+  if (positionals.length > 0)
+    throw new UsageError(`rollout plan takes no positional arguments: ${positionals.join(' ')}`);
+  const request = rolloutRequest(values);
+  await ensureControlSchema(db);
+  const plan = await planRollout(db, new BlueprintCatalog().get(request.blueprint), request);
+  printPlan(plan);
+  return 0;
+}
+
 async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<number> {
   const tenantId = args[0];
   if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
@@ -635,6 +737,7 @@ export async function main(argv: string[]): Promise<number> {
       provision,
       deprovision,
       migrate,
+      rollout,
       'cancel-deprovision': cancelDeprovisionCommand,
       cancel,
       redrive,
