@@ -1,10 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW } from '../statemachine/render';
+import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW, ROLLOUT_WORKFLOW } from '../statemachine/render';
 import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
 import { TenantryDeprovisioning, type TenantryDeprovisioningProps } from './constructs/deprovision';
+import { acknowledgeRolloutGrants, allowWaveItems, ROLLOUT_PREFIX } from './constructs/rollout';
 import { TenantryWorkflow } from './constructs/workflow';
 
 export interface TenantryStackProps extends StackProps {
@@ -22,6 +23,8 @@ export class TenantryStack extends Stack {
   public readonly provision: TenantryWorkflow;
   /** One tenant to a newer blueprint version. */
   public readonly migrate: TenantryWorkflow;
+  /** A blueprint version to the fleet, in waves, a Migrate execution per tenant. */
+  public readonly rollout: TenantryWorkflow;
   public readonly api: TenantryApi;
   public readonly deprovisioning: TenantryDeprovisioning;
 
@@ -48,6 +51,15 @@ export class TenantryStack extends Stack {
       ...deprovisioning,
     });
 
+    this.rollout = new TenantryWorkflow(this, ROLLOUT_WORKFLOW.name, {
+      workflow: ROLLOUT_WORKFLOW,
+      database: this.database,
+      logRetention,
+      stateMachines: { Migrate: this.migrate.stateMachine },
+    });
+    allowWaveItems(this.rollout, this.deprovisioning, ROLLOUT_PREFIX);
+    acknowledgeRolloutGrants(this.rollout, this.migrate.stateMachine);
+
     this.api = new TenantryApi(this, 'Api', {
       stateMachine: this.provision.stateMachine,
       database: this.database,
@@ -58,6 +70,7 @@ export class TenantryStack extends Stack {
 
     new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provision.stateMachine.stateMachineArn });
     new CfnOutput(this, 'MigrateStateMachineArn', { value: this.migrate.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'RolloutStateMachineArn', { value: this.rollout.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ClusterArn', { value: this.database.clusterArn });
     new CfnOutput(this, 'SecretArn', { value: this.database.secret.secretArn });
     new CfnOutput(this, 'DatabaseName', { value: this.database.databaseName });

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
 import { MigrateOutputSchemas } from './migrate/schemas';
+import { RolloutOutputSchemas } from './rollout/schemas';
 import { StepOutputSchemas } from './provision/schemas';
 
 /**
@@ -185,6 +186,32 @@ export const WORKFLOWS = {
       state: 'Cleanup',
       description: 'Make the tenant active again on its committed version, and record the failure',
       output: CleanupOutputSchema.extend({ version: z.number().int().nullable() }),
+    },
+  },
+  Rollout: {
+    // A fleet of thousands in waves; each tenant's migration is its own Migrate execution.
+    timeoutSeconds: 24 * 60 * 60,
+    steps: [
+      {
+        state: 'Select',
+        description: "Select the tenants and plan the waves (or resume the rollout's plan)",
+        output: RolloutOutputSchemas.Select,
+      },
+      {
+        state: 'NextWave',
+        description: 'Start the next wave: its tenants checked again and written for the Map',
+        output: RolloutOutputSchemas.NextWave,
+      },
+      {
+        state: 'FinishWave',
+        description: "Record each tenant's outcome; halt when the failures pass the wave's tolerance",
+        output: RolloutOutputSchemas.FinishWave,
+      },
+    ],
+    cleanup: {
+      state: 'Cleanup',
+      description: 'Halt the rollout with the error, to be resumed',
+      output: CleanupOutputSchema.extend({ status: z.string().nullable() }),
     },
   },
 } as const satisfies Readonly<

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { buildDeprovisionDefinition } from './deprovision';
 import { buildMigrateDefinition } from './migrate';
 import { buildProvisionDefinition } from './provision';
+import { buildRolloutDefinition, type WorkflowMachines } from './rollout';
 import {
   type AslDefinition,
   DEPROVISION,
@@ -16,6 +17,7 @@ import {
   localFunctionArn,
   MIGRATE,
   PROVISION,
+  ROLLOUT,
   type Workflow,
 } from './workflows';
 
@@ -29,7 +31,13 @@ export {
 
 /** A workflow with the CDK chain that builds it: what infra/ deploys and `npm run asl` renders. */
 export interface WorkflowSpec extends Workflow {
-  build(scope: Construct, functions: Readonly<Record<string, lambda.IFunction>>): sfn.IChainable;
+  build(
+    scope: Construct,
+    functions: Readonly<Record<string, lambda.IFunction>>,
+    machines?: WorkflowMachines,
+  ): sfn.IChainable;
+  /** The other workflows' state machines it starts (the Rollout starts Migrate). @default none */
+  readonly starts?: readonly string[];
 }
 
 export const DEPROVISION_WORKFLOW: WorkflowSpec = { ...DEPROVISION, build: buildDeprovisionDefinition };
@@ -38,12 +46,24 @@ export const PROVISION_WORKFLOW: WorkflowSpec = { ...PROVISION, build: buildProv
 
 export const MIGRATE_WORKFLOW: WorkflowSpec = { ...MIGRATE, build: buildMigrateDefinition };
 
+export const ROLLOUT_WORKFLOW: WorkflowSpec = {
+  ...ROLLOUT,
+  build: buildRolloutDefinition,
+  starts: ['Migrate'],
+};
+
 /** Every workflow, as `npm run asl` renders them and test/infra/asl.test.ts checks them. */
 export const ALL_WORKFLOWS: readonly WorkflowSpec[] = [
   PROVISION_WORKFLOW,
   DEPROVISION_WORKFLOW,
   MIGRATE_WORKFLOW,
+  ROLLOUT_WORKFLOW,
 ];
+
+/** A state machine's ARN where no real one exists (local engine, rendering): named after its workflow. */
+export function localStateMachineArn(workflow: string): string {
+  return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${workflow}`;
+}
 
 /**
  * Renders a workflow's CDK chain to ASL without synthesizing an app: the same states, retries and
@@ -67,7 +87,13 @@ function renderIn(app: App, workflow: WorkflowSpec): AslDefinition {
       lambda.Function.fromFunctionArn(stack, `${t.state}Fn`, localFunctionArn(t.state)),
     ]),
   );
-  const chain = workflow.build(stack, functions);
+  const machines = Object.fromEntries(
+    (workflow.starts ?? []).map((name) => [
+      name,
+      sfn.StateMachine.fromStateMachineArn(stack, `${name}Machine`, localStateMachineArn(name)),
+    ]),
+  );
+  const chain = workflow.build(stack, functions, machines);
   const graph = new sfn.StateGraph(chain.startState, workflow.name);
   const resolved = resolveIntrinsics(stack.resolve(graph.toGraphJson())) as AslDefinition;
   return { ...resolved, TimeoutSeconds: workflow.timeoutSeconds };

@@ -54,3 +54,18 @@ export const MIGRATE_CLEANUP: TaskStep = tasksOf('Migrate', [WORKFLOWS.Migrate.c
 export const MIGRATE_TASKS: readonly TaskStep[] = [...MIGRATE_STEPS, MIGRATE_CLEANUP];
 export const MIGRATE_SUCCEEDED_STATE = 'Migrated';
 export const MIGRATE_FAILED_STATE = 'MigrationFailed';
+
+export const ROLLOUT_STEPS: readonly TaskStep[] = tasksOf('Rollout', WORKFLOWS.Rollout.steps);
+export const ROLLOUT_CLEANUP: TaskStep = tasksOf('Rollout', [WORKFLOWS.Rollout.cleanup])[0] as TaskStep;
+export const ROLLOUT_TASKS: readonly TaskStep[] = [...ROLLOUT_STEPS, ROLLOUT_CLEANUP];
+/** The Distributed Map that migrates one wave's tenants, a Migrate execution each. */
+export const ROLLOUT_WAVE_STATE = 'Wave';
+/** Inside it: the task that starts one tenant's Migrate execution and waits for it. */
+export const ROLLOUT_MIGRATE_TENANT_STATE = 'MigrateTenant';
+export const ROLLOUT_ACTION_CHOICE = 'WhatNext';
+export const ROLLOUT_HALT_CHOICE = 'WaveHalts';
+export const ROLLOUT_SUCCEEDED_STATE = 'RolloutSucceeded';
+export const ROLLOUT_PAUSED_STATE = 'RolloutPaused';
+export const ROLLOUT_CANCELLED_STATE = 'RolloutCancelled';
+export const ROLLOUT_HALTED_STATE = 'RolloutHalted';
+export const ROLLOUT_FAILED_STATE = 'RolloutFailed';

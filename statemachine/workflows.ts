@@ -7,6 +7,8 @@ import {
   MIGRATE_TASKS,
   PROVISION_CLEANUP,
   PROVISION_TASKS,
+  ROLLOUT_CLEANUP,
+  ROLLOUT_TASKS,
   type TaskStep,
 } from './steps';
 
@@ -67,11 +69,20 @@ export const MIGRATE: Workflow = {
   aslFile: 'statemachine/asl/migrate.asl.json',
 };
 
+export const ROLLOUT: Workflow = {
+  name: 'Rollout',
+  tasks: ROLLOUT_TASKS,
+  cleanup: ROLLOUT_CLEANUP,
+  timeoutSeconds: WORKFLOW_DEFINITIONS.Rollout.timeoutSeconds,
+  aslFile: 'statemachine/asl/rollout.asl.json',
+};
+
 /** Each workflow by its name, as the API's engine port names them. */
 export const WORKFLOW_BY_NAME: Readonly<Record<WorkflowName, Workflow>> = {
   Provision: PROVISION,
   Deprovision: DEPROVISION,
   Migrate: MIGRATE,
+  Rollout: ROLLOUT,
 };
 
 const ROOT = new URL('../', import.meta.url);

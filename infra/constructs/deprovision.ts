@@ -204,24 +204,28 @@ export class TenantryDeprovisioning extends Construct {
    * `access` on `backups/*` and `s3:ListBucket` for prefixes under `backups/` (without it a missing
    * key reads as AccessDenied rather than NoSuchKey). Sets `TENANTRY_BACKUP_BUCKET`.
    */
-  public useBackupBucket(fn: TenantryFunction, access: BackupAccess): TenantryFunction {
+  public useBackupBucket(
+    fn: TenantryFunction,
+    access: BackupAccess,
+    prefix: string = BACKUP_PREFIX,
+  ): TenantryFunction {
     fn.addEnvironment('TENANTRY_BACKUP_BUCKET', this.backupBucket.bucketName);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [...BACKUP_OBJECT_ACTIONS[access]],
-        resources: [this.backupBucket.arnForObjects(`${BACKUP_PREFIX}*`)],
+        resources: [this.backupBucket.arnForObjects(`${prefix}*`)],
       }),
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.backupBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${BACKUP_PREFIX}*`] } },
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
       }),
     );
     acknowledge(fn, {
-      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.backupBucket)}.Arn>/${BACKUP_PREFIX}*]`,
-      reason: `${BACKUP_OBJECT_ACTIONS[access].join(', ')} on the objects under ${BACKUP_PREFIX} of the backup bucket only: keys name the tenant and execution, unknown in advance.`,
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.backupBucket)}.Arn>/${prefix}*]`,
+      reason: `${BACKUP_OBJECT_ACTIONS[access].join(', ')} on the objects under ${prefix} of the backup bucket only: keys name the tenant (or rollout) and execution, unknown in advance.`,
     });
     return fn;
   }

@@ -15,6 +15,8 @@ export interface TenantryWorkflowProps {
   readonly database: TenantryDatabase;
   /** How long function and execution logs are kept. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** The state machines of the workflows this one starts (`workflow.starts`), by workflow name. @default none */
+  readonly stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
 }
 
 /**
@@ -55,7 +57,7 @@ export class TenantryWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       // The chain's states get their own scope: their construct ids are the state names too.
       definitionBody: sfn.DefinitionBody.fromChainable(
-        workflow.build(new Construct(this, 'Definition'), functions),
+        workflow.build(new Construct(this, 'Definition'), functions, props.stateMachines ?? {}),
       ),
       timeout: Duration.seconds(workflow.timeoutSeconds),
       tracingEnabled: true,

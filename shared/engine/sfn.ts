@@ -31,6 +31,11 @@ export const SfnEnvSchema = z.object({
     .string()
     .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN')
     .optional(),
+  /** The Rollout state machine, for the rollout routes. */
+  TENANTRY_ROLLOUT_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN')
+    .optional(),
 });
 export type SfnEnv = z.infer<typeof SfnEnvSchema>;
 
@@ -78,6 +83,7 @@ export type SfnMachines = Partial<Record<Exclude<WorkflowName, 'Provision'>, Sfn
 const ENV_OF: Readonly<Record<Exclude<WorkflowName, 'Provision'>, keyof SfnEnv>> = {
   Deprovision: 'TENANTRY_DEPROVISION_STATE_MACHINE_ARN',
   Migrate: 'TENANTRY_MIGRATE_STATE_MACHINE_ARN',
+  Rollout: 'TENANTRY_ROLLOUT_STATE_MACHINE_ARN',
 };
 
 /** The Provision workflow (and the other workflows it is configured with) on AWS Step Functions. */

@@ -75,6 +75,47 @@ export const CONTROL_RESULTS = {
     status: z.string().nullable(),
     version: z.number().int().nullable(),
   }),
+  begin_rollout: z.object({
+    rolloutId: z.string(),
+    status: z.string(),
+    resumed: z.boolean(),
+    targetVersion: z.number().int(),
+    waves: z.number().int(),
+    tenants: z.number().int(),
+    skipped: z.number().int(),
+  }),
+  next_wave: z.discriminatedUnion('action', [
+    z.object({ action: z.enum(['cancelled', 'paused', 'done']) }),
+    z.object({
+      action: z.literal('wave'),
+      wave: z.number().int(),
+      items: z.array(
+        z.object({
+          tenantId: z.string(),
+          name: z.string(),
+          rolloutId: z.string(),
+          targetVersion: z.number().int(),
+          requestedBy: z.string(),
+        }),
+      ),
+      toleratedFailureCount: z.number().int(),
+      toleratedFailurePercentage: z.number(),
+    }),
+  ]),
+  finish_wave: z.object({
+    wave: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    halted: z.boolean(),
+    reason: z.string().nullable(),
+  }),
+  rollout_request: z.object({
+    rolloutId: z.string(),
+    status: z.string(),
+    pauseRequested: z.boolean(),
+    cancelRequested: z.boolean(),
+  }),
+  rollout_cleanup: z.object({ owned: z.boolean(), status: z.string().nullable() }),
   record_drift: z.object({ drifted: z.boolean(), checkedAt: z.string(), changed: z.boolean() }),
 } as const;
 

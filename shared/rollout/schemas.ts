@@ -99,3 +99,40 @@ export interface RolloutPlan {
   readonly migrations: Readonly<Record<string, readonly string[]>>;
   readonly concurrency: number;
 }
+
+/** The input of a Rollout execution: the rollout's id and what it was asked to do. */
+export const RolloutInputSchema = RolloutRequestSchema.extend({
+  rolloutId: z.string().regex(/^[a-z0-9-]{1,64}$/),
+});
+export type RolloutInput = z.infer<typeof RolloutInputSchema>;
+
+export const RolloutOutputSchemas = {
+  Select: z.object({
+    rolloutId: z.string(),
+    status: z.string(),
+    resumed: z.boolean(),
+    targetVersion: z.number().int(),
+    waves: z.number().int(),
+    tenants: z.number().int(),
+    skipped: z.number().int(),
+    /** The Map's MaxConcurrency. */
+    concurrency: z.number().int(),
+  }),
+  NextWave: z.object({
+    action: z.enum(['wave', 'cancelled', 'paused', 'done']),
+    wave: z.number().int().optional(),
+    /** Where the wave's items are (the Map's ItemReader): a JSON array in the backup store. */
+    bucket: z.string().optional(),
+    key: z.string().optional(),
+    tenants: z.number().int().optional(),
+    toleratedFailureCount: z.number().int().optional(),
+    toleratedFailurePercentage: z.number().optional(),
+  }),
+  FinishWave: z.object({
+    wave: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    halted: z.boolean(),
+    reason: z.string().nullable(),
+  }),
+} as const;

@@ -12,10 +12,12 @@ CREATE TABLE tenantry.tenant_migrations (
   failed_step    text,
   error          jsonb,
   requested_by   text NOT NULL,
+  rollout_id     text,
   started_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
   finished_at    timestamptz
 );
 CREATE INDEX tenant_migrations_tenant_idx ON tenantry.tenant_migrations (tenant_id, started_at);
+CREATE INDEX tenant_migrations_rollout_idx ON tenantry.tenant_migrations (rollout_id, tenant_id) WHERE rollout_id IS NOT NULL;
 
 -- A stopped Migrate may not claim a tenant either (see 0004_stopped_executions.sql).
 CREATE OR REPLACE FUNCTION tenantry.refuse_stopped_claim() RETURNS trigger LANGUAGE plpgsql AS $$
