@@ -4,7 +4,10 @@ import { dirname, resolve } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
+import { backupStore } from '../shared/blobs/connect';
+import type { BlobStore } from '../shared/blobs/port';
 import { BlueprintCatalog } from '../shared/blueprint';
+import { canonicalJson } from '../shared/engine/names';
 import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
 import { logger } from '../shared/logger';
 import {
@@ -22,6 +25,7 @@ import {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   loadAsl,
+  WORKFLOW_BY_NAME,
   type Workflow,
 } from '../statemachine/workflows';
 import { handlerModuleUrl } from './handler-modules';
@@ -33,6 +37,22 @@ import {
   newLeaseOwner,
   retryTransient,
 } from './lease';
+import {
+  type CompiledMachine,
+  type CompiledWorkflow,
+  compileWorkflow,
+  type MapSpec,
+  runMap,
+  type StartExecutionTask,
+  statesError,
+} from './map-state';
+import {
+  childFailure,
+  childOutput,
+  childRequest,
+  StartExecutionParametersSchema,
+  workflowOfStateMachineArn,
+} from './start-execution';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -104,6 +124,19 @@ export interface LocalEngineOptions {
    * each write is one commit. @default 2
    */
   readonly historyBatchMs?: number;
+  /**
+   * The workflows a `startExecution.sync(:2)` Task may start, besides Provision and Deprovision
+   * (WORKFLOW_BY_NAME) and any workflow this engine was asked to start. A state machine ARN names
+   * one by its name's last `-` segment (start-execution.ts). @default none
+   */
+  readonly workflows?: readonly Workflow[];
+  /**
+   * The store a Map's ItemReader reads its object from, given the object's Bucket. Locally the
+   * Bucket is not looked at: the Key is read from the store the steps write to, so what a step
+   * `put` under a key is what a Map naming that key reads. @default the backup store
+   * (shared/blobs/connect.ts: TENANTRY_BACKUP_DIR, a folder)
+   */
+  readonly blobStore?: (bucket: string) => BlobStore | Promise<BlobStore>;
 }
 
 const DEFAULT_STORE_RETRY_MS = 5 * 60_000;
@@ -119,9 +152,48 @@ const stepFunctions = () => {
 interface WorkflowRuntime {
   readonly spec: Workflow;
   readonly asl: AslDefinition;
-  /** Built once: building (and validating) the state machine costs, too much to pay per run. */
-  readonly machine: StateMachine;
+  /**
+   * The ASL compiled for the local engine (map-state.ts): its Map states run by the engine, its
+   * item processors' machines. Built once: building (and validating) costs, too much per run.
+   */
+  readonly compiled: CompiledWorkflow;
   readonly handlers: Map<string, Promise<LambdaHandler>>;
+}
+
+type EventInput = Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'>;
+
+/** One run of a workflow, as its task handlers see it. */
+interface RunScope {
+  readonly wf: WorkflowRuntime;
+  readonly executionId: string;
+  readonly writer: HistoryWriter;
+}
+
+/**
+ * Where a task runs: the execution itself, or one iteration of a Map. Its tasks record their
+ * events with `record` (the execution's history; nothing, in a Distributed Map's iteration), stop
+ * what they started when `signal` aborts (the execution, or the Map, stopping), and leave in
+ * `pending` what is still going (a child execution, a Map), which the run or iteration awaits
+ * before it counts as ended.
+ */
+interface TaskScope {
+  readonly record: (event: EventInput, at?: number) => void;
+  readonly signal: AbortSignal;
+  readonly pending: Set<Promise<unknown>>;
+  /** Attempts per task state in this scope (a retry of the state is its next attempt). */
+  readonly attempts: Map<string, number>;
+}
+
+/** Resolves once every promise in `pending` has settled, including ones added meanwhile. */
+async function settled(pending: Set<Promise<unknown>>): Promise<void> {
+  while (pending.size > 0) await Promise.allSettled([...pending]);
+}
+
+function track<T>(scope: TaskScope, work: Promise<T>): Promise<T> {
+  scope.pending.add(work);
+  const done = () => scope.pending.delete(work);
+  work.then(done, done);
+  return work;
 }
 
 /**
@@ -132,6 +204,8 @@ interface WorkflowRuntime {
 export class LocalEngine {
   private readonly scope: Runtime;
   private readonly workflows = new Map<string, WorkflowRuntime>();
+  /** The workflows a startExecution Task may start, by name. */
+  private readonly catalog = new Map<string, Workflow>();
   private readonly live = new Map<
     string,
     { done: Promise<ExecutionRecord>; events: EventEmitter; abort: (reason?: StopReason) => void }
@@ -144,6 +218,8 @@ export class LocalEngine {
   constructor(private readonly options: LocalEngineOptions) {
     this.scope = { db: options.db, blueprints: options.blueprints ?? new BlueprintCatalog() };
     this.leaseSettings = options.lease ?? leaseSettingsFromEnv();
+    for (const w of [...Object.values(WORKFLOW_BY_NAME), ...(options.workflows ?? [])])
+      this.catalog.set(w.name, w);
   }
 
   /** The executions this engine is running now (their leases are renewed here). */
@@ -171,11 +247,9 @@ export class LocalEngine {
       const given = this.options.definitions?.[spec.name];
       const asl = given ?? loadAsl(spec);
       // The committed ASL is checked against the CDK chain at build time (test/infra/asl.test.ts);
-      // a definition from elsewhere is validated here.
-      const machine = new StateMachine(asl as unknown as StateMachineDefinition, {
-        validationOptions: given ? { checkArn: false } : { noValidate: true },
-      });
-      wf = { spec, asl, machine, handlers: new Map() };
+      // a definition from elsewhere is validated here, as written (before its Map states are compiled).
+      if (given) validateAsl(StateMachine, asl);
+      wf = { spec, asl, compiled: compileWorkflow(asl, StateMachine), handlers: new Map() };
       this.workflows.set(spec.name, wf);
     }
     return wf;
@@ -183,6 +257,11 @@ export class LocalEngine {
 
   executionArn(workflow: string, name: string): string {
     return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${workflow}:${name}`;
+  }
+
+  /** The local state machine of a workflow: what a startExecution Task names to start it. */
+  stateMachineArn(workflow: string): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${workflow}`;
   }
 
   /**
@@ -197,6 +276,7 @@ export class LocalEngine {
   ): Promise<StartResult> {
     await ensureLocalStore(this.db);
     const wf = await this.workflow(spec);
+    this.catalog.set(spec.name, spec);
     const execName = name ?? `${tenantId}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
     const executionId = this.executionArn(spec.name, execName);
     // The run and its lease in one statement: no moment where it is RUNNING without an owner.
@@ -344,56 +424,13 @@ export class LocalEngine {
       events.emit('event', full);
     };
 
-    const attempts = new Map<string, number>();
-    const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
-    const retryOverrides: Record<string, number> = {};
-    for (const task of wf.spec.tasks) {
-      if (this.options.retryDelayMs !== undefined) retryOverrides[task.state] = this.options.retryDelayMs;
-      taskHandlers[task.state] = async (taskInput: Json) => {
-        // Let the engine's own events (StateEntered, a retry) reach the history first.
-        await nextTurn();
-        const attempt = (attempts.get(task.state) ?? 0) + 1;
-        attempts.set(task.state, attempt);
-        const details = { resourceType: 'lambda', resource: 'invoke' };
-        append({
-          type: 'TaskScheduled',
-          taskScheduledEventDetails: {
-            ...details,
-            region: LOCAL_REGION,
-            parameters: JSON.stringify(taskInput),
-            timeoutInSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
-          },
-        });
-        append({ type: 'TaskStarted', taskStartedEventDetails: details });
-        if (attempt === 1) await testPause(`${wf.spec.name}:${task.state}`, writer);
-        try {
-          await this.options.beforeTask?.(task.state, attempt);
-          const handler = await this.handlerFor(
-            wf,
-            task.state,
-            this.options.handlerFile?.(wf.spec.name, task.state) ?? task.entry,
-          );
-          const payload = (taskInput as { Payload?: unknown } | null)?.Payload;
-          const result = await withRuntime(this.scope, () => handler(payload, lambdaContext(task.state)));
-          await this.options.afterTask?.(task.state, attempt);
-          const output = { ExecutedVersion: '$LATEST', Payload: (result ?? null) as Json, StatusCode: 200 };
-          append({
-            type: 'TaskSucceeded',
-            taskSucceededEventDetails: { ...details, output: JSON.stringify(output) },
-          });
-          return output;
-        } catch (error) {
-          const e = error instanceof Error ? error : new Error(String(error));
-          const cause = JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] });
-          append({ type: 'TaskFailed', taskFailedEventDetails: { ...details, error: e.name, cause } });
-          // As on AWS: the error is the Lambda's errorType, the cause its JSON error document.
-          throw Object.assign(new Error(cause), { name: e.name });
-        }
-      };
-    }
-
-    const execution = wf.machine.run(input as Json, {
-      overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryOverrides },
+    // Aborted when the run stops, for whatever reason: its Maps launch nothing more and the child
+    // executions it started are stopped; the run is closed once they have ended.
+    const halt = new AbortController();
+    const scope: TaskScope = { record: append, signal: halt.signal, pending: new Set(), attempts: new Map() };
+    const run: RunScope = { wf, executionId, writer };
+    const execution = wf.compiled.root.machine.run(input as Json, {
+      overrides: this.overrides(wf.compiled.root, run, scope),
       context: {
         Execution: {
           Id: executionId,
@@ -408,18 +445,20 @@ export class LocalEngine {
     });
     onAbort((reason) => {
       stopReason = reason ?? { error: 'Aborted', cause: 'the execution was stopped' };
+      halt.abort(stopReason);
       execution.abort();
     });
     // Another process took the run over (its lease had expired) or closed it: stop, write nothing more.
     const lease = new Lease(this.db, executionId, this.owner, this.leaseSettings, () => {
       writer.stop();
       stopReason ??= { error: 'LeaseLost', cause: 'another process took this execution over' };
+      halt.abort(stopReason);
       execution.abort();
     }).start();
 
     const consume = (async () => {
       for await (const e of execution.eventLogs) {
-        const mapped = mapEngineEvent(e as unknown as EngineEvent);
+        const mapped = mapEngineEvent(e as unknown as EngineEvent, wf.compiled.mapStates);
         if (mapped) append(mapped, (e as { timestamp?: number }).timestamp);
       }
     })();
@@ -438,6 +477,9 @@ export class LocalEngine {
             : 'FAILED';
       if (status !== 'FAILED') logger.warn('execution ended', { executionId, status });
     }
+    // Whatever it started and is still going (a child of a failed or timed-out run) is stopped too.
+    if (!halt.signal.aborted) halt.abort({ error: 'States.Aborted', cause: `the execution ended ${status}` });
+    await settled(scope.pending);
     await consume;
     const failed =
       history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
@@ -488,6 +530,313 @@ export class LocalEngine {
     });
     if (!record) throw new Error(`execution ${executionId} is missing from the store`);
     return record;
+  }
+
+  /** The task handlers of one machine (the workflow's, or an item processor's) in one scope. */
+  private overrides(machine: CompiledMachine, run: RunScope, scope: TaskScope) {
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    for (const task of run.wf.spec.tasks) handlers[task.state] = this.lambdaTask(task, run, scope);
+    for (const [state, task] of machine.engineTasks) {
+      handlers[state] =
+        task.kind === 'map'
+          ? this.mapTask(task.map, run, scope)
+          : this.startExecutionTask(state, task, run, scope);
+    }
+    const retryIntervalOverrides: Record<string, number> = {};
+    if (this.options.retryDelayMs !== undefined) {
+      for (const state of [...machine.retried, ...run.wf.spec.tasks.map((t) => t.state)])
+        retryIntervalOverrides[state] = this.options.retryDelayMs;
+    }
+    return { taskResourceLocalHandlers: handlers, retryIntervalOverrides };
+  }
+
+  /** A Lambda task: the step's handler, in this process, with the events Step Functions records. */
+  private lambdaTask(task: Workflow['tasks'][number], run: RunScope, scope: TaskScope) {
+    const { wf, writer } = run;
+    return async (taskInput: Json): Promise<Json> => {
+      // Let the engine's own events (StateEntered, a retry) reach the history first.
+      await nextTurn();
+      const attempt = (scope.attempts.get(task.state) ?? 0) + 1;
+      scope.attempts.set(task.state, attempt);
+      const details = { resourceType: 'lambda', resource: 'invoke' };
+      scope.record({
+        type: 'TaskScheduled',
+        taskScheduledEventDetails: {
+          ...details,
+          region: LOCAL_REGION,
+          parameters: JSON.stringify(taskInput),
+          timeoutInSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
+        },
+      });
+      scope.record({ type: 'TaskStarted', taskStartedEventDetails: details });
+      if (attempt === 1) await testPause(`${wf.spec.name}:${task.state}`, writer);
+      try {
+        await this.options.beforeTask?.(task.state, attempt);
+        const handler = await this.handlerFor(
+          wf,
+          task.state,
+          this.options.handlerFile?.(wf.spec.name, task.state) ?? task.entry,
+        );
+        const payload = (taskInput as { Payload?: unknown } | null)?.Payload;
+        const result = await withRuntime(this.scope, () => handler(payload, lambdaContext(task.state)));
+        await this.options.afterTask?.(task.state, attempt);
+        const output = { ExecutedVersion: '$LATEST', Payload: (result ?? null) as Json, StatusCode: 200 };
+        scope.record({
+          type: 'TaskSucceeded',
+          taskSucceededEventDetails: { ...details, output: JSON.stringify(output) },
+        });
+        return output;
+      } catch (error) {
+        const e = error instanceof Error ? error : new Error(String(error));
+        const cause = JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] });
+        scope.record({ type: 'TaskFailed', taskFailedEventDetails: { ...details, error: e.name, cause } });
+        // As on AWS: the error is the Lambda's errorType, the cause its JSON error document.
+        throw statesError(e.name, cause);
+      }
+    };
+  }
+
+  /** A Map state (compiled to a Task, map-state.ts): the engine runs its iterations. */
+  private mapTask(spec: MapSpec, run: RunScope, scope: TaskScope) {
+    return (args: Json): Promise<Json> =>
+      track(
+        scope,
+        (async () => {
+          // Its MapStateEntered (the library's StateEntered) first.
+          await nextTurn();
+          return runMap(spec, args, {
+            workflow: run.wf.spec.name,
+            record: scope.record,
+            signal: scope.signal,
+            readObject: async (bucket, key) =>
+              (await (this.options.blobStore?.(bucket) ?? backupStore())).get(key),
+            iterate: (_index, item, signal, context) => this.iterate(spec, item, signal, context, run, scope),
+          });
+        })(),
+      );
+  }
+
+  /**
+   * One iteration of a Map: a run of its item processor. An Inline Map's iterations record their
+   * state and task events in the execution's history (until the iteration is aborted); a
+   * Distributed Map's record none there (on AWS they are in the child workflow execution's own).
+   * Settles once everything the iteration started has ended.
+   */
+  private async iterate(
+    spec: MapSpec,
+    item: Json,
+    signal: AbortSignal,
+    context: Record<string, unknown>,
+    run: RunScope,
+    parent: TaskScope,
+  ): Promise<Json> {
+    const inline = spec.mode === 'INLINE';
+    const record: TaskScope['record'] = (event, at) => {
+      if (inline && !signal.aborted) parent.record(event, at);
+    };
+    const scope: TaskScope = { record, signal, pending: new Set(), attempts: new Map() };
+    const execution = spec.processor.machine.run(item, {
+      overrides: this.overrides(spec.processor, run, scope),
+      context,
+    });
+    const abort = () => execution.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    if (signal.aborted) abort();
+    const forward = (async () => {
+      for await (const e of execution.eventLogs) {
+        const event = e as unknown as EngineEvent;
+        // The iteration's states; its own start and end are the Map's MapIteration* events.
+        if (event.type !== 'StateEntered' && event.type !== 'StateExited') continue;
+        const mapped = mapEngineEvent(event, run.wf.compiled.mapStates);
+        if (mapped) record(mapped, event.timestamp);
+      }
+    })();
+    try {
+      return (await execution.result) as Json;
+    } catch (error) {
+      const e = error as Error & { cause?: unknown };
+      if (e.name === 'ExecutionError' && e.cause instanceof Error) throw e.cause;
+      if (e.name === 'ExecutionTimeoutError')
+        throw statesError('States.Timeout', 'the item processor timed out');
+      throw e;
+    } finally {
+      signal.removeEventListener('abort', abort);
+      await forward;
+      await settled(scope.pending);
+    }
+  }
+
+  /**
+   * A `startExecution.sync(:2)` task: starts a child execution of the workflow its StateMachineArn
+   * names (start-execution.ts), recorded like any run, waits for it and returns DescribeExecution's
+   * shape; a child that did not succeed fails the task with States.TaskFailed. When the scope stops
+   * (the execution is stopped or ends, or the Map holding the task fails or is stopped), or the
+   * state's TimeoutSeconds passes, the child is stopped, as Step Functions stops a child started
+   * with .sync when its parent stops; the task settles once the child has ended.
+   */
+  private startExecutionTask(state: string, task: StartExecutionTask, run: RunScope, scope: TaskScope) {
+    return (params: Json): Promise<Json> =>
+      track(
+        scope,
+        (async () => {
+          await nextTurn();
+          const details = { resourceType: 'states', resource: task.resource };
+          scope.record({
+            type: 'TaskScheduled',
+            taskScheduledEventDetails: {
+              ...details,
+              region: LOCAL_REGION,
+              parameters: JSON.stringify(params),
+              ...(task.timeoutSeconds === undefined ? {} : { timeoutInSeconds: task.timeoutSeconds }),
+            },
+          });
+          scope.record({ type: 'TaskStarted', taskStartedEventDetails: details });
+          try {
+            const output = await this.runChild(state, task, params, run, scope, details);
+            scope.record({
+              type: 'TaskSucceeded',
+              taskSucceededEventDetails: { ...details, output: JSON.stringify(output) },
+            });
+            return output as Json;
+          } catch (error) {
+            const e = error instanceof Error ? error : new Error(String(error));
+            scope.record(
+              e.name === 'States.Timeout'
+                ? {
+                    type: 'TaskTimedOut',
+                    taskTimedOutEventDetails: { ...details, error: e.name, cause: e.message },
+                  }
+                : {
+                    type: 'TaskFailed',
+                    taskFailedEventDetails: { ...details, error: e.name, cause: e.message },
+                  },
+            );
+            throw statesError(e.name, e.message);
+          }
+        })(),
+      );
+  }
+
+  private async runChild(
+    state: string,
+    task: StartExecutionTask,
+    params: Json,
+    run: RunScope,
+    scope: TaskScope,
+    details: { resourceType: string; resource: string },
+  ): Promise<Record<string, unknown>> {
+    const parsed = StartExecutionParametersSchema.safeParse(params);
+    if (!parsed.success) {
+      throw statesError(
+        'States.Runtime',
+        `state ${state}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    const arn = parsed.data.StateMachineArn;
+    const workflow = workflowOfStateMachineArn(arn);
+    const spec = workflow ? this.catalog.get(workflow) : undefined;
+    if (!spec) {
+      throw statesError(
+        'StepFunctions.StateMachineDoesNotExistException',
+        `State Machine Does Not Exist: '${arn}' (the local engine knows no workflow ${workflow ?? ''})`,
+      );
+    }
+    const request = childRequest(parsed.data, state);
+    if (scope.signal.aborted) throw stoppedError(scope.signal);
+    const started = await this.start(spec, request.tenantId, request.input, request.name);
+    const childId = started.executionId;
+    if (started.alreadyRunning) {
+      // StartExecution with the name of an execution still running with the same input is that
+      // execution; anything else is ExecutionAlreadyExists (on AWS for a name taken; locally also
+      // for a tenant that already runs this workflow: one run per tenant and workflow).
+      const existing = await this.describe(childId);
+      const same =
+        request.name !== undefined &&
+        childId === this.executionArn(spec.name, request.name) &&
+        existing?.status === 'RUNNING' &&
+        canonicalJson(existing.input) === canonicalJson(request.input);
+      if (!same) {
+        throw statesError(
+          'StepFunctions.ExecutionAlreadyExistsException',
+          childId === this.executionArn(spec.name, request.name ?? '')
+            ? `Execution Already Exists: '${childId}'`
+            : `tenant ${request.tenantId} already has a running ${spec.name} execution: '${childId}'`,
+        );
+      }
+    }
+    scope.record({
+      type: 'TaskSubmitted',
+      taskSubmittedEventDetails: {
+        ...details,
+        output: JSON.stringify({ ExecutionArn: childId, StartDate: Date.now() }),
+      },
+    });
+    const record = await this.waitForChild(started, task, run, scope.signal);
+    if (record.status !== 'SUCCEEDED') throw childFailure(record, arn);
+    return childOutput(record, arn, task.integration);
+  }
+
+  /** Waits for a child to end; stops it when `signal` aborts or the task's timeout passes. */
+  private async waitForChild(
+    started: StartResult,
+    task: StartExecutionTask,
+    run: RunScope,
+    signal: AbortSignal,
+  ): Promise<ExecutionRecord> {
+    const id = started.executionId;
+    const stopChild = (reason: StopReason) => {
+      this.stop(id, reason).catch((error: unknown) =>
+        logger.error('could not stop a child execution', { executionId: id, error: String(error) }),
+      );
+    };
+    const onStop = () => {
+      const why = signal.reason as Partial<StopReason> | undefined;
+      stopChild({
+        error: why?.error ?? 'Aborted',
+        cause: `stopped with execution ${run.executionId}: ${why?.cause ?? 'it was stopped'}`,
+      });
+    };
+    signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) onStop();
+    let timedOut = false;
+    const timer =
+      task.timeoutSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stopChild({
+              error: 'States.Timeout',
+              cause: `the task started it and timed out after ${task.timeoutSeconds} s`,
+            });
+          }, task.timeoutSeconds * 1000);
+    try {
+      const live = this.live.get(id);
+      // A run of another process (a same-named start joined above) is read from the store until it ends.
+      const record = live
+        ? await live.done
+        : started.alreadyRunning
+          ? await this.untilClosed(id)
+          : await started.done;
+      if (timedOut)
+        throw statesError(
+          'States.Timeout',
+          `the child execution ${id} did not end within ${task.timeoutSeconds} s`,
+        );
+      if (signal.aborted) throw stoppedError(signal);
+      return record;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  private async untilClosed(executionId: string): Promise<ExecutionRecord> {
+    for (;;) {
+      const record = await this.describe(executionId);
+      if (!record) throw new Error(`execution ${executionId} vanished`);
+      if (record.status !== 'RUNNING') return record;
+      await sleep(250);
+    }
   }
 
   private handlerFor(wf: WorkflowRuntime, state: string, entry: string): Promise<LambdaHandler> {
@@ -599,6 +948,7 @@ interface EngineEvent {
  */
 function mapEngineEvent(
   e: EngineEvent,
+  mapStates: ReadonlySet<string>,
 ): Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'> | undefined {
   const cause =
     e.Cause === undefined ? undefined : typeof e.Cause === 'string' ? e.Cause : JSON.stringify(e.Cause);
@@ -628,18 +978,35 @@ function mapEngineEvent(
     case 'StateEntered':
       if (!e.state) return undefined;
       return {
-        type: `${e.state.type}StateEntered`,
+        type: `${typeOf(e.state, mapStates)}StateEntered`,
         stateEnteredEventDetails: { name: e.state.name, input: JSON.stringify(e.state.input ?? null) },
       };
     case 'StateExited':
       if (!e.state) return undefined;
       return {
-        type: `${e.state.type}StateExited`,
+        type: `${typeOf(e.state, mapStates)}StateExited`,
         stateExitedEventDetails: { name: e.state.name, output: JSON.stringify(e.state.output ?? null) },
       };
     default:
       return undefined;
   }
+}
+
+/** A state's type as the definition has it: a compiled Map runs as a Task (map-state.ts). */
+function typeOf(state: { name: string; type: string }, mapStates: ReadonlySet<string>): string {
+  return mapStates.has(state.name) ? 'Map' : state.type;
+}
+
+/** Validates a definition as written; throws with the validator's findings. */
+function validateAsl(Machine: typeof StateMachine, asl: AslDefinition): void {
+  // Constructing validates (the instance is not kept: the compiled definition is what runs).
+  void new Machine(asl as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+}
+
+/** The error a task that was stopped ends with (nothing records it: its scope has ended). */
+function stoppedError(signal: AbortSignal): Error {
+  const why = signal.reason as Partial<StopReason> | undefined;
+  return statesError(why?.error ?? 'States.Aborted', why?.cause ?? 'stopped');
 }
 
 /**

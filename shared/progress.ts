@@ -43,6 +43,27 @@ export interface HistoryEvent {
     readonly cause?: string;
   };
   readonly lambdaFunctionFailedEventDetails?: { readonly error?: string; readonly cause?: string };
+  /** A `.sync` service integration's request was accepted (a child execution started). */
+  readonly taskSubmittedEventDetails?: {
+    readonly resourceType: string;
+    readonly resource: string;
+    readonly output?: string;
+  };
+  /** An Inline Map started: how many items it has. */
+  readonly mapStateStartedEventDetails?: { readonly length?: number };
+  readonly mapIterationStartedEventDetails?: MapIterationEventDetails;
+  readonly mapIterationSucceededEventDetails?: MapIterationEventDetails;
+  readonly mapIterationFailedEventDetails?: MapIterationEventDetails;
+  readonly mapIterationAbortedEventDetails?: MapIterationEventDetails;
+  /** A Distributed Map started its Map Run. */
+  readonly mapRunStartedEventDetails?: { readonly mapRunArn?: string };
+  readonly mapRunFailedEventDetails?: { readonly error?: string; readonly cause?: string };
+}
+
+/** Which iteration of which (Inline) Map state an event is about. */
+export interface MapIterationEventDetails {
+  readonly name?: string;
+  readonly index?: number;
 }
 
 export type StepStatus =
@@ -120,10 +141,20 @@ export interface ExecutionProgress {
   readonly error?: StepError;
 }
 
+/** The events that open and close an Inline Map's iterations, whose state events are not steps. */
+const INLINE_MAP_OPENS = 'MapStateStarted';
+const INLINE_MAP_CLOSES: ReadonlySet<string> = new Set([
+  'MapStateSucceeded',
+  'MapStateFailed',
+  'MapStateAborted',
+]);
+
 /**
  * Folds history into one entry per task state, in workflow order. While a run is going, states
  * not reached are `pending`; once it has ended they are `skipped` (or `cancelled` when aborted).
- * A task that failed and is waiting for its next attempt is `retrying`.
+ * A task that failed and is waiting for its next attempt is `retrying`. A Map state is a step like
+ * a task (failed when its Map Run or Inline Map failed); the events of an Inline Map's iterations,
+ * which GetExecutionHistory interleaves with the execution's own, are not steps of it.
  */
 export function stepsFromHistory(
   stepNames: readonly string[],
@@ -142,7 +173,26 @@ export function stepsFromHistory(
     if (step.startedAt) step.durationMs = Date.parse(at) - Date.parse(step.startedAt);
   };
 
+  let inlineMaps = 0;
   for (const event of history) {
+    if (event.type === INLINE_MAP_OPENS || event.type === 'MapRunStarted') {
+      // A Map (again, on a retry) starting: its step is running.
+      if (inlineMaps === 0 && current) current.status = 'running';
+      if (event.type === INLINE_MAP_OPENS) inlineMaps += 1;
+      continue;
+    }
+    if (INLINE_MAP_CLOSES.has(event.type)) {
+      inlineMaps = Math.max(0, inlineMaps - 1);
+      if (event.type === 'MapStateFailed' && current && inlineMaps === 0) current.status = 'retrying';
+      continue;
+    }
+    if (inlineMaps > 0 && !TERMINAL[event.type]) continue;
+    if (event.type === 'MapRunFailed' && current) {
+      const details = event.mapRunFailedEventDetails;
+      current.status = 'retrying';
+      current.error = { error: details?.error ?? 'Error', cause: causeMessage(details?.cause) };
+      continue;
+    }
     const entered = event.stateEnteredEventDetails;
     if (event.type.endsWith('StateEntered') && entered) {
       if (current && (current.status === 'running' || current.status === 'retrying'))

@@ -158,4 +158,113 @@ describe('stepsFromHistory', () => {
       output: { done: true },
     });
   });
+  describe('with Map states', () => {
+    const at = (s: number) => `2026-12-01T10:00:0${s}.000Z`;
+    const task = { resourceType: 'states', resource: 'startExecution.sync:2' };
+    const numbered = (raw: Omit<HistoryEvent, 'id'>[]): HistoryEvent[] =>
+      raw.map((e, i) => ({ ...e, id: i + 1, previousEventId: i }));
+    const iteration = (index: number, failed: boolean): Omit<HistoryEvent, 'id'>[] => [
+      {
+        timestamp: at(1),
+        type: 'MapIterationStarted',
+        mapIterationStartedEventDetails: { name: 'Wave', index },
+      },
+      {
+        timestamp: at(1),
+        type: 'TaskStateEntered',
+        stateEnteredEventDetails: { name: 'StartChild', input: '{}' },
+      },
+      {
+        timestamp: at(1),
+        type: 'TaskScheduled',
+        taskScheduledEventDetails: { ...task, region: 'us-east-1', parameters: '{}' },
+      },
+      { timestamp: at(2), type: 'TaskSubmitted', taskSubmittedEventDetails: { ...task, output: '{}' } },
+      failed
+        ? {
+            timestamp: at(3),
+            type: 'TaskFailed',
+            taskFailedEventDetails: { ...task, error: 'States.TaskFailed', cause: '{}' },
+          }
+        : { timestamp: at(3), type: 'TaskSucceeded', taskSucceededEventDetails: { ...task, output: '{}' } },
+      failed
+        ? {
+            timestamp: at(3),
+            type: 'MapIterationFailed',
+            mapIterationFailedEventDetails: { name: 'Wave', index },
+          }
+        : {
+            timestamp: at(3),
+            type: 'TaskStateExited',
+            stateExitedEventDetails: { name: 'StartChild', output: '{}' },
+          },
+    ];
+
+    it("does not take an Inline Map's iterations for steps, nor a failed iteration for the Map failing", () => {
+      const history = numbered([
+        { timestamp: at(0), type: 'ExecutionStarted' },
+        {
+          timestamp: at(0),
+          type: 'MapStateEntered',
+          stateEnteredEventDetails: { name: 'Wave', input: '{}' },
+        },
+        { timestamp: at(0), type: 'MapStateStarted', mapStateStartedEventDetails: { length: 2 } },
+        ...iteration(0, false),
+        ...iteration(1, true),
+        { timestamp: at(4), type: 'MapStateSucceeded' },
+        { timestamp: at(4), type: 'MapStateExited', stateExitedEventDetails: { name: 'Wave', output: '{}' } },
+        {
+          timestamp: at(5),
+          type: 'TaskStateEntered',
+          stateEnteredEventDetails: { name: 'Report', input: '{}' },
+        },
+      ]);
+      // While its iterations run (one failed, tolerated), the Map is running.
+      const during = stepsFromHistory(['Wave', 'Report'], history.slice(0, -3));
+      expect(during.steps[0]).toMatchObject({ name: 'Wave', status: 'running', startedAt: at(0) });
+      expect(during.steps[0]?.endedAt).toBeUndefined();
+      const progress = stepsFromHistory(['Wave', 'Report'], history);
+      expect(progress.status).toBe('RUNNING');
+      expect(progress.steps).toEqual([
+        expect.objectContaining({ name: 'Wave', status: 'succeeded', attempts: 0, endedAt: at(4) }),
+        expect.objectContaining({ name: 'Report', status: 'running' }),
+      ]);
+      expect(progress.steps[0]?.error).toBeUndefined();
+    });
+
+    it('shows a Map whose Map Run failed and was caught as a failed step, with its error', () => {
+      const progress = stepsFromHistory(
+        ['Wave', 'Report'],
+        numbered([
+          { timestamp: at(0), type: 'ExecutionStarted' },
+          {
+            timestamp: at(0),
+            type: 'MapStateEntered',
+            stateEnteredEventDetails: { name: 'Wave', input: '{}' },
+          },
+          { timestamp: at(0), type: 'MapRunStarted', mapRunStartedEventDetails: { mapRunArn: 'arn' } },
+          {
+            timestamp: at(2),
+            type: 'MapRunFailed',
+            mapRunFailedEventDetails: {
+              error: 'States.ExceedToleratedFailureThreshold',
+              cause: '2 of 6 items failed',
+            },
+          },
+          {
+            timestamp: at(2),
+            type: 'MapStateExited',
+            stateExitedEventDetails: { name: 'Wave', output: '{}' },
+          },
+          { timestamp: at(3), type: 'ExecutionSucceeded' },
+        ]),
+      );
+      expect(progress.steps[0]).toMatchObject({
+        name: 'Wave',
+        status: 'failed',
+        error: { error: 'States.ExceedToleratedFailureThreshold', cause: '2 of 6 items failed' },
+      });
+      expect(progress.steps[1]?.status).toBe('skipped');
+    });
+  });
 });
