@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
 import { MigrateOutputSchemas } from './migrate/schemas';
-import { RolloutOutputSchemas } from './rollout/schemas';
 import { StepOutputSchemas } from './provision/schemas';
+import { RolloutOutputSchemas } from './rollout/schemas';
 
 /**
  * The workflows and their steps, defined once: each workflow's timeout, and each task state's name, order, what it does, whether it runs

@@ -71,7 +71,11 @@ export const DeprovisionBodySchema = DeprovisionRequestSchema.omit({ tenantId: t
 export type DeprovisionBody = z.infer<typeof DeprovisionBodySchema>;
 
 /** `POST /tenants/{tenantId}/migrate`: the target version (the newest when absent) and the timeouts. */
-export const MigrateBodySchema = MigrateRequestSchema.omit({ tenantId: true, requestedBy: true })
+export const MigrateBodySchema = MigrateRequestSchema.omit({
+  tenantId: true,
+  requestedBy: true,
+  rolloutId: true,
+})
   .strict()
   .register(apiSchemas, { id: 'MigrateRequest' });
 export type MigrateBody = z.infer<typeof MigrateBodySchema>;

@@ -25,6 +25,11 @@ export const MigrateRequestSchema = z.object({
    * app's traffic for longer. Running out is transient: the step is retried with backoff.
    */
   lockTimeoutMs: timeout(MIGRATION_TIMEOUT_BOUNDS.lockTimeoutMs),
+  /** The rollout this migration is part of (set by the Rollout workflow's Map). */
+  rolloutId: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/)
+    .optional(),
   /** How long each statement of the migration transaction may run (under the step's 900 s timeout). */
   statementTimeoutMs: timeout(MIGRATION_TIMEOUT_BOUNDS.statementTimeoutMs),
 });

@@ -70,6 +70,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<MigrateOu
       executionId: event.execution.id,
       targetVersion: toVersion,
       requestedBy: request.requestedBy,
+      rolloutId: request.rolloutId ?? null,
     }),
   ]);
   return {

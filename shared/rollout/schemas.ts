@@ -100,8 +100,12 @@ export interface RolloutPlan {
   readonly concurrency: number;
 }
 
-/** The input of a Rollout execution: the rollout's id and what it was asked to do. */
-export const RolloutInputSchema = RolloutRequestSchema.extend({
+/**
+ * The input of a Rollout execution: the rollout's id and what it was asked to do. Not strict: the
+ * state document also carries what the workflow put there (the Map's caught error, `waveFailure`).
+ */
+export const RolloutInputSchema = z.object({
+  ...RolloutRequestSchema.shape,
   rolloutId: z.string().regex(/^[a-z0-9-]{1,64}$/),
 });
 export type RolloutInput = z.infer<typeof RolloutInputSchema>;

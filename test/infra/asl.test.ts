@@ -8,8 +8,10 @@ import {
   aslText,
   DEPROVISION_WORKFLOW,
   localFunctionArn,
+  localStateMachineArn,
   MIGRATE_WORKFLOW,
   PROVISION_WORKFLOW,
+  ROLLOUT_WORKFLOW,
   renderAsl,
 } from '../../statemachine/render';
 import { loadAsl } from '../../statemachine/workflows';
@@ -42,6 +44,7 @@ describe.each([
   ['Provision', PROVISION_WORKFLOW, (s: Synthesized) => s.stack.provision],
   ['Deprovision', DEPROVISION_WORKFLOW, (s: Synthesized) => s.stack.deprovisioning.workflow],
   ['Migrate', MIGRATE_WORKFLOW, (s: Synthesized) => s.stack.migrate],
+  ['Rollout', ROLLOUT_WORKFLOW, (s: Synthesized) => s.stack.rollout],
 ] as const)('the synthesized %s state machine', (_name, workflow, workflowOf) => {
   let synthesized: Synthesized;
   beforeAll(() => {
@@ -59,6 +62,9 @@ describe.each([
         if (typeof part === 'string') return part;
         const token = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
         if (token.Ref === 'AWS::Partition') return 'aws';
+        // A state machine the workflow starts: the placeholder ARN the rendering names it by.
+        if (token.Ref === logicalId(synthesized.stack.migrate.stateMachine))
+          return localStateMachineArn('Migrate');
         const [id, attribute] = token['Fn::GetAtt'] ?? [];
         const state = id && stateByLogicalId.get(id);
         if (state && attribute === 'Arn') return `<fn:${state}>`;

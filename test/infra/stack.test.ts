@@ -12,6 +12,7 @@ import {
   MIGRATE_TASKS,
   PROVISION_STEPS,
   PROVISION_TASKS,
+  ROLLOUT_TASKS,
 } from '../../statemachine/steps';
 import {
   definitionParts,
@@ -52,7 +53,11 @@ describe('TenantryStack with a new cluster', () => {
     // and per Migrate task.
     template.resourceCountIs(
       'AWS::Lambda::Function',
-      PROVISION_TASKS.length + API_ROUTES.length + DEPROVISION_TASKS.length + MIGRATE_TASKS.length,
+      PROVISION_TASKS.length +
+        API_ROUTES.length +
+        DEPROVISION_TASKS.length +
+        MIGRATE_TASKS.length +
+        ROLLOUT_TASKS.length,
     );
     expect(Object.keys(functions)).toEqual(PROVISION_TASKS.map((t) => t.state));
     for (const fn of Object.values(functions))
@@ -155,7 +160,7 @@ describe('TenantryStack with a new cluster', () => {
     };
 
     it('logs everything, traces, and has an overall timeout', () => {
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
       template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         LoggingConfiguration: {
           Level: 'ALL',
@@ -273,6 +278,79 @@ describe('TenantryStack with a new cluster', () => {
           { ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${step.state}`, Next: 'Cleanup' },
         ]);
       }
+    });
+  });
+
+  describe('the Rollout state machine', () => {
+    const definition = (): Asl => {
+      const [separator, parts] = definitionParts(template, logicalId(stack.rollout.stateMachine));
+      return JSON.parse(
+        parts
+          .map((p) => {
+            if (typeof p === 'string') return p;
+            const ref = (p as { Ref?: string }).Ref;
+            if (ref === 'AWS::Partition') return 'aws';
+            return ref === logicalId(stack.migrate.stateMachine) ? '<Migrate>' : 'token';
+          })
+          .join(separator),
+      );
+    };
+
+    it('runs each wave as a Distributed Map of Migrate executions, its concurrency and tolerance from the input', () => {
+      const wave = definition().States.Wave as Record<string, unknown>;
+      expect(wave).toMatchObject({
+        Type: 'Map',
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          States: {
+            MigrateTenant: {
+              Resource: 'arn:aws:states:::states:startExecution.sync:2',
+              Parameters: { StateMachineArn: '<Migrate>', 'Name.$': '$.name' },
+            },
+          },
+        },
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: {
+            'Bucket.$': '$.steps.NextWave.output.bucket',
+            'Key.$': '$.steps.NextWave.output.key',
+          },
+        },
+        MaxConcurrencyPath: '$.steps.Select.output.concurrency',
+        ToleratedFailurePercentagePath: '$.steps.NextWave.output.toleratedFailurePercentage',
+        ToleratedFailureCountPath: '$.steps.NextWave.output.toleratedFailureCount',
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'FinishWave' }],
+      });
+    });
+
+    it('may start only the Migrate machine and read only the wave items under rollouts/', () => {
+      const role = (
+        stack.resolve(stack.rollout.stateMachine.role.roleArn) as { 'Fn::GetAtt': [string, string] }
+      )['Fn::GetAtt'][0];
+      const statements = roleStatements(template, role);
+      const starts = statements.filter((s) => s.actions.includes('states:StartExecution'));
+      // The Migrate machine, and itself: a Distributed Map runs its item processor as child executions.
+      expect(starts.map((s) => s.resources)).toEqual([
+        [{ Ref: logicalId(stack.migrate.stateMachine) }],
+        [{ Ref: logicalId(stack.rollout.stateMachine) }],
+      ]);
+      const reads = statements.filter((s) => s.actions.some((a) => a.startsWith('s3:')));
+      expect(reads.map((s) => [s.actions, JSON.stringify(s.resources)])).toEqual([
+        [['s3:GetObject'], expect.stringContaining('/rollouts/*')],
+      ]);
+      for (const s of statements)
+        expect(s.actions.join(), JSON.stringify(s)).not.toMatch(/^\*$|s3:\*|states:\*/);
+      // NextWave writes the items there, and nothing else of the bucket.
+      const nextWave = stack.rollout.functions.NextWave;
+      if (!nextWave) throw new Error('no NextWave function');
+      const fnRole = (stack.resolve(nextWave.role?.roleArn) as { 'Fn::GetAtt': [string, string] })[
+        'Fn::GetAtt'
+      ][0];
+      const writes = roleStatements(template, fnRole).filter((s) => s.actions.includes('s3:PutObject'));
+      expect(writes.map((s) => JSON.stringify(s.resources))).toEqual([
+        expect.stringContaining('/rollouts/*'),
+      ]);
     });
   });
 

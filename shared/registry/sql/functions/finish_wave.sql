@@ -2,7 +2,7 @@
 -- (tenant_migrations, by the Migrate execution it got); one that has none failed before it claimed
 -- the tenant (cancelled, if the rollout was). When the wave's failures pass its tolerance, the
 -- rollout halts, saying why, before any later wave starts.
-CREATE OR REPLACE FUNCTION tenantry.finish_wave(p_rollout text, p_execution text, p_wave integer)
+CREATE OR REPLACE FUNCTION tenantry.finish_wave(p_rollout text, p_execution text, p_wave bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r tenantry.rollouts;
