@@ -65,6 +65,7 @@ export class TenantryStack extends Stack {
       database: this.database,
       deprovisioning: this.deprovisioning,
       migrateStateMachine: this.migrate.stateMachine,
+      rolloutStateMachine: this.rollout.stateMachine,
       logRetention,
     });
 

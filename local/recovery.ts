@@ -5,8 +5,9 @@ import { type ExecutionStatus, type HistoryEvent, stepsFromHistory } from '../sh
 import { type StepEvent, StepEventSchema } from '../shared/provision/schemas';
 import { cleanup as provisionCleanup } from '../shared/provision/steps';
 import { ensureLocalStore } from '../shared/registry/control';
+import { cleanup as rolloutCleanup } from '../shared/rollout/steps';
 import type { Runtime } from '../shared/runtime';
-import { DEPROVISION, MIGRATE, PROVISION, type Workflow } from '../statemachine/workflows';
+import { DEPROVISION, MIGRATE, PROVISION, ROLLOUT, type Workflow } from '../statemachine/workflows';
 import { cleanupGaveUp, type LocalEngine } from './engine';
 import { Lease, leaseExpirySql } from './lease';
 
@@ -16,6 +17,7 @@ const CLEANUPS: ReadonlyMap<string, [Workflow, (rt: Runtime, event: StepEvent) =
     [PROVISION.name, [PROVISION, provisionCleanup]],
     [DEPROVISION.name, [DEPROVISION, deprovisionCleanup]],
     [MIGRATE.name, [MIGRATE, migrateCleanup]],
+    [ROLLOUT.name, [ROLLOUT, rolloutCleanup]],
   ]);
 
 export interface RecoveredRun {
@@ -46,7 +48,7 @@ const ENDS: Readonly<Record<string, ExecutionStatus>> = {
 };
 
 /**
- * The lease sweep: finds Provision, Deprovision and Migrate runs whose process is gone (its lease expired,
+ * The lease sweep: finds Provision, Deprovision, Migrate and Rollout runs whose process is gone (its lease expired,
  * or it never had one) and finishes each as Step Functions would have, had the step it reached
  * failed: the workflow's Cleanup (a Provision's schema dropped only if that run created it, a
  * Deprovision's tenant given back its status before the drop, marked `failed` after it), then the

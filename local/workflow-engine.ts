@@ -18,7 +18,7 @@ import type { LocalEngine } from './engine';
 /** The local engine behind the API's workflow-engine port: the same semantics as Step Functions'. */
 export class LocalWorkflowEngine implements WorkflowEngine {
   readonly steps = PROVISION.tasks.map((t) => t.state);
-  readonly workflows: readonly WorkflowName[] = ['Provision', 'Deprovision', 'Migrate'];
+  readonly workflows: readonly WorkflowName[] = ['Provision', 'Deprovision', 'Migrate', 'Rollout'];
 
   constructor(readonly engine: LocalEngine) {}
 

@@ -42,6 +42,8 @@ export interface TenantryApiProps {
    * without it. @default - none
    */
   readonly migrateStateMachine?: sfn.IStateMachine;
+  /** The Rollout state machine, for routes with `rollout` access. @default - none */
+  readonly rolloutStateMachine?: sfn.IStateMachine;
   /** @default - every route of shared/api/route-table.ts */
   readonly routes?: readonly ApiRoute[];
 }
@@ -101,6 +103,13 @@ export class TenantryApi extends Construct {
           });
         }
         if (route.scheduling) d.allowScheduling(fn);
+      }
+      if ((route.rollout?.length ?? 0) > 0) {
+        if (!props.rolloutStateMachine) throw new Error(`route ${route.id} needs the Rollout state machine`);
+        this.useWorkflow(fn, props.rolloutStateMachine, route.rollout ?? [], {
+          arn: 'TENANTRY_ROLLOUT_STATE_MACHINE_ARN',
+          label: 'Rollout',
+        });
       }
       if ((route.migrate?.length ?? 0) > 0) {
         if (!props.migrateStateMachine) throw new Error(`route ${route.id} needs the Migrate state machine`);

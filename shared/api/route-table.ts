@@ -7,6 +7,8 @@ import {
   MigrateBodySchema,
   PageQuerySchema,
   ProvisionFromTemplateSchema,
+  RolloutBodySchema,
+  RolloutIdParamSchema,
   StartTenantSchema,
   TemplateIdParamSchema,
   TemplateRequestSchema,
@@ -54,6 +56,8 @@ export interface ApiRoute {
   readonly deprovision?: readonly SfnAccess[];
   /** What the route may do to the Migrate state machine. @default [] */
   readonly migrate?: readonly SfnAccess[];
+  /** What the route may do to the Rollout state machine. @default [] */
+  readonly rollout?: readonly SfnAccess[];
   /** Whether the route creates or deletes deletion schedules (EventBridge Scheduler). @default false */
   readonly scheduling?: boolean;
   /** Whether the route reads or writes the registry. @default true */
@@ -207,6 +211,81 @@ export const API_ROUTES = [
       "Move an active tenant to a newer version of its blueprint (the newest by default), in one transaction (idempotent until the tenant's next change)",
     sfn: [],
     migrate: ['start', 'describe'],
+  },
+  {
+    id: 'PlanRollout',
+    body: RolloutBodySchema,
+    ok: [200, 'RolloutPlan'],
+    errors: [400],
+    method: 'POST',
+    path: '/rollouts/plan',
+    summary: 'The waves a rollout would run (tenants, tolerances, migrations per version), changing nothing',
+    sfn: [],
+  },
+  {
+    id: 'StartRollout',
+    body: RolloutBodySchema,
+    ok: [202, 'RolloutStarted'],
+    errors: [400, 409],
+    method: 'POST',
+    path: '/rollouts',
+    summary:
+      'Migrate a blueprint fleet to a newer version: a canary, then growing waves, halting when a wave fails past its tolerance (idempotent)',
+    sfn: [],
+    rollout: ['start', 'describe'],
+  },
+  {
+    id: 'ListRollouts',
+    query: PageQuerySchema,
+    ok: [200, 'RolloutPage'],
+    errors: [400],
+    method: 'GET',
+    path: '/rollouts',
+    summary: 'Rollouts, newest first, paged',
+    sfn: [],
+  },
+  {
+    id: 'GetRollout',
+    params: RolloutIdParamSchema,
+    query: PageQuerySchema,
+    ok: [200, 'Rollout'],
+    errors: [400, 404],
+    method: 'GET',
+    path: '/rollouts/{rolloutId}',
+    summary: 'A rollout: its status, counts by status and wave, and each tenant (paged, by wave)',
+    sfn: [],
+  },
+  {
+    id: 'PauseRollout',
+    params: RolloutIdParamSchema,
+    ok: [200, 'RolloutAction'],
+    errors: [404, 409],
+    method: 'POST',
+    path: '/rollouts/{rolloutId}/pause',
+    summary: 'Pause a running rollout before its next wave',
+    sfn: [],
+  },
+  {
+    id: 'ResumeRollout',
+    params: RolloutIdParamSchema,
+    ok: [200, 'RolloutAction'],
+    errors: [404, 409],
+    method: 'POST',
+    path: '/rollouts/{rolloutId}/resume',
+    summary: 'Resume a paused or halted rollout in a new execution; its failed tenants are tried again',
+    sfn: [],
+    rollout: ['start'],
+  },
+  {
+    id: 'CancelRollout',
+    params: RolloutIdParamSchema,
+    ok: [200, 'RolloutAction'],
+    errors: [404, 409],
+    method: 'POST',
+    path: '/rollouts/{rolloutId}/cancel',
+    summary:
+      'Cancel a rollout: no further tenant starts; migrations in flight finish or roll back, none is left half-applied',
+    sfn: [],
   },
   {
     id: 'RestoreTenant',

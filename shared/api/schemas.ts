@@ -4,6 +4,7 @@ import { DriftReportSchema, TenantDriftSchema } from '../drift/schemas';
 import { MigrateRequestSchema } from '../migrate/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
 import { TENANT_STATUSES } from '../registry/lifecycle';
+import { RolloutRequestSchema } from '../rollout/schemas';
 import { TemplateDefinitionSchema } from '../templates/schema';
 import { TENANT_ID_MAX, tenantIdProblem } from '../tenant-id';
 
@@ -79,6 +80,102 @@ export const MigrateBodySchema = MigrateRequestSchema.omit({
   .strict()
   .register(apiSchemas, { id: 'MigrateRequest' });
 export type MigrateBody = z.infer<typeof MigrateBodySchema>;
+
+/** `POST /rollouts` and `POST /rollouts/plan`: which tenants, to which version, in which waves. */
+export const RolloutBodySchema = RolloutRequestSchema.omit({ requestedBy: true })
+  .strict()
+  .register(apiSchemas, { id: 'RolloutRequest' });
+export type RolloutBody = z.infer<typeof RolloutBodySchema>;
+
+/** A rollout id in a path. */
+export const RolloutIdParamSchema = z.object({
+  rolloutId: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a rollout id (lowercase letters, digits and -)'),
+});
+
+export const RolloutStartedSchema = z
+  .object({
+    rolloutId: z.string(),
+    executionId: z.string(),
+    executionName: z.string(),
+    /** False when this same request had already started it (idempotent start). */
+    started: z.boolean(),
+    statusUrl: z.string(),
+  })
+  .register(apiSchemas, { id: 'RolloutStarted' });
+export type RolloutStarted = z.infer<typeof RolloutStartedSchema>;
+
+const PlannedTenantSchema = z.object({ tenantId: z.string(), fromVersion: z.number().int() });
+export const RolloutPlanSchema = z
+  .object({
+    blueprint: z.string(),
+    targetVersion: z.number().int(),
+    selected: z.number().int(),
+    waves: z.array(
+      z.object({
+        wave: z.number().int(),
+        tenants: z.array(PlannedTenantSchema),
+        toleratedFailureCount: z.number().int(),
+        toleratedFailurePercentage: z.number().optional(),
+      }),
+    ),
+    skipped: z.array(z.object({ tenantId: z.string(), status: z.string(), reason: z.string() })),
+    migrations: z.record(z.string(), z.array(z.string())),
+    concurrency: z.number().int(),
+  })
+  .register(apiSchemas, { id: 'RolloutPlan' });
+
+const RolloutSummarySchema = z.object({
+  rolloutId: z.string(),
+  blueprint: z.string(),
+  targetVersion: z.number().int(),
+  status: z.enum(['running', 'paused', 'halted', 'cancelled', 'succeeded', 'failed']),
+  haltReason: z.string().nullable(),
+  pauseRequested: z.boolean(),
+  cancelRequested: z.boolean(),
+  executionId: z.string().nullable(),
+  request: z.record(z.string(), z.unknown()),
+  requestedBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+
+export const RolloutSchema = RolloutSummarySchema.extend({
+  counts: z.record(z.string(), z.number().int()),
+  waves: z.array(z.object({ wave: z.number().int(), counts: z.record(z.string(), z.number().int()) })),
+  tenants: z.array(
+    z.object({
+      tenantId: z.string(),
+      wave: z.number().int(),
+      status: z.string(),
+      fromVersion: z.number().int(),
+      toVersion: z.number().int(),
+      attempts: z.number().int(),
+      executionName: z.string().nullable(),
+      error: z.unknown(),
+      reason: z.string().nullable(),
+      startedAt: z.string().nullable(),
+      finishedAt: z.string().nullable(),
+    }),
+  ),
+  nextToken: z.string().optional(),
+}).register(apiSchemas, { id: 'Rollout' });
+
+export const RolloutPageSchema = z
+  .object({ items: z.array(RolloutSummarySchema), nextToken: z.string().optional() })
+  .register(apiSchemas, { id: 'RolloutPage' });
+
+export const RolloutActionSchema = z
+  .object({
+    rolloutId: z.string(),
+    status: z.string(),
+    pauseRequested: z.boolean(),
+    cancelRequested: z.boolean(),
+    /** A resume: the execution that resumes it. */
+    executionName: z.string().optional(),
+    started: z.boolean().optional(),
+  })
+  .register(apiSchemas, { id: 'RolloutAction' });
 
 const limit = (max: number, fallback: number) =>
   z.coerce

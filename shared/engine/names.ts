@@ -65,6 +65,19 @@ export function migrateExecutionName(
   );
 }
 
+/** A rollout's id, from its canonical request: `r-<16 hex>`, so the same request is the same rollout. */
+export function rolloutIdFor(canonicalRequest: string): string {
+  return `r-${digest(`rollout:${canonicalRequest}`)}`;
+}
+
+/**
+ * The execution that runs (or resumes) a rollout: the rollout id for the first, then
+ * `<rolloutId>-<16 hex>` of the execution it resumes after, so one resume of one stop is one run.
+ */
+export function rolloutExecutionName(rolloutId: string, resumesAfter: string): string {
+  return resumesAfter ? `${rolloutId}-${digest(`resume:${resumesAfter}`)}` : rolloutId;
+}
+
 /** Whether an execution name was made for this tenant by one of the functions above. */
 export function belongsToTenant(name: string, tenantId: string): boolean {
   if (!name.startsWith(`${tenantId}-`)) return false;

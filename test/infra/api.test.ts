@@ -105,6 +105,13 @@ describe('the HTTP API', () => {
         expected.push({ actions: mOnMachine, resources: [{ Ref: logicalId(stack.migrate.stateMachine) }] });
       if (mOnExecutions.length > 0)
         expected.push({ actions: mOnExecutions, resources: [executionsArn(stack.migrate.stateMachine)] });
+      const rollout = route.rollout ?? [];
+      const rOnMachine = rollout.filter((a) => a === 'start' || a === 'list').map((a) => SFN_ACTIONS[a]);
+      const rOnExecutions = rollout.filter((a) => a !== 'start' && a !== 'list').map((a) => SFN_ACTIONS[a]);
+      if (rOnMachine.length > 0)
+        expected.push({ actions: rOnMachine, resources: [{ Ref: logicalId(stack.rollout.stateMachine) }] });
+      if (rOnExecutions.length > 0)
+        expected.push({ actions: rOnExecutions, resources: [executionsArn(stack.rollout.stateMachine)] });
       // CDK merges statements with the same actions: compare (action, resource) pairs.
       const pairs = (list: { actions: string[]; resources: unknown[] }[]) =>
         list
@@ -130,6 +137,9 @@ describe('the HTTP API', () => {
       routes.filter((r) => (r.migrate ?? []).some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
     expect(canMigrate('states:StartExecution')).toEqual(['RedriveExecution', 'MigrateTenant']);
     expect(canMigrate('states:StopExecution')).toEqual(['CancelExecution']);
+    const canRollout = (action: string) =>
+      routes.filter((r) => (r.rollout ?? []).some((a) => SFN_ACTIONS[a] === action)).map((r) => r.id);
+    expect(canRollout('states:StartExecution')).toEqual(['StartRollout', 'ResumeRollout']);
     expect(can('states:StopExecution')).toEqual(['CancelExecution']);
     expect(can('states:ListExecutions')).toEqual(['ListTenantExecutions']);
   });

@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../local/api-client';
+import { type ApiServer, startApiServer } from '../../local/server';
+import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import { resetBackupStore } from '../../shared/blobs/connect';
+import { blueprintSandbox } from '../support/blueprints';
+import { type TestDatabase, testBackends } from '../support/databases';
+import { addDocexVersion, DOCEX_V2, DOCEX_V3 } from '../support/migrating';
+import { versions } from '../support/rollouts';
+import { tempDir } from '../support/temp-dirs';
+
+interface RolloutBody {
+  rolloutId: string;
+  status: string;
+  haltReason: string | null;
+  counts: Record<string, number>;
+  waves: { wave: number; counts: Record<string, number> }[];
+  tenants: { tenantId: string; wave: number; status: string; reason: string | null }[];
+  nextToken?: string;
+}
+
+const FLEET = ['ra-1', 'ra-2', 'ra-3', 'ra-4', 'ra-5', 'ra-6'];
+
+describe.each(testBackends())('the rollout routes on $name', (backend) => {
+  let t: TestDatabase;
+  let api: ApiServer;
+  let http: ApiClient;
+  const sandbox = blueprintSandbox();
+  const catalog = sandbox.catalog();
+  const saved = process.env.TENANTRY_BACKUP_DIR;
+  /** While set, a Migrate's ApplyMigrations of that tenant waits for it. */
+  let hold: { tenantId: string; entered: () => void; gate: Promise<void> } | undefined;
+
+  async function settled(rolloutId: string): Promise<RolloutBody> {
+    for (let i = 0; i < 3000; i++) {
+      const res = await http.get<RolloutBody>(`/rollouts/${rolloutId}`);
+      if (res.status === 200 && res.body.status !== 'running') return res.body;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`rollout ${rolloutId} did not settle`);
+  }
+
+  beforeAll(async () => {
+    process.env.TENANTRY_BACKUP_DIR = tempDir('tenantry-rollout-api-');
+    resetBackupStore();
+    t = await backend.open();
+    api = await startApiServer({
+      db: t.db,
+      engine: {
+        retryDelayMs: 0,
+        blueprints: catalog,
+        beforeTask: async (state) => {
+          if (state !== 'ApplyMigrations' || !hold) return;
+          const h = hold;
+          h.entered();
+          await h.gate;
+        },
+      },
+      schedulerIntervalMs: 0,
+      sweepIntervalMs: 0,
+    });
+    http = new ApiClient(api.url);
+    for (const tenantId of FLEET) {
+      const res = await http.post<StartedExecutionResponse>('/tenants', {
+        tenantId,
+        displayName: tenantId,
+        blueprint: 'docex',
+      });
+      for (;;) {
+        const e = await http.get<ExecutionResponse>(`/executions/${res.body.executionName}`);
+        if (e.body.status !== 'RUNNING') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await addDocexVersion(t.db, sandbox, catalog, '0002_priority_and_notes.sql', DOCEX_V2);
+  }, 300_000);
+  afterAll(async () => {
+    await api?.close();
+    await t?.close();
+    sandbox.dispose();
+    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
+    else process.env.TENANTRY_BACKUP_DIR = saved;
+    resetBackupStore();
+  });
+
+  it('plans, starts (idempotently), pauses before the next wave, resumes, and reads every tenant paged', async () => {
+    const body = { blueprint: 'docex', canary: { count: 2 }, concurrency: 2 };
+    const plan = await http.post<{ waves: { tenants: unknown[] }[] }>('/rollouts/plan', body);
+    expect(plan.status).toBe(200);
+    expect(plan.body.waves.map((w) => w.tenants.length)).toEqual([2, 4]);
+
+    // The canary is held in its first tenant's ApplyMigrations while the pause comes in.
+    let entered = () => {};
+    let open = () => {};
+    const inApply = new Promise<void>((r) => {
+      entered = r;
+    });
+    hold = { tenantId: 'ra-1', entered, gate: new Promise<void>((r) => (open = r)) };
+    const started = await http.post<{ rolloutId: string; started: boolean; executionName: string }>(
+      '/rollouts',
+      body,
+    );
+    expect(started.status).toBe(202);
+    expect(started.body.rolloutId).toMatch(/^r-[0-9a-f]{16}$/);
+    expect(started.body.started).toBe(true);
+    await inApply;
+    const again = await http.post<{ rolloutId: string; started: boolean }>('/rollouts', body);
+    expect(again.body).toMatchObject({ rolloutId: started.body.rolloutId, started: false });
+    const id = started.body.rolloutId;
+    const paused = await http.post<{ pauseRequested: boolean }>(`/rollouts/${id}/pause`, {});
+    expect(paused.status).toBe(200);
+    expect(paused.body.pauseRequested).toBe(true);
+    hold = undefined;
+    open();
+    const afterPause = await settled(id);
+    expect(afterPause.status).toBe('paused');
+    expect(afterPause.counts).toEqual({ succeeded: 2, pending: 4 });
+    expect(Object.values(await versions(t.db, 'ra-'))).toEqual([2, 2, 1, 1, 1, 1]);
+
+    const resumed = await http.post<{ executionName: string; started: boolean }>(
+      `/rollouts/${id}/resume`,
+      {},
+    );
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.started).toBe(true);
+    expect((await settled(id)).status).toBe('succeeded');
+    expect(Object.values(await versions(t.db, 'ra-'))).toEqual(FLEET.map(() => 2));
+
+    const page1 = await http.get<RolloutBody>(`/rollouts/${id}?limit=4`);
+    expect(page1.body.tenants.map((x) => x.tenantId)).toEqual(['ra-1', 'ra-2', 'ra-3', 'ra-4']);
+    expect(page1.body.waves).toEqual([
+      { wave: 0, counts: { succeeded: 2 } },
+      { wave: 1, counts: { succeeded: 4 } },
+    ]);
+    const page2 = await http.get<RolloutBody>(`/rollouts/${id}?limit=4&nextToken=${page1.body.nextToken}`);
+    expect(page2.body.tenants.map((x) => x.tenantId)).toEqual(['ra-5', 'ra-6']);
+    const list = await http.get<{ items: { rolloutId: string }[] }>('/rollouts');
+    expect(list.body.items.map((r) => r.rolloutId)).toContain(id);
+    // Finished: neither paused, resumed nor cancelled again.
+    for (const action of ['pause', 'resume', 'cancel'])
+      expect((await http.post<Problem>(`/rollouts/${id}/${action}`, {})).status, action).toBe(409);
+  });
+
+  it('a cancel mid-wave: the tenant migrating finishes whole, no other starts; nothing half-applied', async () => {
+    await addDocexVersion(t.db, sandbox, catalog, '0003_unique_names.sql', DOCEX_V3);
+    let entered = () => {};
+    let open = () => {};
+    const inApply = new Promise<void>((r) => {
+      entered = r;
+    });
+    hold = { tenantId: 'ra-1', entered, gate: new Promise<void>((r) => (open = r)) };
+    const started = await http.post<{ rolloutId: string }>('/rollouts', {
+      blueprint: 'docex',
+      canary: { count: 6 },
+      concurrency: 1,
+    });
+    expect(started.status).toBe(202);
+    const id = started.body.rolloutId;
+    await inApply;
+    const cancelled = await http.post<{ cancelRequested: boolean }>(`/rollouts/${id}/cancel`, {});
+    expect(cancelled.body.cancelRequested).toBe(true);
+    hold = undefined;
+    open();
+    const end = await settled(id);
+    expect(end.status).toBe('cancelled');
+    expect(end.counts).toEqual({ succeeded: 1, cancelled: 5 });
+    const v = await versions(t.db, 'ra-');
+    expect(Object.values(v).sort()).toEqual([2, 2, 2, 2, 2, 3]);
+    // Each tenant's ledger says what its registry row says, and every tenant is active.
+    for (const [tenantId, version] of Object.entries(v)) {
+      const { rows } = await t.db.query<{ v: number; status: string }>(
+        `SELECT (SELECT max(version) FROM tenant_${tenantId.replace('-', '_')}._tenantry_migrations) AS v,
+                (SELECT status FROM tenantry.tenants WHERE tenant_id = $1) AS status`,
+        [tenantId],
+      );
+      expect(rows[0], tenantId).toEqual({ v: version, status: 'active' });
+    }
+  });
+
+  it('answers 400 naming the field for a bad request or nothing to migrate, 404 for no rollout', async () => {
+    expect((await http.post<Problem>('/rollouts', { blueprint: 'nope' })).body.errors?.[0]?.field).toBe(
+      'blueprint',
+    );
+    expect((await http.post<Problem>('/rollouts', { blueprint: 'docex', concurrency: 0 })).status).toBe(400);
+    const nothing = await http.post<Problem>('/rollouts', { blueprint: 'school-erp' });
+    expect(nothing.status).toBe(400);
+    expect(nothing.body.errors?.[0]?.field).toBe('selector');
+    expect((await http.get<Problem>('/rollouts/r-0000000000000000')).status).toBe(404);
+    expect((await http.get<Problem>('/rollouts/Bad_Id')).status).toBe(400);
+    expect((await http.post<Problem>('/rollouts/r-0000000000000000/pause', {})).status).toBe(404);
+  });
+});
