@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { requestRollout, resumeRollout, startRollout } from '../shared/api/rollouts';
 import {
   cancelDeprovision,
   cancelExecution,
@@ -10,7 +11,7 @@ import {
   redriveExecution,
   restoreTenant,
 } from '../shared/api/routes';
-import { DeprovisionBodySchema, MigrateBodySchema } from '../shared/api/schemas';
+import { DeprovisionBodySchema, MigrateBodySchema, RolloutBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
 import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '../shared/blueprint-lock';
@@ -23,6 +24,7 @@ import { stepsFromHistory } from '../shared/progress';
 import { ensureControlSchema } from '../shared/registry/control';
 import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
 import { planRollout } from '../shared/rollout/plan';
+import { getRollout, type RolloutRecord, rolloutTenantsPage } from '../shared/rollout/records';
 import { type RolloutPlan, type RolloutRequest, RolloutRequestSchema } from '../shared/rollout/schemas';
 import { openDatabase } from '../shared/sql/connect';
 import { PgliteClient } from '../shared/sql/pglite';
@@ -47,9 +49,11 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry cancel-deprovision <tenant-id>
   tenantry migrate <tenant-id> [--to N] [--lock-timeout-ms 3000] [--watch]
                                                      move an active tenant to a newer version of its blueprint
-  tenantry rollout plan --blueprint <name> [--to N] [--canary 5|5% | --canary-tenants a,b] [--growth 2]
-                        [--concurrency 4] [--canary-halt-at 0] [--halt-at 5%] [--tenants a,b] [--template id] [--status active]
-                                                     the waves a fleet migration would run, changing nothing
+  tenantry rollout plan|start --blueprint <name> [--to N] [--canary 5|5% | --canary-tenants a,b] [--growth 2]
+                        [--concurrency 4] [--canary-halt-at 0] [--halt-at 5%] [--tenants a,b] [--template id]
+                        [--status active] [--plan] [--watch]
+                                                     a fleet to a newer version in waves, canary first (plan: change nothing)
+  tenantry rollout status|pause|resume|cancel <rollout-id>
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
   tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
@@ -459,15 +463,144 @@ function printPlan(plan: RolloutPlan): void {
 /** `tenantry rollout plan ...`: which tenants a rollout would migrate, in which waves; changes nothing. */
 async function rollout(db: SqlClient, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'plan')
-    throw new UsageError(`unknown rollout command '${sub ?? ''}' (try: rollout plan --blueprint <name>)`);
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: ROLLOUT_OPTIONS });
+  switch (sub) {
+    case 'plan':
+    case 'start':
+      return rolloutStart(db, sub, rest);
+    case 'status':
+    case 'pause':
+    case 'resume':
+    case 'cancel': {
+      const [id, ...extra] = rest;
+      if (!id || extra.length > 0) throw new UsageError(`rollout ${sub} takes exactly one rollout id`);
+      return rolloutById(db, sub, id);
+    }
+    default:
+      throw new UsageError(
+        `unknown rollout command '${sub ?? ''}' (rollout plan|start --blueprint <name> ..., rollout status|pause|resume|cancel <id>)`,
+      );
+  }
+}
+
+/** `rollout plan` prints the waves; `rollout start` (or `start --plan`) runs them here, waiting, wave by wave with --watch. */
+async function rolloutStart(db: SqlClient, sub: 'plan' | 'start', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...ROLLOUT_OPTIONS, plan: { type: 'boolean' }, watch: { type: 'boolean' } },
+  });
   if (positionals.length > 0)
-    throw new UsageError(`rollout plan takes no positional arguments: ${positionals.join(' ')}`);
-  const request = rolloutRequest(values);
+    throw new UsageError(`rollout ${sub} takes no positional arguments: ${positionals.join(' ')}`);
+  const { plan: dryRun, watch, ...flags } = values;
+  const request = rolloutRequest(flags);
   await ensureControlSchema(db);
-  const plan = await planRollout(db, new BlueprintCatalog().get(request.blueprint), request);
-  printPlan(plan);
+  if (sub === 'plan' || dryRun) {
+    printPlan(await planRollout(db, new BlueprintCatalog().get(request.blueprint), request));
+    return 0;
+  }
+  const { local, rt } = localApi(db);
+  const { requestedBy, ...body } = request;
+  const started = await startRollout(rt, parseOrThrow(RolloutBodySchema, body), requestedBy);
+  console.log(
+    `Rollout ${started.rolloutId} of ${request.blueprint} on ${describeBackend(db)}\n  execution ${started.executionId}` +
+      (started.started ? '' : ' (already started: not starting another)'),
+  );
+  return followRollout(local, db, started.rolloutId, started.executionId, watch === true);
+}
+
+/** Waits for a rollout's execution to end, printing each wave's counts as they change with `watch`. */
+async function followRollout(
+  local: LocalEngine,
+  db: SqlClient,
+  rolloutId: string,
+  executionId: string,
+  watch: boolean,
+): Promise<number> {
+  let shown = '';
+  for (;;) {
+    const record = await local.describe(executionId);
+    const current = await getRollout(db, rolloutId);
+    if (watch && current) {
+      const line = current.waves
+        .filter((w) => w.wave >= 0)
+        .map(
+          (w) =>
+            `wave ${w.wave}: ${Object.entries(w.counts)
+              .map(([k, n]) => `${n} ${k}`)
+              .join(', ')}`,
+        )
+        .join(' | ');
+      if (line !== shown) console.log(`  ${line}`);
+      shown = line;
+    }
+    if (!record || record.status !== 'RUNNING') {
+      if (!current) return 1;
+      printRollout(current);
+      return current.status === 'succeeded' || current.status === 'paused' || current.status === 'cancelled'
+        ? 0
+        : 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function printRollout(r: RolloutRecord): void {
+  const counts = Object.entries(r.counts)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  console.log(
+    `Rollout ${r.rolloutId} of ${r.blueprint} to v${r.targetVersion}: ${r.status} (${counts || 'no tenants'})`,
+  );
+  if (r.haltReason) console.log(`  halted: ${r.haltReason}`);
+  if (r.pauseRequested) console.log('  pause requested: it pauses before its next wave');
+  if (r.cancelRequested && r.status === 'running')
+    console.log('  cancel requested: no further tenant starts');
+}
+
+/** `rollout status|pause|resume|cancel <id>`; resume runs the rest here and waits. */
+async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | 'cancel', rolloutId: string) {
+  await ensureControlSchema(db);
+  if (sub === 'status') {
+    const r = await getRollout(db, rolloutId);
+    if (!r) {
+      console.error(`no rollout '${rolloutId}'`);
+      return 1;
+    }
+    printRollout(r);
+    for (const w of r.waves)
+      console.log(
+        `  ${w.wave < 0 ? 'skipped at selection' : `wave ${w.wave}`}: ${Object.entries(w.counts)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ')}`,
+      );
+    for (const t of await rolloutTenantsPage(db, rolloutId, 1000))
+      if (t.status === 'failed' || t.status === 'skipped')
+        console.log(`  ${t.status} ${t.tenantId}: ${t.reason ?? JSON.stringify(t.error)}`);
+    return 0;
+  }
+  if (sub === 'resume') {
+    const { local, rt } = localApi(db);
+    const resumed = await resumeRollout(rt, rolloutId, process.env.USER ?? 'cli');
+    console.log(`Resuming ${rolloutId}: execution ${resumed.executionName}`);
+    return followRollout(
+      local,
+      db,
+      rolloutId,
+      rt.engine.executionArn(resumed.executionName, 'Rollout'),
+      false,
+    );
+  }
+  const result = await requestRollout(
+    { db, blueprints: new BlueprintCatalog() },
+    rolloutId,
+    sub,
+    process.env.USER ?? 'cli',
+  );
+  console.log(
+    `Rollout ${rolloutId} is ${result.status}` +
+      (result.pauseRequested ? ': it pauses before its next wave' : '') +
+      (result.cancelRequested && result.status === 'running' ? ': no further tenant starts' : ''),
+  );
   return 0;
 }
 

@@ -109,6 +109,22 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     // Nothing changed: every tenant is still at v1.
     expect((await cli('status', 'cr-a')).out).toContain('blueprint docex v1');
     expect((await cli('rollout', 'plan')).code).toBe(2);
+    expect((await cli('rollout', 'start', '--blueprint', 'docex', '--plan')).out).toContain('3 in 2 waves');
+    expect((await cli('status', 'cr-a')).out).toContain('blueprint docex v1');
+
+    const run = await cli('rollout', 'start', '--blueprint', 'docex', '--canary', '1', '--watch');
+    expect(run.code, run.err).toBe(0);
+    const id = /Rollout (r-[0-9a-f]{16}) of docex/.exec(run.out)?.[1] ?? '';
+    expect(run.out).toContain(`Rollout ${id} of docex to v2: succeeded (3 succeeded)`);
+    expect(run.out).toMatch(/wave 0: 1 succeeded \| wave 1: 2 succeeded/);
+    for (const tenant of ['cr-a', 'cr-b', 'cr-c'])
+      expect((await cli('status', tenant)).out).toContain('blueprint docex v2');
+    const status = await cli('rollout', 'status', id);
+    expect(status.out).toContain('wave 1: 2 succeeded');
+    const again = await cli('rollout', 'pause', id);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/is succeeded and cannot be paused/);
+    expect((await cli('rollout', 'status', 'r-0000000000000000')).code).toBe(1);
     expect((await cli('rollout', 'go', '--blueprint', 'docex')).code).toBe(2);
   });
 });
