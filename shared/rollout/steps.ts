@@ -94,7 +94,12 @@ export async function finishWave(rt: Runtime, event: StepEvent): Promise<Outputs
   const { wave } = output(event, 'NextWave');
   if (wave === undefined)
     throw new ValidationError([{ field: 'state.steps.NextWave.output.wave', reason: 'no wave ran' }]);
-  return callControl(rt.db, rolloutId, 'finish_wave', [rolloutId, event.execution.id, wave]);
+  // The Map's error, when it stopped early: its tolerance passed, a cancel, items it could not read.
+  const failure = CaughtErrorSchema.safeParse(event.state.waveFailure);
+  const mapError = failure.success
+    ? `${failure.data.Error}: ${failure.data.Cause ?? ''}`.slice(0, 2000)
+    : null;
+  return callControl(rt.db, rolloutId, 'finish_wave', [rolloutId, event.execution.id, wave, mapError]);
 }
 
 export interface RolloutCleanupOutput {

@@ -15,7 +15,7 @@ BEGIN
     RETURN jsonb_build_object('owned', true, 'status', r.status);
   END IF;
   FOR v_wave IN SELECT DISTINCT wave FROM tenantry.rollout_tenants WHERE rollout_id = p_rollout AND status = 'running' LOOP
-    PERFORM tenantry.finish_wave(p_rollout, p_execution, v_wave);
+    PERFORM tenantry.finish_wave(p_rollout, p_execution, v_wave, 'the rollout stopped');
   END LOOP;
   UPDATE tenantry.rollouts
      SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'halted' END,
