@@ -35,14 +35,29 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.flatMap((i) => {
-      const at = i.path.join('.');
-      // One entry per unknown field, named, rather than one for the object that holds them.
-      if (i.code === 'unrecognized_keys')
-        return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, reason: 'is not a known field' }));
-      return [{ field: at || '(body)', reason: i.message }];
-    }),
+  throw new ValidationError(result.error.issues.flatMap((i) => fieldIssues(i, [])));
+}
+
+/** The fields a zod issue is about, each named by its full path. */
+function fieldIssues(i: z.core.$ZodIssue, base: readonly PropertyKey[]): { field: string; reason: string }[] {
+  const path = [...base, ...i.path];
+  const at = path.map(String).join('.');
+  // One entry per unknown field, named, rather than one for the object that holds them.
+  if (i.code === 'unrecognized_keys')
+    return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, reason: 'is not a known field' }));
+  // A value that fits none of a union's shapes: what is wrong with the shape it comes closest to.
+  if (i.code === 'invalid_union' && i.errors.length > 0) {
+    const closest = [...i.errors].sort((a, b) => misfit(a) - misfit(b))[0] ?? [];
+    if (closest.length > 0) return closest.flatMap((inner) => fieldIssues(inner, path));
+  }
+  return [{ field: at || '(body)', reason: i.message }];
+}
+
+/** How far a value is from a shape: its issues, a nested union counting as its closest shape. */
+function misfit(issues: readonly z.core.$ZodIssue[]): number {
+  return issues.reduce(
+    (n, i) => n + (i.code === 'invalid_union' && i.errors.length > 0 ? Math.min(...i.errors.map(misfit)) : 1),
+    0,
   );
 }
 

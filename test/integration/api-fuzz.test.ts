@@ -6,8 +6,10 @@ import { MAX_BODY_BYTES } from '../../shared/api/input';
 import {
   DeprovisionBodySchema,
   type ExecutionResponse,
+  MigrateBodySchema,
   ProblemSchema,
   ProvisionFromTemplateSchema,
+  RolloutBodySchema,
   type StartedExecutionResponse,
   StartTenantSchema,
   TemplateRequestSchema,
@@ -154,6 +156,8 @@ const BODY_SCHEMAS = {
   ProvisionFromTemplateRequest: ProvisionFromTemplateSchema,
   TemplateRequest: TemplateRequestSchema,
   DeprovisionRequest: DeprovisionBodySchema,
+  MigrateRequest: MigrateBodySchema,
+  RolloutRequest: RolloutBodySchema,
 } as const;
 
 function getAt(value: Json, path: Path): Json {

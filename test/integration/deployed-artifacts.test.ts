@@ -9,7 +9,7 @@ import type { HistoryEvent } from '../../shared/progress';
 import { ensureControlSchema } from '../../shared/registry/control';
 import { auditTrail, getTenant } from '../../shared/registry/tenants';
 import type { SqlClient } from '../../shared/sql/port';
-import { resolveIntrinsics } from '../../statemachine/render';
+import { localStateMachineArn, resolveIntrinsics } from '../../statemachine/render';
 import {
   type AslDefinition,
   DEPROVISION,
@@ -54,6 +54,11 @@ function definitionOf(template: CfnTemplate, stateMachineId: string): AslDefinit
       if (att && att[1] === 'Arn' && template.Resources[att[0]]?.Type === 'AWS::Lambda::Function') {
         return functionArn(att[0]);
       }
+      // A state machine another starts (the Rollout, Migrate): the placeholder ARN of its workflow,
+      // named in its logical id (`MigrateStateMachine<hash>`), by which the local engine finds it.
+      const ref = (part as { Ref?: string }).Ref;
+      if (ref && template.Resources[ref]?.Type === 'AWS::StepFunctions::StateMachine')
+        return localStateMachineArn(ref.replace(/StateMachine[0-9A-F]{8}$/, ''));
       return String(resolveIntrinsics(part));
     })
     .join(separator);
