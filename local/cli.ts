@@ -533,7 +533,7 @@ async function followRollout(
       if (line !== shown) console.log(`  ${line}`);
       shown = line;
     }
-    if (!record || record.status !== 'RUNNING') {
+    if (record?.status !== 'RUNNING') {
       if (!current) return 1;
       printRollout(current);
       return current.status === 'succeeded' || current.status === 'paused' || current.status === 'cancelled'
