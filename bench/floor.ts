@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type pg from 'pg';
-import type { Blueprint } from '../shared/blueprint';
+import type { Blueprint, Migration } from '../shared/blueprint';
 import { quoteIdent, quoteLiteral } from '../shared/identifiers';
 
 /**
@@ -63,14 +63,40 @@ function withSemicolon(sql: string): string {
   return trimmed.endsWith(';') ? trimmed : `${trimmed};`;
 }
 
+/**
+ * The floor of one tenant's migration (the rollout bench): the migration's SQL with the tenant's
+ * schema on search_path, its row in the schema's ledger and the registry's version, as the body of
+ * ONE transaction (`applyFloorQuery` adds BEGIN and COMMIT). No claim, plan, catalog check, audit
+ * trail or history: the least a migration path has to do to leave the tenant at the new version.
+ */
+export function migrationFloorScript(tenantId: string, schema: string, migration: Migration): string {
+  const parts = [
+    `SET LOCAL search_path TO ${quoteIdent(schema)};`,
+    withSemicolon(migration.sql),
+    `INSERT INTO ${quoteIdent(schema)}._tenantry_migrations (version, name, checksum, execution_id) ` +
+      `VALUES (${migration.version}, ${quoteLiteral(migration.name)}, ${quoteLiteral(migration.checksum)}, 'bench-floor');`,
+    `UPDATE tenantry.tenants SET blueprint_version = ${migration.version}, updated_at = now() ` +
+      `WHERE tenant_id = ${quoteLiteral(tenantId)};`,
+  ];
+  return `${parts.join('\n')}\n`;
+}
+
 /** Runs one SQL file through psql in a single transaction; rejects with psql's stderr on failure. */
 export function runPsql(url: string, file: string): Promise<void> {
+  return psql(['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', url, '-f', file]);
+}
+
+/**
+ * Runs `psql -c <sql>`: one new process and connection, the string sent as one query (a script
+ * with its own BEGIN and COMMIT is one transaction), as a shell loop over tenants does.
+ */
+export function runPsqlCommand(url: string, sql: string): Promise<void> {
+  return psql(['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql]);
+}
+
+function psql(args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      'psql',
-      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', url, '-f', file],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn('psql', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {

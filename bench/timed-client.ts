@@ -1,5 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import type { SqlClient, SqlParam, SqlResult, SqlRow, SqlTransaction } from '../shared/sql/port';
+import type {
+  SqlClient,
+  SqlParam,
+  SqlResult,
+  SqlRow,
+  SqlTransaction,
+  StatementFailure,
+} from '../shared/sql/port';
 
 export interface QueryTime {
   calls: number;
@@ -12,7 +19,11 @@ export function labelOf(sql: string): string {
   if (control?.[1]) return `tenantry.${control[1]}()`;
   if (/tenantry\.execution_events/i.test(sql)) return 'history write (execution_events)';
   if (/tenantry\.executions/i.test(sql)) return 'execution row (executions)';
+  if (/tenantry\.execution_leases/i.test(sql)) return 'lease (execution_leases)';
   if (/tenantry\.schema_migrations/i.test(sql)) return 'control schema check';
+  if (/\._tenantry_migrations\b/i.test(sql)) return 'tenant ledger read (_tenantry_migrations)';
+  if (/\bFROM\s+tenantry\.tenants\b/i.test(sql)) return 'registry read (tenants)';
+  if (/^\s*SELECT\s+set_config\(/i.test(sql)) return 'settings (set_config)';
   // Verify's catalog read: the only statement of a run that reads the system catalogs itself.
   if (/\bpg_(namespace|class|attribute|depend)\b/i.test(sql)) return 'catalog read (Verify)';
   return 'other';
@@ -55,13 +66,38 @@ export class TimedClient implements SqlClient {
     }
   }
 
+  /** The whole transaction is one entry; each statement in it is another, labelled `in a transaction: ...`. */
   async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      return await this.inner.transaction(fn);
+      return await this.inner.transaction((tx) => fn(this.timedTransaction(tx)));
     } finally {
       this.add('transaction', performance.now() - started);
     }
+  }
+
+  private timedTransaction(tx: SqlTransaction): SqlTransaction {
+    const timed = async <R>(label: string, run: () => Promise<R>): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await run();
+      } finally {
+        this.add(`in a transaction: ${label}`, performance.now() - started);
+      }
+    };
+    const copyIn = tx.copyIn?.bind(tx);
+    const copyOut = tx.copyOut?.bind(tx);
+    return {
+      query: <T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]) =>
+        timed(labelOf(sql), () => tx.query<T>(sql, params)),
+      script: (statements: readonly string[]) => timed('script', () => tx.script(statements)),
+      scriptTolerant: (statements: readonly string[]): Promise<StatementFailure[]> =>
+        timed('script', () => tx.scriptTolerant(statements)),
+      ...(copyIn
+        ? { copyIn: (statement: string, text: string) => timed('COPY', () => copyIn(statement, text)) }
+        : {}),
+      ...(copyOut ? { copyOut: (statement: string) => timed('COPY', () => copyOut(statement)) } : {}),
+    };
   }
 
   close(): Promise<void> {
