@@ -196,15 +196,16 @@ function statementsOf(sql: string): readonly { line: number; sql: string }[] {
 
 /**
  * The migrations of a blueprint version as migrate_schema.sql takes them: each as its statements
- * with their lines, so an error names the file and line.
+ * with their lines, so an error names the file and line. Those up to `appliedUpTo` (a migrating
+ * tenant's version) go without their statements: they are only checked against the ledger.
  */
-export function migrationsArg(blueprint: Blueprint, version: number) {
+export function migrationsArg(blueprint: Blueprint, version: number, appliedUpTo = 0) {
   return migrationsUpTo(blueprint, version).map(({ version, name, checksum, sql }) => ({
     version,
     name,
     file: `${blueprint.name}/migrations/${name}`,
     checksum,
-    statements: statementsOf(sql),
+    ...(version > appliedUpTo ? { statements: statementsOf(sql) } : {}),
   }));
 }
 

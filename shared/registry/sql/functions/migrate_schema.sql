@@ -45,6 +45,10 @@ BEGIN
       RAISE EXCEPTION 'migration % is new but a later migration (%) is already applied to schema %',
         m->>'name', v_max_applied, p_schema USING ERRCODE = 'TY002';
     END IF;
+    IF m->'statements' IS NULL AND m->>'sql' IS NULL THEN
+      RAISE EXCEPTION 'migration % is not applied to schema % but came without its statements', m->>'name', p_schema
+        USING ERRCODE = 'TY002';
+    END IF;
     -- One statement at a time (p_migrations carries each with its line): a failure names the
     -- migration file and line and keeps its SQLSTATE, so transient faults stay retryable.
     BEGIN
