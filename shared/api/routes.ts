@@ -215,43 +215,26 @@ async function reachedStep(
 }
 
 /**
- * A Deprovision's Cleanup for a run that will not run its own (stopped, timed out): before the
- * drop the tenant gets its status back, after it the tenant is marked `failed`. A no-op for a
- * tenant the run no longer owns. (The SQL function, not the step: the API needs no backup store.)
+ * The Cleanup of a Deprovision or a Migrate that will not run its own (stopped, timed out), by its
+ * control function (the SQL function, not the step: the API needs no backup store). A Deprovision's
+ * tenant gets its status back before the drop, and is marked `failed` after it; a Migrate's tenant
+ * goes back to active on the version that is committed (its transaction committed or rolled back as
+ * a whole). A no-op for a tenant the run no longer owns.
  */
-async function deprovisionCleanUpFor(
+async function controlCleanUpFor(
   rt: ApiRuntime,
   found: FoundExecution,
+  workflow: 'Deprovision' | 'Migrate',
   error: { Error: string; Cause: string },
 ) {
-  const step = await reachedStep(rt, found.executionId, 'Deprovision');
+  const step = await reachedStep(rt, found.executionId, workflow);
   await ensureControlSchema(rt.db);
-  const result = await callControl(rt.db, found.tenantId, 'deprovision_cleanup', [
+  const result = await callControl(
+    rt.db,
     found.tenantId,
-    found.executionId,
-    step,
-    jsonArg({ error: error.Error, cause: error.Cause }),
-  ]);
-  return { step, droppedSchema: false, ...result };
-}
-
-/**
- * A stopped Migrate's Cleanup: its transaction committed or rolled back as a whole, so the tenant
- * goes back to active on the version that is committed, with the cancel recorded.
- */
-async function migrateCleanUpFor(
-  rt: ApiRuntime,
-  found: FoundExecution,
-  error: { Error: string; Cause: string },
-) {
-  const step = await reachedStep(rt, found.executionId, 'Migrate');
-  await ensureControlSchema(rt.db);
-  const result = await callControl(rt.db, found.tenantId, 'migrate_cleanup', [
-    found.tenantId,
-    found.executionId,
-    step,
-    jsonArg({ error: error.Error, cause: error.Cause }),
-  ]);
+    workflow === 'Deprovision' ? 'deprovision_cleanup' : 'migrate_cleanup',
+    [found.tenantId, found.executionId, step, jsonArg({ error: error.Error, cause: error.Cause })],
+  );
   return { step, droppedSchema: false, ...result };
 }
 
@@ -300,11 +283,9 @@ export async function cancelExecution(rt: ApiRuntime, ref: string, caller: strin
     );
   }
   const result =
-    found.workflow === 'Deprovision'
-      ? await deprovisionCleanUpFor(rt, found, reason)
-      : found.workflow === 'Migrate'
-        ? await migrateCleanUpFor(rt, found, reason)
-        : await cleanUpFor(rt, found, 'cancelled', reason);
+    found.workflow === 'Deprovision' || found.workflow === 'Migrate'
+      ? await controlCleanUpFor(rt, found, found.workflow, reason)
+      : await cleanUpFor(rt, found, 'cancelled', reason);
   const [after, tenant] = await Promise.all([
     rt.engine.describe(found.executionId),
     readTenant(rt.db, found.tenantId),
@@ -415,7 +396,7 @@ async function redriveDeprovision(rt: ApiRuntime, found: FoundExecution): Promis
       );
     }
     if (tenant.status === 'disabled' || tenant.status === 'deprovisioning') {
-      await deprovisionCleanUpFor(rt, found, {
+      await controlCleanUpFor(rt, found, 'Deprovision', {
         Error: found.error ?? found.status,
         Cause: found.cause ?? `the execution ended ${found.status}`,
       });

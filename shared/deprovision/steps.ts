@@ -19,21 +19,15 @@ import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
 import type { SqlExecutor } from '../sql/port';
+import { caughtFailure, stepOutput } from '../step-state';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
 import { parseOrThrow } from '../validation';
 import { type BackupOutput, DeprovisionOutputSchemas, DeprovisionRequestSchema } from './schemas';
 
 type ValidateOutput = z.infer<(typeof DeprovisionOutputSchemas)['Validate']>;
 
-function output<T>(event: StepEvent, step: string, schema: z.ZodType<T>): T {
-  const raw = event.state.steps?.[step]?.output;
-  if (raw === undefined)
-    throw new ValidationError([{ field: `state.steps.${step}`, reason: 'missing: that step has not run' }]);
-  return parseOrThrow(schema, raw, `state.steps.${step}.output.`);
-}
-
 const planOf = (event: StepEvent): ValidateOutput =>
-  output(event, 'Validate', DeprovisionOutputSchemas.Validate);
+  stepOutput(event, 'Validate', DeprovisionOutputSchemas.Validate);
 
 /** Validate: the tenant exists and is live; claim it, remembering the status to return to. */
 export async function validate(rt: Runtime, event: StepEvent): Promise<ValidateOutput> {
@@ -90,7 +84,7 @@ function manifestKey(tenantId: string, executionName: string) {
 
 /** The finished backup of this execution: the steps after Backup need its manifest. */
 function backupOf(event: StepEvent) {
-  const backed = output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+  const backed = stepOutput(event, 'Backup', DeprovisionOutputSchemas.Backup);
   if (!backed.done) {
     throw new ValidationError([
       { field: 'state.steps.Backup.output', reason: 'the backup has not finished' },
@@ -126,7 +120,7 @@ export async function backup(
   const prefix = `backups/${plan.tenantId}/${event.execution.name}`;
   const before = event.state.steps?.Backup?.output;
   const previous =
-    before === undefined ? undefined : output(event, 'Backup', DeprovisionOutputSchemas.Backup);
+    before === undefined ? undefined : stepOutput(event, 'Backup', DeprovisionOutputSchemas.Backup);
   const resume = previous && !previous.done ? previous : undefined;
   const invocations = (resume?.invocations ?? 0) + 1;
   const result = await exportSchema(rt.db, {
@@ -304,11 +298,9 @@ export async function finalize(
 
 /** Cleanup: before the drop the tenant gets its status back; after it, it stays marked with the error. */
 export async function cleanup(rt: Runtime, event: StepEvent) {
-  const [step, caught] = Object.entries(event.state.failure ?? {})[0] ?? [
-    'unknown',
-    { Error: 'Unknown', Cause: '' },
-  ];
-  const base = { step, error: caught.Error, cause: causeMessage(caught.Cause) };
+  const caught = caughtFailure(event);
+  const { step } = caught;
+  const base = { ...caught, cause: causeMessage(caught.cause) };
   const tenantId = event.state.tenantId;
   if (typeof tenantId !== 'string' || tenantIdProblem(tenantId))
     return { ...base, owned: false, reenabled: false };

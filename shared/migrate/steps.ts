@@ -3,18 +3,14 @@ import type { Blueprint } from '../blueprint';
 import { diffCatalog, readCatalog } from '../catalog';
 import { MigrationChecksumError, NotFoundError, ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
-import { CaughtErrorSchema, type StepEvent } from '../provision/schemas';
-import {
-  assertCatalogMatches,
-  lockOf,
-  migrationsArg,
-  migrationsUpTo,
-  summariseCause,
-} from '../provision/steps';
+import { causeMessage } from '../progress';
+import type { StepEvent } from '../provision/schemas';
+import { assertCatalogMatches, lockOf, migrationsArg, migrationsUpTo } from '../provision/steps';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import { getTenant } from '../registry/tenants';
 import type { Runtime } from '../runtime';
+import { caughtFailure, stepOutput } from '../step-state';
 import { tenantIdProblem } from '../tenant-id';
 import { parseOrThrow } from '../validation';
 import { MigrateOutputSchemas, type MigrateOutputs, type MigratePlan, MigrateRequestSchema } from './schemas';
@@ -29,14 +25,7 @@ import { MigrateOutputSchemas, type MigrateOutputs, type MigratePlan, MigrateReq
  */
 
 function output<K extends keyof MigrateOutputs>(event: StepEvent, step: K): MigrateOutputs[K] {
-  const raw = event.state.steps?.[step]?.output;
-  if (raw === undefined)
-    throw new ValidationError([{ field: `state.steps.${step}`, reason: 'missing: that step has not run' }]);
-  return parseOrThrow(
-    MigrateOutputSchemas[step] as unknown as z.ZodType<MigrateOutputs[K]>,
-    raw,
-    `state.steps.${step}.output.`,
-  );
+  return stepOutput(event, step, MigrateOutputSchemas[step] as unknown as z.ZodType<MigrateOutputs[K]>);
 }
 
 export function migratePlanOf(event: StepEvent): MigratePlan {
@@ -195,12 +184,8 @@ export interface MigrateCleanupOutput {
  * not hold.
  */
 export async function cleanup(rt: Runtime, event: StepEvent): Promise<MigrateCleanupOutput> {
-  const [step, caught] = Object.entries(event.state.failure ?? {})[0] ?? [
-    'unknown',
-    { Error: 'Unknown', Cause: '' },
-  ];
-  const error = CaughtErrorSchema.parse(caught);
-  const base = { step, error: error.Error, cause: error.Cause ?? '' };
+  const base = caughtFailure(event);
+  const { step } = base;
   const tenantId = event.state.tenantId;
   if (typeof tenantId !== 'string' || tenantIdProblem(tenantId))
     return { ...base, owned: false, version: null };
@@ -209,7 +194,7 @@ export async function cleanup(rt: Runtime, event: StepEvent): Promise<MigrateCle
     tenantId,
     event.execution.id,
     step,
-    jsonArg({ error: error.Error, cause: summariseCause(error.Cause) }),
+    jsonArg({ error: base.error, cause: causeMessage(base.cause) }),
   ]);
   return { ...base, owned: result.owned, version: result.version };
 }

@@ -9,16 +9,17 @@ import {
   ValidationError,
   VerificationError,
 } from '../errors';
+import { causeMessage } from '../progress';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
 import { splitSqlStatements } from '../sql/split';
+import { caughtFailure, stepOutput as outputOf } from '../step-state';
 import { fillAdminRows } from '../templates/admin';
 import { type TemplateRecord, TemplateStore } from '../templates/store';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
 import { parseOrThrow } from '../validation';
 import {
-  CaughtErrorSchema,
   type ExecutionRef,
   type ProvisionPlan,
   type ProvisionRequest,
@@ -31,14 +32,7 @@ import {
 } from './schemas';
 
 function stepOutput<K extends keyof StepOutputs>(event: StepEvent, step: K): StepOutputs[K] {
-  const raw = event.state.steps?.[step]?.output;
-  if (raw === undefined)
-    throw new ValidationError([{ field: `state.steps.${step}`, reason: 'missing: that step has not run' }]);
-  return parseOrThrow(
-    StepOutputSchemas[step] as unknown as z.ZodType<StepOutputs[K]>,
-    raw,
-    `state.steps.${step}.output.`,
-  );
+  return outputOf(event, step, StepOutputSchemas[step] as unknown as z.ZodType<StepOutputs[K]>);
 }
 
 export function planOf(event: StepEvent): ProvisionPlan {
@@ -381,18 +375,14 @@ export async function cleanup(
   event: StepEvent,
   status: 'failed' | 'cancelled' = 'failed',
 ): Promise<CleanupOutput> {
-  const [step, caught] = Object.entries(event.state.failure ?? {})[0] ?? [
-    'unknown',
-    { Error: 'Unknown', Cause: '' },
-  ];
-  const error = CaughtErrorSchema.parse(caught);
-  const base = { step, error: error.Error, cause: error.Cause ?? '' };
+  const base = caughtFailure(event);
+  const { step } = base;
   const tenantId = event.state.tenantId;
   // A request refused for its id never reached the database: there is nothing to undo or record.
   if (typeof tenantId !== 'string' || tenantIdProblem(tenantId))
     return { ...base, owned: false, droppedSchema: false };
   await ensureControlSchema(rt.db);
-  const detail = { error: error.Error, cause: summariseCause(error.Cause) };
+  const detail = { error: base.error, cause: causeMessage(base.cause) };
   const result = await callControl(rt.db, tenantId, 'cleanup_tenant', [
     tenantId,
     event.execution.id,
@@ -401,18 +391,6 @@ export async function cleanup(
     status,
   ]);
   return { ...base, owned: result.owned, droppedSchema: result.droppedSchema };
-}
-
-/** A Lambda error's Cause is a JSON string ({errorType, errorMessage, trace}); keep the message. */
-export function summariseCause(cause: string | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON: the cause is the message itself
-  }
-  return cause;
 }
 
 export function errorName(error: unknown): string {

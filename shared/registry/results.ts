@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { DeprovisionTargetSchema } from '../deprovision/schemas';
+import { MigrateOutputSchemas } from '../migrate/schemas';
 import { IndexWarningSchema, RoutineReportSchema } from '../provision/schemas';
+import { RolloutOutputSchemas } from '../rollout/schemas';
 
 /**
  * What each control function callControl calls returns, as zod schemas keyed by the function's name
@@ -63,27 +65,14 @@ export const CONTROL_RESULTS = {
     fromVersion: z.number().int(),
     toVersion: z.number().int(),
   }),
-  apply_migrations: z.object({
-    applied: z.array(z.number().int()),
-    routines: z.array(RoutineReportSchema),
-    indexesCreated: z.number().int(),
-    version: z.number().int(),
-  }),
-  record_migration: z.object({ status: z.string(), version: z.number().int(), alreadyRecorded: z.boolean() }),
+  apply_migrations: MigrateOutputSchemas.ApplyMigrations.omit({ fingerprint: true }),
+  record_migration: MigrateOutputSchemas.Record,
   migrate_cleanup: z.object({
     owned: z.boolean(),
     status: z.string().nullable(),
     version: z.number().int().nullable(),
   }),
-  begin_rollout: z.object({
-    rolloutId: z.string(),
-    status: z.string(),
-    resumed: z.boolean(),
-    targetVersion: z.number().int(),
-    waves: z.number().int(),
-    tenants: z.number().int(),
-    skipped: z.number().int(),
-  }),
+  begin_rollout: RolloutOutputSchemas.Select.omit({ concurrency: true }),
   next_wave: z.discriminatedUnion('action', [
     z.object({ action: z.enum(['cancelled', 'paused', 'done']) }),
     z.object({
@@ -102,13 +91,7 @@ export const CONTROL_RESULTS = {
       toleratedFailurePercentage: z.number(),
     }),
   ]),
-  finish_wave: z.object({
-    wave: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    halted: z.boolean(),
-    reason: z.string().nullable(),
-  }),
+  finish_wave: RolloutOutputSchemas.FinishWave,
   rollout_request: z.object({
     rolloutId: z.string(),
     status: z.string(),

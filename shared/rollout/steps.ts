@@ -1,11 +1,12 @@
 import type { z } from 'zod';
 import { backupStore } from '../blobs/connect';
 import { ValidationError } from '../errors';
+import { causeMessage } from '../progress';
 import { CaughtErrorSchema, type StepEvent } from '../provision/schemas';
-import { summariseCause } from '../provision/steps';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
+import { caughtFailure, stepOutput } from '../step-state';
 import { parseOrThrow } from '../validation';
 import { planRollout } from './plan';
 import { type RolloutInput, RolloutInputSchema, RolloutOutputSchemas } from './schemas';
@@ -26,14 +27,7 @@ function inputOf(event: StepEvent): RolloutInput {
 }
 
 function output<K extends keyof Outputs>(event: StepEvent, step: K): Outputs[K] {
-  const raw = event.state.steps?.[step]?.output;
-  if (raw === undefined)
-    throw new ValidationError([{ field: `state.steps.${step}`, reason: 'missing: that step has not run' }]);
-  return parseOrThrow(
-    RolloutOutputSchemas[step] as unknown as z.ZodType<Outputs[K]>,
-    raw,
-    `state.steps.${step}.output.`,
-  );
+  return stepOutput(event, step, RolloutOutputSchemas[step] as unknown as z.ZodType<Outputs[K]>);
 }
 
 /** Select: a new rollout's plan recorded (tenants and waves fixed from here on), or a resumed one. */
@@ -112,12 +106,8 @@ export interface RolloutCleanupOutput {
 
 /** Cleanup: the rollout's own machinery failed; it is halted with the error, to be resumed. */
 export async function cleanup(rt: Runtime, event: StepEvent): Promise<RolloutCleanupOutput> {
-  const [step, caught] = Object.entries(event.state.failure ?? {})[0] ?? [
-    'unknown',
-    { Error: 'Unknown', Cause: '' },
-  ];
-  const error = CaughtErrorSchema.parse(caught);
-  const base = { step, error: error.Error, cause: error.Cause ?? '' };
+  const base = caughtFailure(event);
+  const { step } = base;
   const rolloutId = event.state.rolloutId;
   if (typeof rolloutId !== 'string') return { ...base, owned: false, status: null };
   await ensureControlSchema(rt.db);
@@ -125,7 +115,7 @@ export async function cleanup(rt: Runtime, event: StepEvent): Promise<RolloutCle
     rolloutId,
     event.execution.id,
     step,
-    jsonArg({ error: error.Error, cause: summariseCause(error.Cause) }),
+    jsonArg({ error: base.error, cause: causeMessage(base.cause) }),
   ]);
   return { ...base, ...result };
 }
