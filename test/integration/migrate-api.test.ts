@@ -7,7 +7,7 @@ import { MIGRATE_WORKFLOW } from '../../statemachine/render';
 import { blueprintSandbox } from '../support/blueprints';
 import { cli, embeddedCliFolder } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
-import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
+import { addDocexVersion, cliBlueprintSandbox, DOCEX_V2 } from '../support/migrating';
 
 describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) => {
   let t: TestDatabase;
@@ -151,29 +151,14 @@ describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) =
 
 describe('tenantry migrate on embedded PGlite', () => {
   embeddedCliFolder('tenantry-cli-migrate-');
-  const sandbox = blueprintSandbox();
-  const saved = process.env.TENANTRY_BLUEPRINTS_DIR;
-  beforeAll(() => {
-    process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS_DIR;
-    else process.env.TENANTRY_BLUEPRINTS_DIR = saved;
-    sandbox.dispose();
-  });
+  const blueprints = cliBlueprintSandbox();
 
   it('moves a tenant to the newest version with --watch, then shows it in status; bad flags exit 2', async () => {
     expect((await cli('provision', 'cm-1', '--blueprint', 'docex')).code).toBe(0);
     const nothing = await cli('migrate', 'cm-1');
     expect(nothing.code).toBe(2);
     expect(nothing.err).toMatch(/already at docex v1/);
-    const { PgliteClient } = await import('../../shared/sql/pglite');
-    const db = await PgliteClient.open({ dataDir: process.env.TENANTRY_DATA_DIR });
-    try {
-      await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
-    } finally {
-      await db.close();
-    }
+    await blueprints.addDocexVersion('0002_priority_and_notes.sql', DOCEX_V2);
     const run = await cli('migrate', 'cm-1', '--watch');
     expect(run.code, run.err).toBe(0);
     for (const step of ['Validate', 'Plan', 'ApplyMigrations', 'Verify', 'Record'])

@@ -4,7 +4,7 @@ import { RolloutRequestSchema } from '../../shared/rollout/schemas';
 import { blueprintSandbox } from '../support/blueprints';
 import { cli, embeddedCliFolder } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
-import { addDocexVersion, DOCEX_V2, migrate } from '../support/migrating';
+import { addDocexVersion, cliBlueprintSandbox, DOCEX_V2, migrate } from '../support/migrating';
 import { engineFor, provision } from '../support/provisioning';
 
 const IDS = ['rp-a', 'rp-b', 'rp-c', 'rp-d', 'rp-e', 'rp-f', 'rp-g'];
@@ -67,16 +67,7 @@ describe.each(testBackends())('planning a rollout on $name', (backend) => {
 
 describe('tenantry rollout plan on embedded PGlite', () => {
   embeddedCliFolder('tenantry-cli-rollout-');
-  const sandbox = blueprintSandbox();
-  const saved = process.env.TENANTRY_BLUEPRINTS_DIR;
-  beforeAll(() => {
-    process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS_DIR;
-    else process.env.TENANTRY_BLUEPRINTS_DIR = saved;
-    sandbox.dispose();
-  });
+  const blueprints = cliBlueprintSandbox();
 
   it('prints the waves and changes nothing; bad flags exit 2 naming them', async () => {
     for (const id of ['cr-a', 'cr-b', 'cr-c'])
@@ -91,13 +82,7 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     expect((await cli('rollout', 'plan', '--blueprint', 'docex', '--to', '2')).err).toMatch(
       /targetVersion: blueprint docex has no v2/,
     );
-    const { PgliteClient } = await import('../../shared/sql/pglite');
-    const db = await PgliteClient.open({ dataDir: process.env.TENANTRY_DATA_DIR });
-    try {
-      await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
-    } finally {
-      await db.close();
-    }
+    await blueprints.addDocexVersion('0002_priority_and_notes.sql', DOCEX_V2);
     const plan = await cli('rollout', 'plan', '--blueprint', 'docex', '--canary', '1', '--halt-at', '10%');
     expect(plan.code, plan.err).toBe(0);
     expect(plan.out).toContain(

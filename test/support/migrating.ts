@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { LocalEngine } from '../../local/engine';
 import { computeBlueprintLock, writeBlueprintLock } from '../../shared/blueprint-lock';
+import { PgliteClient } from '../../shared/sql/pglite';
 import type { SqlClient } from '../../shared/sql/port';
 import { MIGRATE_WORKFLOW } from '../../statemachine/render';
-import type { blueprintSandbox } from './blueprints';
+import { blueprintSandbox } from './blueprints';
 
 /**
  * v2 of docex as a migration adds it: a column with a default, a table, an index and a function
@@ -58,4 +59,32 @@ export function expectSteps(
   expected: Record<string, string>,
 ) {
   expect(Object.fromEntries(progress.steps.map((s) => [s.name, s.status]))).toEqual(expected);
+}
+
+/**
+ * For a suite that runs the CLI in process on its embedded database (embeddedCliFolder): a
+ * blueprint sandbox the CLI reads (TENANTRY_BLUEPRINTS_DIR), and `addDocexVersion` locking a new
+ * docex version in it against that database.
+ */
+export function cliBlueprintSandbox() {
+  const sandbox = blueprintSandbox();
+  const saved = process.env.TENANTRY_BLUEPRINTS_DIR;
+  beforeAll(() => {
+    process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS_DIR;
+    else process.env.TENANTRY_BLUEPRINTS_DIR = saved;
+    sandbox.dispose();
+  });
+  return {
+    async addDocexVersion(file: string, sql: string): Promise<number> {
+      const db = await PgliteClient.open({ dataDir: process.env.TENANTRY_DATA_DIR });
+      try {
+        return await addDocexVersion(db, sandbox, sandbox.catalog(), file, sql);
+      } finally {
+        await db.close();
+      }
+    },
+  };
 }
