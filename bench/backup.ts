@@ -27,6 +27,7 @@ import {
   renderBackupSummary,
   writeBackupResults,
 } from './backup-report';
+import { commandLine, redact, urlOf } from './cli';
 import { round, summarise } from './stats';
 
 const BLUEPRINT = 'school-erp';
@@ -58,25 +59,6 @@ function parseOptions(argv: readonly string[]): Options {
     throw new Error(`--repeats must be a whole number from 1 to 50, got '${values.repeats}'`);
   }
   return { sizes: [...sizes].sort((a, b) => a - b), repeats };
-}
-
-function commandLine(argv: readonly string[]): string {
-  const args = argv.join(' ');
-  if (process.env.npm_lifecycle_event === 'bench:backup')
-    return `npm run bench:backup${args ? ` -- ${args}` : ''}`;
-  return `npx tsx bench/backup.ts${args ? ` ${args}` : ''}`;
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 /** Runs a client program (pg_dump, pg_restore) to the end; rejects with its stderr on failure. */
@@ -136,8 +118,8 @@ async function main(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL || DEFAULT_URL;
   const dbName = `tenantry_bench_${process.pid}`;
   const restoreDb = `${dbName}_pgrestore`;
-  const scratchUrl = withDatabase(serverUrl, dbName);
-  const restoreUrl = withDatabase(serverUrl, restoreDb);
+  const scratchUrl = urlOf(serverUrl, dbName);
+  const restoreUrl = urlOf(serverUrl, restoreDb);
 
   const admin = new pg.Client({ connectionString: serverUrl, application_name: 'tenantry-bench' });
   await admin.connect();
@@ -334,7 +316,7 @@ async function main(): Promise<void> {
     const result: BackupBenchResult = {
       benchmark: 'backup',
       date: new Date().toISOString().slice(0, 10),
-      command: commandLine(argv),
+      command: commandLine('bench:backup', 'bench/backup.ts', argv),
       repeats,
       blueprint: BLUEPRINT,
       node: process.version,

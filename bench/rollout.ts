@@ -30,6 +30,7 @@ import type { SqlExecutor } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
 import { PROVISION, ROLLOUT } from '../statemachine/workflows';
+import { commandLine, redact, urlOf } from './cli';
 import { cloneFleet, fleetTenantId } from './fleet';
 import { applyFloorQuery, migrationFloorScript, runPsqlCommand } from './floor';
 import { writeSection } from './report';
@@ -118,25 +119,6 @@ function parseOptions(argv: readonly string[]): Options {
     psqlTenants: whole('psql-tenants', values['psql-tenants'] ?? String(Math.min(tenants, 100)), 1, tenants),
     url: values.url ?? process.env.DATABASE_URL ?? DEFAULT_URL,
   };
-}
-
-function commandLine(argv: readonly string[]): string {
-  const args = argv.join(' ');
-  if (process.env.npm_lifecycle_event === 'bench:rollout')
-    return `npm run bench:rollout${args ? ` -- ${args}` : ''}`;
-  return `npx tsx bench/rollout.ts${args ? ` ${args}` : ''}`;
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-function urlOf(serverUrl: string, db: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 const began = performance.now();
@@ -906,7 +888,7 @@ async function main(): Promise<void> {
       benchmark: 'rollout',
       date: new Date().toISOString().slice(0, 10),
       kind: options.tenants >= FULL_FLEET ? 'full' : 'smoke',
-      command: commandLine(argv),
+      command: commandLine('bench:rollout', 'bench/rollout.ts', argv),
       tenants: options.tenants,
       repeats: options.repeats,
       blueprint: { name: BLUEPRINT, from: v1.version, to: v2.version },

@@ -24,6 +24,7 @@ import type { HistoryEvent } from '../shared/progress';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
 import { PROVISION } from '../statemachine/workflows';
+import { commandLine, redact, urlOf } from './cli';
 import { cloneFleet, tenantSchemaCount } from './fleet';
 import { applyFloorQuery, floorScript, runPsql } from './floor';
 import { type EngineSample, engineProfile } from './profile';
@@ -63,24 +64,6 @@ function parseOptions(argv: readonly string[]): Options {
     tenants: whole('tenants', values.tenants ?? '20', 1, 10_000),
     fleet: whole('fleet', values.fleet ?? '1000', 0, 20_000),
   };
-}
-
-function commandLine(argv: readonly string[]): string {
-  const args = argv.join(' ');
-  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
-  return `npx tsx bench/run.ts${args ? ` ${args}` : ''}`;
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-function urlOf(serverUrl: string, db: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 /** Peak RSS of this process, sampled on a timer. */
@@ -327,7 +310,7 @@ async function main(): Promise<void> {
     const result: BenchResult = {
       benchmark: 'provision',
       date: new Date().toISOString().slice(0, 10),
-      command: commandLine(argv),
+      command: commandLine('bench', 'bench/run.ts', argv),
       tenants: options.tenants,
       fleet: options.fleet,
       fleetCloneMs: round(fleetMs),
