@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type {
+  QueryOptions,
   SqlClient,
   SqlParam,
   SqlResult,
@@ -57,10 +58,14 @@ export class TimedClient implements SqlClient {
     this.bucket.set(label, entry);
   }
 
-  async query<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<SqlResult<T>> {
+  async query<T extends SqlRow = SqlRow>(
+    sql: string,
+    params?: readonly SqlParam[],
+    options?: QueryOptions,
+  ): Promise<SqlResult<T>> {
     const started = performance.now();
     try {
-      return await this.inner.query<T>(sql, params);
+      return await this.inner.query<T>(sql, params, options);
     } finally {
       this.add(labelOf(sql), performance.now() - started);
     }
@@ -88,8 +93,8 @@ export class TimedClient implements SqlClient {
     const copyIn = tx.copyIn?.bind(tx);
     const copyOut = tx.copyOut?.bind(tx);
     return {
-      query: <T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]) =>
-        timed(labelOf(sql), () => tx.query<T>(sql, params)),
+      query: <T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[], options?: QueryOptions) =>
+        timed(labelOf(sql), () => tx.query<T>(sql, params, options)),
       script: (statements: readonly string[]) => timed('script', () => tx.script(statements)),
       scriptTolerant: (statements: readonly string[]): Promise<StatementFailure[]> =>
         timed('script', () => tx.scriptTolerant(statements)),

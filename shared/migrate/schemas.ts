@@ -71,7 +71,13 @@ export const MigrateOutputSchemas = {
     routines: z.array(RoutineReportSchema),
     fingerprint: z.string(),
   }),
-  Verify: z.object({ fingerprint: z.string(), objects: z.number().int() }),
+  Verify: z.object({
+    fingerprint: z.string(),
+    /** Catalog objects of the target's lock (compared whole before the commit). */
+    objects: z.number().int(),
+    /** Ledger entries checked against the blueprint after the commit. */
+    migrations: z.number().int(),
+  }),
   Record: z.object({ status: z.string(), version: z.number().int(), alreadyRecorded: z.boolean() }),
 } as const;
 

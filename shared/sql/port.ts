@@ -19,8 +19,21 @@ export interface SqlResult<T extends SqlRow = SqlRow> {
   readonly rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared under this name on each connection that runs it, where the backend
+   * can (a Postgres server): for a constant statement that is run often and costly to plan, such as
+   * the catalog read. PGlite and the Data API ignore it. One name, one statement text.
+   */
+  readonly prepare?: string;
+}
+
 export interface SqlExecutor {
-  query<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<SqlResult<T>>;
+  query<T extends SqlRow = SqlRow>(
+    sql: string,
+    params?: readonly SqlParam[],
+    options?: QueryOptions,
+  ): Promise<SqlResult<T>>;
 }
 
 export interface StatementFailure {

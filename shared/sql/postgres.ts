@@ -3,7 +3,15 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { toDatabaseError } from './errors';
-import type { SqlClient, SqlParam, SqlResult, SqlRow, SqlTransaction, StatementFailure } from './port';
+import type {
+  QueryOptions,
+  SqlClient,
+  SqlParam,
+  SqlResult,
+  SqlRow,
+  SqlTransaction,
+  StatementFailure,
+} from './port';
 import { PG_OID, parseDate, parseInt8 } from './types';
 
 const types = {
@@ -21,9 +29,15 @@ async function run<T extends SqlRow>(
   db: Queryable,
   sql: string,
   params?: readonly SqlParam[],
+  options?: QueryOptions,
 ): Promise<SqlResult<T>> {
   try {
-    const result = await db.query<T>({ text: sql, values: params ? [...params] : [], types });
+    const result = await db.query<T>({
+      text: sql,
+      values: params ? [...params] : [],
+      types,
+      ...(options?.prepare ? { name: options.prepare } : {}),
+    });
     return { rows: result.rows ?? [], rowCount: result.rows?.length || (result.rowCount ?? 0) };
   } catch (error) {
     throw toDatabaseError(error);
@@ -33,7 +47,7 @@ async function run<T extends SqlRow>(
 function transactionOf(client: pg.PoolClient): SqlTransaction {
   let savepoints = 0;
   return {
-    query: (sql, params) => run(client, sql, params),
+    query: (sql, params, options) => run(client, sql, params, options),
     async script(statements) {
       if (statements.length === 0) return;
       // No parameters: pg uses the simple query protocol, so this is one round trip.
@@ -100,8 +114,12 @@ export class PostgresClient implements SqlClient {
     this.pool.on('error', () => {});
   }
 
-  query<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<SqlResult<T>> {
-    return run<T>(this.pool, sql, params);
+  query<T extends SqlRow = SqlRow>(
+    sql: string,
+    params?: readonly SqlParam[],
+    options?: QueryOptions,
+  ): Promise<SqlResult<T>> {
+    return run<T>(this.pool, sql, params, options);
   }
 
   async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {

@@ -39,7 +39,7 @@ describe.each(testBackends())('Migrate workflow on $name', (backend) => {
   beforeAll(async () => {
     t = await backend.open();
     const engine = engineFor(t.db, { blueprints: catalog });
-    for (const id of ['mig-a', 'mig-b', 'mig-c']) {
+    for (const id of ['mig-a', 'mig-b', 'mig-c', 'mig-d']) {
       const { record } = await provision(engine, id, 'docex');
       expect(record.status).toBe('SUCCEEDED');
     }
@@ -164,6 +164,46 @@ describe.each(testBackends())('Migrate workflow on $name', (backend) => {
     expect((await readCatalog(t.db, 'tenant_mig_b')).fingerprint).toBe(
       lockOf(catalog.get('docex'), 3).fingerprint,
     );
+  });
+
+  it('Verify checks what was committed: a ledger changed after the commit fails it, the tenant stays on what is committed', async () => {
+    // Between ApplyMigrations' commit and Verify, something rewrites the ledger entry it added.
+    const engine = engineFor(t.db, {
+      blueprints: catalog,
+      beforeTask: async (state, attempt) => {
+        if (state !== 'Verify' || attempt !== 1) return;
+        await t.db.query(
+          `UPDATE tenant_mig_d._tenantry_migrations SET checksum = 'tampered' WHERE version = 3`,
+        );
+      },
+    });
+    const { record, progress } = await migrate(engine, 'mig-d');
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('VerificationError');
+    expectSteps(progress, {
+      Validate: 'succeeded',
+      Plan: 'succeeded',
+      ApplyMigrations: 'succeeded',
+      Verify: 'failed',
+      Record: 'skipped',
+      Cleanup: 'succeeded',
+    });
+    expect(progress.steps.find((s) => s.name === 'Verify')?.error?.cause).toMatch(
+      /tenant_mig_d is not at docex v3 after the commit: its ledger .*"tampered"/,
+    );
+    // v3 is committed: the tenant is active there, the failure on it and its migration record.
+    expect(await getTenant(t.db, 'mig-d')).toMatchObject({
+      status: 'active',
+      blueprintVersion: 3,
+      failedStep: 'Verify',
+    });
+    expect((await migrationRows(t.db, 'mig-d')).at(-1)).toMatchObject({
+      from_version: 1,
+      to_version: 3,
+      status: 'failed',
+      failed_step: 'Verify',
+      error: 'VerificationError',
+    });
   });
 
   it('a migrating tenant is busy for Deprovision and another Migrate', async () => {
