@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { type RouteId, routeById, routePath } from '../shared/api/route-table';
 import type { StepProgress } from '../shared/progress';
+import { remoteRollout } from './rollout-cli';
 
 export interface ApiResponse<T = unknown> {
   readonly status: number;
@@ -199,7 +200,8 @@ export function deprovisionBody(values: {
 
 /**
  * The CLI's commands against a deployed or local HTTP API (`tenantry --api <url> ...`): provision
- * [--watch], status, list, deprovision [--watch], migrate [--to N] [--watch], cancel-deprovision, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
+ * [--watch], status, list, deprovision [--watch], migrate [--to N] [--watch], rollout (rollout-cli.ts),
+ * cancel-deprovision, cancel, redrive and stats. Exit codes as in process: 0 done, 1 the run
  * failed or the API refused, 2 bad usage (the caller handles parsing errors).
  */
 export async function runRemote(
@@ -208,6 +210,11 @@ export async function runRemote(
   args: string[],
   options: RemoteOptions,
 ): Promise<number> {
+  const fail = (res: ApiResponse) => {
+    console.error(`tenantry: ${problemLine(res.body, res.status)}`);
+    return 1;
+  };
+  if (command === 'rollout') return remoteRollout(client, args, { fail, pollMs: options.pollMs });
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -220,10 +227,6 @@ export async function runRemote(
       to: { type: 'string' },
     },
   });
-  const fail = (res: ApiResponse) => {
-    console.error(`tenantry: ${problemLine(res.body, res.status)}`);
-    return 1;
-  };
   const printSteps = (e: RemoteExecution) => {
     for (const step of e.steps)
       if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(options.describeStep(step));
@@ -391,7 +394,7 @@ export async function runRemote(
     }
     default:
       return usage(
-        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, cancel-deprovision, cancel, redrive, stats)`,
+        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, cancel-deprovision, cancel, redrive, stats)`,
       );
   }
 }

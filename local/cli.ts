@@ -24,8 +24,7 @@ import { stepsFromHistory } from '../shared/progress';
 import { ensureControlSchema } from '../shared/registry/control';
 import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
 import { planRollout } from '../shared/rollout/plan';
-import { getRollout, type RolloutRecord, rolloutTenantsPage } from '../shared/rollout/records';
-import { type RolloutPlan, type RolloutRequest, RolloutRequestSchema } from '../shared/rollout/schemas';
+import { allRolloutTenants, getRollout } from '../shared/rollout/records';
 import { openDatabase } from '../shared/sql/connect';
 import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
@@ -37,7 +36,18 @@ import { DEPROVISION, MIGRATE, PROVISION, WORKFLOW_BY_NAME, type Workflow } from
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
 import { LocalEngine } from './engine';
 import { recoverExpiredRuns } from './recovery';
+import {
+  printPlan,
+  printRollout,
+  printRolloutAction,
+  printRolloutStatus,
+  ROLLOUT_OPTIONS,
+  rolloutExitCode,
+  rolloutRequest,
+  wavesLine,
+} from './rollout-cli';
 import { LocalDeletionScheduler } from './scheduler';
+import { UsageError, wholeNumber } from './usage';
 import { LocalWorkflowEngine } from './workflow-engine';
 
 const USAGE = `tenantry: provision and inspect tenants with the local engine
@@ -67,14 +77,11 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|migrate|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
 Every command first finishes runs whose process died (their lease, TENANTRY_LEASE_SECONDS, expired).`;
-
-/** A problem with the command line itself: one line, exit 2. */
-class UsageError extends Error {}
 
 const STEP_NAMES = PROVISION.tasks.map((t) => t.state);
 const SYMBOL: Record<StepProgress['status'], string> = {
@@ -255,15 +262,6 @@ const MIGRATE_OPTIONS = {
   watch: { type: 'boolean' },
 } as const;
 
-/** A positive whole number from a flag, or a UsageError naming the flag. */
-function wholeNumber(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`--${flag} takes a positive whole number, not '${text}'`);
-  return n;
-}
-
 /** Moves an active tenant to a newer version of its blueprint (the newest by default) and waits. */
 async function migrate(db: SqlClient, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MIGRATE_OPTIONS });
@@ -378,88 +376,6 @@ async function redrive(db: SqlClient, args: string[]): Promise<number> {
   return code;
 }
 
-const ROLLOUT_OPTIONS = {
-  blueprint: { type: 'string' },
-  to: { type: 'string' },
-  canary: { type: 'string' },
-  'canary-tenants': { type: 'string' },
-  growth: { type: 'string' },
-  concurrency: { type: 'string' },
-  'halt-at': { type: 'string' },
-  'canary-halt-at': { type: 'string' },
-  tenants: { type: 'string' },
-  template: { type: 'string' },
-  status: { type: 'string' },
-} as const;
-
-/** `5` is a count, `5%` a percentage: of tenants (a wave) or of failures (a threshold). */
-function countOrPercent(flag: string, text: string | undefined) {
-  if (text === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
-  if (!m) throw new UsageError(`--${flag} takes a count (5) or a percentage (5%), not '${text}'`);
-  return m[2] ? { percent: Number(m[1]) } : { count: Number(m[1]) };
-}
-
-const commaList = (text: string | undefined) =>
-  text === undefined ? undefined : text.split(',').filter(Boolean);
-
-/** The rollout request the flags describe, validated like the body of POST /rollouts. */
-function rolloutRequest(values: { [K in keyof typeof ROLLOUT_OPTIONS]?: string }): RolloutRequest {
-  if (!values.blueprint) throw new UsageError('rollout needs --blueprint <name>');
-  const canaryTenants = commaList(values['canary-tenants']);
-  const number = (flag: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--${flag} takes a number, not '${text}'`);
-    return n;
-  };
-  const selector = {
-    ...(values.tenants ? { tenantIds: commaList(values.tenants) } : {}),
-    ...(values.template ? { template: values.template } : {}),
-    ...(values.status ? { statuses: commaList(values.status) } : {}),
-  };
-  return parseOrThrow(RolloutRequestSchema, {
-    blueprint: values.blueprint,
-    ...(values.to !== undefined ? { targetVersion: wholeNumber('to', values.to) } : {}),
-    selector,
-    ...(canaryTenants ? { canary: { tenants: canaryTenants } } : {}),
-    ...(values.canary !== undefined ? { canary: countOrPercent('canary', values.canary) } : {}),
-    ...(values.growth !== undefined ? { growth: number('growth', values.growth) } : {}),
-    ...(values.concurrency !== undefined
-      ? { concurrency: wholeNumber('concurrency', values.concurrency) }
-      : {}),
-    ...(values['halt-at'] !== undefined ? { haltAt: countOrPercent('halt-at', values['halt-at']) } : {}),
-    ...(values['canary-halt-at'] !== undefined
-      ? { canaryHaltAt: countOrPercent('canary-halt-at', values['canary-halt-at']) }
-      : {}),
-    requestedBy: process.env.USER ?? 'cli',
-  });
-}
-
-/** Prints a rollout's plan: its waves (tenants and tolerance), the skipped tenants and the migrations. */
-function printPlan(plan: RolloutPlan): void {
-  const inWaves = plan.waves.reduce((n, w) => n + w.tenants.length, 0);
-  console.log(
-    `Rollout of ${plan.blueprint} to v${plan.targetVersion}: ${plan.selected} selected, ${inWaves} in ${plan.waves.length} waves, ` +
-      `${plan.skipped.length} skipped; ${plan.concurrency} at once within a wave`,
-  );
-  for (const [from, names] of Object.entries(plan.migrations))
-    console.log(`  from v${from}: ${names.join(', ') || 'nothing to apply'}`);
-  for (const w of plan.waves) {
-    const ids = w.tenants.map((t) => t.tenantId);
-    const shown =
-      ids.length > 8 ? `${ids.slice(0, 8).join(', ')}, ... (${ids.length - 8} more)` : ids.join(', ');
-    const halt =
-      w.toleratedFailurePercentage === undefined
-        ? `halts on more than ${w.toleratedFailureCount} failed`
-        : `halts on more than ${w.toleratedFailurePercentage}% failed`;
-    console.log(
-      `  wave ${w.wave}${w.wave === 0 ? ' (canary)' : ''}: ${ids.length} tenants, ${halt}: ${shown}`,
-    );
-  }
-  for (const s of plan.skipped) console.log(`  skipped ${s.tenantId}: ${s.reason}`);
-}
-
 /** `tenantry rollout plan ...`: which tenants a rollout would migrate, in which waves; changes nothing. */
 async function rollout(db: SqlClient, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -521,40 +437,17 @@ async function followRollout(
     const record = await local.describe(executionId);
     const current = await getRollout(db, rolloutId);
     if (watch && current) {
-      const line = current.waves
-        .filter((w) => w.wave >= 0)
-        .map(
-          (w) =>
-            `wave ${w.wave}: ${Object.entries(w.counts)
-              .map(([k, n]) => `${n} ${k}`)
-              .join(', ')}`,
-        )
-        .join(' | ');
+      const line = wavesLine(current);
       if (line !== shown) console.log(`  ${line}`);
       shown = line;
     }
     if (record?.status !== 'RUNNING') {
       if (!current) return 1;
       printRollout(current);
-      return current.status === 'succeeded' || current.status === 'paused' || current.status === 'cancelled'
-        ? 0
-        : 1;
+      return rolloutExitCode(current.status);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function printRollout(r: RolloutRecord): void {
-  const counts = Object.entries(r.counts)
-    .map(([k, n]) => `${n} ${k}`)
-    .join(', ');
-  console.log(
-    `Rollout ${r.rolloutId} of ${r.blueprint} to v${r.targetVersion}: ${r.status} (${counts || 'no tenants'})`,
-  );
-  if (r.haltReason) console.log(`  halted: ${r.haltReason}`);
-  if (r.pauseRequested) console.log('  pause requested: it pauses before its next wave');
-  if (r.cancelRequested && r.status === 'running')
-    console.log('  cancel requested: no further tenant starts');
 }
 
 /** `rollout status|pause|resume|cancel <id>`; resume runs the rest here and waits. */
@@ -566,16 +459,7 @@ async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | '
       console.error(`no rollout '${rolloutId}'`);
       return 1;
     }
-    printRollout(r);
-    for (const w of r.waves)
-      console.log(
-        `  ${w.wave < 0 ? 'skipped at selection' : `wave ${w.wave}`}: ${Object.entries(w.counts)
-          .map(([k, n]) => `${n} ${k}`)
-          .join(', ')}`,
-      );
-    for (const t of await rolloutTenantsPage(db, rolloutId, 1000))
-      if (t.status === 'failed' || t.status === 'skipped')
-        console.log(`  ${t.status} ${t.tenantId}: ${t.reason ?? JSON.stringify(t.error)}`);
+    printRolloutStatus(r, await allRolloutTenants(db, rolloutId));
     return 0;
   }
   if (sub === 'resume') {
@@ -596,11 +480,7 @@ async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | '
     sub,
     process.env.USER ?? 'cli',
   );
-  console.log(
-    `Rollout ${rolloutId} is ${result.status}` +
-      (result.pauseRequested ? ': it pauses before its next wave' : '') +
-      (result.cancelRequested && result.status === 'running' ? ': no further tenant starts' : ''),
-  );
+  printRolloutAction(rolloutId, result);
   return 0;
 }
 

@@ -2,7 +2,7 @@ import { canonicalJson, rolloutExecutionName, rolloutIdFor } from '../engine/nam
 import { NotFoundError, ValidationError } from '../errors';
 import { callControl } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
-import { planRollout } from '../rollout/plan';
+import { beginRollout, planRollout } from '../rollout/plan';
 import { getRollout, listRollouts, rolloutTenantsPage } from '../rollout/records';
 import { RolloutRequestSchema } from '../rollout/schemas';
 import type { Runtime } from '../runtime';
@@ -26,7 +26,8 @@ export async function planRolloutRoute(rt: Runtime, body: RolloutBody, requested
 
 /**
  * `POST /rollouts`: start a rollout. Idempotent: the rollout id is made from the request (without
- * who sent it), so the same request answers with the same rollout, running or ended. Refused up
+ * who sent it, with its target version resolved), so the same request answers with the same
+ * rollout, running or ended. Refused up
  * front (400) when its plan would be: an unknown blueprint or version, canary tenants it may not
  * migrate, or nothing to migrate at all.
  */
@@ -35,13 +36,18 @@ export async function startRollout(
   body: RolloutBody,
   requestedBy: string,
 ): Promise<RolloutStarted> {
-  const request = parseOrThrow(RolloutRequestSchema, { ...body, requestedBy });
+  const parsed = parseOrThrow(RolloutRequestSchema, { ...body, requestedBy });
+  const blueprint = rt.blueprints.get(parsed.blueprint);
+  // "The newest version" is settled now: the same request sent after the blueprint gained a
+  // version is another rollout, and the execution migrates to what its id was made from.
+  const request = { ...parsed, targetVersion: parsed.targetVersion ?? blueprint.version };
   const { requestedBy: _by, ...key } = request;
   const rolloutId = rolloutIdFor(canonicalJson(key));
   await ensureControlSchema(rt.db);
   const existing = await getRollout(rt.db, rolloutId);
+  const name = existing?.executionId?.split(':').at(-1) ?? rolloutExecutionName(rolloutId, '');
   if (!existing) {
-    const plan = await planRollout(rt.db, rt.blueprints.get(request.blueprint), request);
+    const plan = await planRollout(rt.db, blueprint, request);
     if (plan.waves.length === 0) {
       throw new ValidationError([
         {
@@ -50,8 +56,10 @@ export async function startRollout(
         },
       ]);
     }
+    // Recorded for its execution before that starts: GET /rollouts/{id} answers from the 202 on.
+    // A start lost after this is made again by the same request sent again (the name is kept).
+    await beginRollout(rt.db, rolloutId, rt.engine.executionArn(name, 'Rollout'), request, plan);
   }
-  const name = existing?.executionId?.split(':').at(-1) ?? rolloutExecutionName(rolloutId, '');
   const started = await rt.engine.start(name, rolloutId, { ...request, rolloutId }, 'Rollout');
   return {
     rolloutId,

@@ -1,5 +1,6 @@
 import type { Blueprint } from '../blueprint';
 import { ValidationError } from '../errors';
+import { callControl, jsonArg } from '../registry/call';
 import type { SqlExecutor } from '../sql/port';
 import type {
   Canary,
@@ -162,4 +163,35 @@ export async function planRollout(
     migrations,
     concurrency: request.concurrency,
   };
+}
+
+/**
+ * Records a rollout for the execution that runs it (begin_rollout): from its plan when it is new,
+ * resumed when it is paused or halted, and nothing more when that execution already has it. Called
+ * by POST /rollouts before it starts the execution (so the rollout reads as running at once) and
+ * by the execution's Select (which finds it so, or makes it when it was started another way).
+ */
+export function beginRollout(
+  db: SqlExecutor,
+  rolloutId: string,
+  executionId: string,
+  request: RolloutRequest,
+  plan: RolloutPlan | undefined,
+) {
+  return callControl(db, rolloutId, 'begin_rollout', [
+    jsonArg({
+      rolloutId,
+      executionId,
+      request,
+      requestedBy: request.requestedBy,
+      ...(plan
+        ? {
+            blueprint: plan.blueprint,
+            targetVersion: plan.targetVersion,
+            waves: plan.waves,
+            skipped: plan.skipped,
+          }
+        : {}),
+    }),
+  ]);
 }

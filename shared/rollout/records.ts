@@ -124,3 +124,17 @@ export async function rolloutTenantsPage(
     finishedAt: iso(r.finished_at),
   }));
 }
+
+/** Every tenant of a rollout, by wave, read a page at a time. */
+export async function allRolloutTenants(db: SqlExecutor, rolloutId: string): Promise<RolloutTenantRecord[]> {
+  const all: RolloutTenantRecord[] = [];
+  const size = 1000;
+  let after: { wave: number; tenantId: string } | undefined;
+  for (;;) {
+    const page = await rolloutTenantsPage(db, rolloutId, size, after);
+    all.push(...page);
+    const last = page.at(-1);
+    if (page.length < size || !last) return all;
+    after = { wave: last.wave, tenantId: last.tenantId };
+  }
+}

@@ -8,7 +8,7 @@ import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
 import { caughtFailure, stepOutput } from '../step-state';
 import { parseOrThrow } from '../validation';
-import { planRollout } from './plan';
+import { beginRollout, planRollout } from './plan';
 import { type RolloutInput, RolloutInputSchema, RolloutOutputSchemas } from './schemas';
 
 /**
@@ -39,22 +39,7 @@ export async function select(rt: Runtime, event: StepEvent): Promise<Outputs['Se
   const { rows } = await rt.db.query('SELECT 1 FROM tenantry.rollouts WHERE rollout_id = $1', [rolloutId]);
   const plan =
     rows.length > 0 ? undefined : await planRollout(rt.db, rt.blueprints.get(request.blueprint), request);
-  const begun = await callControl(rt.db, rolloutId, 'begin_rollout', [
-    jsonArg({
-      rolloutId,
-      executionId: event.execution.id,
-      request,
-      requestedBy: request.requestedBy,
-      ...(plan
-        ? {
-            blueprint: plan.blueprint,
-            targetVersion: plan.targetVersion,
-            waves: plan.waves,
-            skipped: plan.skipped,
-          }
-        : {}),
-    }),
-  ]);
+  const begun = await beginRollout(rt.db, rolloutId, event.execution.id, request, plan);
   return { ...begun, concurrency: request.concurrency };
 }
 

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
+import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { resetBackupStore } from '../../shared/blobs/connect';
@@ -28,8 +29,8 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
   const sandbox = blueprintSandbox();
   const catalog = sandbox.catalog();
   const saved = process.env.TENANTRY_BACKUP_DIR;
-  /** While set, a Migrate's ApplyMigrations of that tenant waits for it. */
-  let hold: { tenantId: string; entered: () => void; gate: Promise<void> } | undefined;
+  /** While set, the first task of that state (ApplyMigrations unless named) waits for the gate. */
+  let hold: { state?: string; entered: () => void; gate: Promise<void> } | undefined;
 
   async function settled(rolloutId: string): Promise<RolloutBody> {
     for (let i = 0; i < 3000; i++) {
@@ -50,7 +51,7 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
         retryDelayMs: 0,
         blueprints: catalog,
         beforeTask: async (state) => {
-          if (state !== 'ApplyMigrations' || !hold) return;
+          if (!hold || state !== (hold.state ?? 'ApplyMigrations')) return;
           const h = hold;
           h.entered();
           await h.gate;
@@ -95,7 +96,7 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
     const inApply = new Promise<void>((r) => {
       entered = r;
     });
-    hold = { tenantId: 'ra-1', entered, gate: new Promise<void>((r) => (open = r)) };
+    hold = { entered, gate: new Promise<void>((r) => (open = r)) };
     const started = await http.post<{ rolloutId: string; started: boolean; executionName: string }>(
       '/rollouts',
       body,
@@ -148,7 +149,7 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
     const inApply = new Promise<void>((r) => {
       entered = r;
     });
-    hold = { tenantId: 'ra-1', entered, gate: new Promise<void>((r) => (open = r)) };
+    hold = { entered, gate: new Promise<void>((r) => (open = r)) };
     const started = await http.post<{ rolloutId: string }>('/rollouts', {
       blueprint: 'docex',
       canary: { count: 6 },
@@ -174,6 +175,65 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
         [tenantId],
       );
       expect(rows[0], tenantId).toEqual({ v: version, status: 'active' });
+    }
+  });
+
+  it('is what `tenantry --api <url> rollout plan|start|status|pause` talks to', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    const error = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    const remote = (...args: string[]) => main(['--api', api.url, 'rollout', ...args]);
+    try {
+      // After the cancel above: ra-1 is at v3, the five others at v2.
+      const flags = ['--blueprint', 'docex', '--canary', '2', '--concurrency', '2'];
+      expect(await remote('plan', ...flags), err.join('\n')).toBe(0);
+      expect(out.join('\n')).toMatch(/to v3: 5 selected, 5 in 2 waves/);
+      expect(out.join('\n')).toMatch(
+        /wave 0 \(canary\): 2 tenants, halts on more than 0 failed: ra-\d, ra-\d/,
+      );
+      out.length = 0;
+      // Started, its execution held before Select: the rollout is readable from the 202 on.
+      let entered = () => {};
+      let open = () => {};
+      const inSelect = new Promise<void>((r) => {
+        entered = r;
+      });
+      hold = { state: 'Select', entered, gate: new Promise<void>((r) => (open = r)) };
+      expect(await remote('start', ...flags), err.join('\n')).toBe(0);
+      const id = /Rollout (r-[0-9a-f]{16}) of docex/.exec(out.join('\n'))?.[1] as string;
+      expect(id).toBeDefined();
+      await inSelect;
+      out.length = 0;
+      expect(await remote('status', id), err.join('\n')).toBe(0);
+      expect(out.join('\n')).toMatch(new RegExp(`Rollout ${id} of docex to v3: running \\(5 pending\\)`));
+      hold = undefined;
+      open();
+      await settled(id);
+      // The same request again: the same rollout, followed to its end with --watch.
+      out.length = 0;
+      expect(await remote('start', ...flags, '--watch'), err.join('\n')).toBe(0);
+      const text = out.join('\n');
+      expect(text).toMatch(new RegExp(`Rollout ${id} of docex\n {2}execution \\S+ \\(already started`));
+      expect(text).toMatch(new RegExp(`Rollout ${id} of docex to v3: succeeded \\(5 succeeded\\)`));
+      expect(text).toMatch(/wave 0: 2 succeeded \| wave 1: 3 succeeded/);
+      expect(Object.values(await versions(t.db, 'ra-'))).toEqual(FLEET.map(() => 3));
+      out.length = 0;
+      expect(await remote('status', id)).toBe(0);
+      expect(out.join('\n')).toMatch(/ {2}wave 1: 3 succeeded/);
+      // Refusals exit 1 with the API's problem; bad usage exits 2 before any request.
+      expect(await remote('pause', id)).toBe(1);
+      expect(err.join('\n')).toMatch(/409 /);
+      expect(await remote('status', 'r-0000000000000000')).toBe(1);
+      expect(err.join('\n')).toMatch(/404 no rollout 'r-0000000000000000'/);
+      expect(await remote('start', '--canary', '2')).toBe(2);
+      expect(err.join('\n')).toMatch(/rollout needs --blueprint <name>/);
+      expect(await remote('begin')).toBe(2);
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
     }
   });
 
