@@ -15,6 +15,7 @@ import {
   DEPROVISION,
   MIGRATE,
   PROVISION,
+  ROLLOUT,
   type Workflow,
 } from '../../statemachine/workflows';
 import { blueprintSandbox } from '../support/blueprints';
@@ -119,7 +120,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     const assembly = app.synth();
     const stack = assembly.getStackByName('Tenantry');
     const template = stack.template as CfnTemplate;
-    for (const workflow of [PROVISION, DEPROVISION, MIGRATE])
+    for (const workflow of [PROVISION, DEPROVISION, MIGRATE, ROLLOUT])
       definitions[workflow.name] = stateMachineOf(template, workflow);
     for (const [id, resource] of Object.entries(template.Resources)) {
       const asset = resource.Metadata?.['aws:asset:path'];
@@ -173,7 +174,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
   });
 
   it('takes every task of every workflow from a bundle', () => {
-    for (const workflow of [PROVISION, DEPROVISION, MIGRATE]) {
+    for (const workflow of [PROVISION, DEPROVISION, MIGRATE, ROLLOUT]) {
       const asl = definitions[workflow.name];
       expect(asl?.TimeoutSeconds).toBe(workflow.timeoutSeconds);
       for (const task of workflow.tasks) {
@@ -277,6 +278,57 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
       ).done;
       expect(again).toMatchObject({ status: 'FAILED', error: 'TenantStateError' });
       expect(await getTenant(db, 'bundled-mig')).toMatchObject({ status: 'active', blueprintVersion: 2 });
+    } finally {
+      delete process.env.TENANTRY_BLUEPRINTS_DIR;
+      sandbox.dispose();
+    }
+  });
+
+  it('rolls a fleet out with the Rollout bundles: its Distributed Map starts the synthesized Migrate per tenant', async () => {
+    const fleet = ['bundled-r1', 'bundled-r2', 'bundled-r3'];
+    for (const tenantId of fleet) {
+      const run = await engine.start(PROVISION, tenantId, {
+        tenantId,
+        displayName: tenantId,
+        blueprint: 'docex',
+        requestedBy: 'test',
+      });
+      expect((await run.done).status).toBe('SUCCEEDED');
+    }
+    const sandbox = blueprintSandbox();
+    try {
+      await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
+      process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+      const record = await (
+        await engine.start(ROLLOUT, 'r-bundled', {
+          rolloutId: 'r-bundled',
+          blueprint: 'docex',
+          selector: { tenantIds: fleet },
+          canary: { count: 1 },
+          concurrency: 2,
+          requestedBy: 'test',
+        })
+      ).done;
+      expect(record.status, `${record.error}: ${record.cause}`).toBe('SUCCEEDED');
+      const { rows } = await db.query<{ status: string; wave: number; n: number }>(
+        `SELECT status, wave, count(*)::int AS n FROM tenantry.rollout_tenants
+          WHERE rollout_id = 'r-bundled' GROUP BY 1, 2 ORDER BY 2`,
+      );
+      expect(rows).toEqual([
+        { status: 'succeeded', wave: 0, n: 1 },
+        { status: 'succeeded', wave: 1, n: 2 },
+      ]);
+      for (const tenantId of fleet)
+        expect(await getTenant(db, tenantId), tenantId).toMatchObject({
+          status: 'active',
+          blueprintVersion: 2,
+        });
+      // Each tenant by a Migrate execution the Map started, every one of its tasks from a bundle.
+      const { rows: children } = await db.query<{ status: string; n: number }>(
+        `SELECT status, count(*)::int AS n FROM tenantry.executions
+          WHERE workflow = 'Migrate' AND tenant_id = ANY ('{bundled-r1,bundled-r2,bundled-r3}'::text[]) GROUP BY 1`,
+      );
+      expect(children).toEqual([{ status: 'SUCCEEDED', n: 3 }]);
     } finally {
       delete process.env.TENANTRY_BLUEPRINTS_DIR;
       sandbox.dispose();
