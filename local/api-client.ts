@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { type RouteId, routeById, routePath } from '../shared/api/route-table';
 import type { StepProgress } from '../shared/progress';
+import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
 import { remoteRollout } from './rollout-cli';
+import { labelsFlag } from './usage';
 
 export interface ApiResponse<T = unknown> {
   readonly status: number;
@@ -146,6 +148,11 @@ interface RemoteExecution {
   readonly error?: { error: string; cause: string };
 }
 
+interface TenantLabels {
+  readonly tenantId: string;
+  readonly labels: Record<string, string>;
+}
+
 interface RemoteOptions {
   /** Renders one step line, as the in-process CLI does. */
   readonly describeStep: (step: ApiStep) => string;
@@ -225,6 +232,8 @@ export async function runRemote(
       name: { type: 'string' },
       status: { type: 'string' },
       to: { type: 'string' },
+      label: { type: 'string' },
+      ...LABELS_OPTIONS,
     },
   });
   const printSteps = (e: RemoteExecution) => {
@@ -268,6 +277,7 @@ export async function runRemote(
             ? { template: values.template }
             : { blueprint: values.blueprint ?? 'school-erp' }),
           ...(values.template && values.blueprint ? { blueprint: values.blueprint } : {}),
+          ...(values.label ? { labels: labelsFlag(values.label) } : {}),
           requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
         },
       });
@@ -329,6 +339,19 @@ export async function runRemote(
           `Tenant ${id} is ${tenant.body.status} at ${tenant.body.blueprint} v${tenant.body.blueprintVersion}`,
         );
       });
+    }
+    case 'labels': {
+      if (!id) return usage('labels takes a tenant id, then key=value pairs or --clear');
+      const next = labelsArgs(positionals.slice(1), values.clear === true);
+      const res = next
+        ? await client.call<TenantLabels>('SetTenantLabels', {
+            params: { tenantId: id },
+            body: { labels: next },
+          })
+        : await client.call<TenantLabels>('GetTenant', { params: { tenantId: id } });
+      if (res.status !== 200) return fail(res);
+      printLabels(res.body.tenantId, res.body.labels);
+      return 0;
     }
     case 'cancel-deprovision': {
       if (!id || positionals.length > 1) return usage('cancel-deprovision takes exactly one tenant id');
@@ -394,7 +417,7 @@ export async function runRemote(
     }
     default:
       return usage(
-        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, cancel-deprovision, cancel, redrive, stats)`,
+        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, labels, cancel-deprovision, cancel, redrive, stats)`,
       );
   }
 }

@@ -7,9 +7,11 @@ import {
   cancelDeprovision,
   cancelExecution,
   deprovisionTenant,
+  getTenant as getTenantRoute,
   migrateTenant,
   redriveExecution,
   restoreTenant,
+  setTenantLabels,
 } from '../shared/api/routes';
 import { DeprovisionBodySchema, MigrateBodySchema, RolloutBodySchema } from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
@@ -19,6 +21,7 @@ import { databaseConfigFromEnv } from '../shared/config';
 import type { DriftReport } from '../shared/drift/schemas';
 import { DEFAULT_VERIFY_CONCURRENCY, verifyFleet, verifyTenant } from '../shared/drift/verify';
 import { BlueprintError, TenantryError } from '../shared/errors';
+import { LabelsSchema } from '../shared/labels';
 import type { HistoryEvent, StepProgress } from '../shared/progress';
 import { stepsFromHistory } from '../shared/progress';
 import { ensureControlSchema } from '../shared/registry/control';
@@ -35,6 +38,7 @@ import { parseOrThrow } from '../shared/validation';
 import { DEPROVISION, MIGRATE, PROVISION, WORKFLOW_BY_NAME, type Workflow } from '../statemachine/workflows';
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
 import { LocalEngine } from './engine';
+import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
 import { recoverExpiredRuns } from './recovery';
 import {
   printPlan,
@@ -47,12 +51,13 @@ import {
   wavesLine,
 } from './rollout-cli';
 import { LocalDeletionScheduler } from './scheduler';
-import { UsageError, wholeNumber } from './usage';
+import { labelsFlag, UsageError, wholeNumber } from './usage';
 import { LocalWorkflowEngine } from './workflow-engine';
 
 const USAGE = `tenantry: provision and inspect tenants with the local engine
 
-  tenantry provision <tenant-id> [--blueprint school-erp] [--name "Display name"] [--requested-by you] [--watch]
+  tenantry provision <tenant-id> [--blueprint school-erp] [--name "Display name"] [--requested-by you]
+                     [--label key=value,...] [--watch]
                      [--template <name> --admin-email you@example.com [--admin-name "Ada"]]
   tenantry deprovision <tenant-id> [--grace-hours N] [--preserve-audit-logs|--no-preserve-audit-logs]
                        [--preserve-backups] [--notify-users] [--reason "..."] [--watch]
@@ -61,9 +66,10 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      move an active tenant to a newer version of its blueprint
   tenantry rollout plan|start --blueprint <name> [--to N] [--canary 5|5% | --canary-tenants a,b] [--growth 2]
                         [--concurrency 4] [--canary-halt-at 0] [--halt-at 5%] [--tenants a,b] [--template id]
-                        [--status active] [--plan] [--watch]
+                        [--status active] [--label key=value,...] [--plan] [--watch]
                                                      a fleet to a newer version in waves, canary first (plan: change nothing)
   tenantry rollout status|pause|resume|cancel <rollout-id>
+  tenantry labels <tenant-id> [key=value ...] [--clear]   replace a tenant's labels (none given: show them)
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
   tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
@@ -77,7 +83,7 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|labels|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
@@ -127,11 +133,13 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
       'admin-name': { type: 'string' },
       name: { type: 'string' },
       'requested-by': { type: 'string' },
+      label: { type: 'string' },
       watch: { type: 'boolean', default: false },
     },
   });
   const tenantId = positionals[0];
   if (!tenantId || positionals.length > 1) throw new UsageError('provision takes exactly one tenant id');
+  const labels = labelsFlag(values.label);
   const engine = new LocalEngine({ db });
   // The admin's password is made here and shown once; only its hash goes into the workflow.
   const password = values['admin-email'] ? generatePassword() : undefined;
@@ -149,6 +157,7 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
           },
         }
       : {}),
+    ...(labels ? { labels } : {}),
     requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
   };
   const source = values.template ? `template ${values.template}` : (input.blueprint ?? 'school-erp');
@@ -484,6 +493,20 @@ async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | '
   return 0;
 }
 
+/** `tenantry labels <id> [key=value ...] [--clear]`: a tenant's labels replaced (none given: shown). */
+async function labels(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: LABELS_OPTIONS });
+  const [tenantId, ...pairs] = positionals;
+  if (!tenantId) throw new UsageError('labels takes a tenant id, then key=value pairs or --clear');
+  const next = labelsArgs(pairs, values.clear === true);
+  const { rt } = localApi(db);
+  const tenant = next
+    ? await setTenantLabels(rt, tenantId, parseOrThrow(LabelsSchema, next), process.env.USER ?? 'cli')
+    : await getTenantRoute(rt, tenantId);
+  printLabels(tenant.tenantId, tenant.labels);
+  return 0;
+}
+
 async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<number> {
   const tenantId = args[0];
   if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
@@ -505,6 +528,8 @@ async function status(db: SqlClient, args: string[]): Promise<number> {
   console.log(`${tenant.tenantId} (${tenant.displayName}): ${tenant.status}`);
   console.log(`  schema ${tenant.schemaName}, blueprint ${tenant.blueprint} v${tenant.blueprintVersion}`);
   console.log(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
+  const labels = Object.entries(tenant.labels);
+  if (labels.length > 0) console.log(`  labels ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   if (tenant.failedStep) console.log(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
   if (tenant.driftCheckedAt) {
     const d = tenant.drift;
@@ -751,6 +776,7 @@ export async function main(argv: string[]): Promise<number> {
       deprovision,
       migrate,
       rollout,
+      labels,
       'cancel-deprovision': cancelDeprovisionCommand,
       cancel,
       redrive,

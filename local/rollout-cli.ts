@@ -3,7 +3,7 @@ import type { RolloutRecord, RolloutTenantRecord } from '../shared/rollout/recor
 import { type RolloutPlan, type RolloutRequest, RolloutRequestSchema } from '../shared/rollout/schemas';
 import { parseOrThrow } from '../shared/validation';
 import type { ApiClient, ApiResponse } from './api-client';
-import { UsageError, wholeNumber } from './usage';
+import { labelsFlag, UsageError, wholeNumber } from './usage';
 
 /**
  * `tenantry rollout ...`: the flags, the request they make and how a rollout is shown, the same in
@@ -22,6 +22,7 @@ export const ROLLOUT_OPTIONS = {
   tenants: { type: 'string' },
   template: { type: 'string' },
   status: { type: 'string' },
+  label: { type: 'string' },
 } as const;
 
 /** `5` is a count, `5%` a percentage: of tenants (a wave) or of failures (a threshold). */
@@ -49,6 +50,7 @@ export function rolloutRequest(values: { [K in keyof typeof ROLLOUT_OPTIONS]?: s
     ...(values.tenants ? { tenantIds: commaList(values.tenants) } : {}),
     ...(values.template ? { template: values.template } : {}),
     ...(values.status ? { statuses: commaList(values.status) } : {}),
+    ...(values.label ? { labels: labelsFlag(values.label) } : {}),
   };
   return parseOrThrow(RolloutRequestSchema, {
     blueprint: values.blueprint,

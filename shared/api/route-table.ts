@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   DeprovisionBodySchema,
   ExecutionIdParamSchema,
+  LabelsBodySchema,
   ListTemplatesQuerySchema,
   ListTenantsQuerySchema,
   MigrateBodySchema,
@@ -93,6 +94,17 @@ export const API_ROUTES = [
     method: 'GET',
     path: '/tenants/{tenantId}',
     summary: 'A tenant from the registry',
+    sfn: [],
+  },
+  {
+    id: 'SetTenantLabels',
+    params: TenantIdParamSchema,
+    body: LabelsBodySchema,
+    ok: [200, 'Tenant'],
+    errors: [400, 404, 409],
+    method: 'PUT',
+    path: '/tenants/{tenantId}/labels',
+    summary: "Replace a tenant's labels (what a rollout's selector matches), audited",
     sfn: [],
   },
   {

@@ -17,6 +17,7 @@ import {
 import type { ExecutionDescription, WorkflowName } from '../engine/port';
 import { fullHistory } from '../engine/port';
 import { ConflictError, NotFoundError, TenantBusyError, TenantStateError, ValidationError } from '../errors';
+import type { Labels } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
 import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
@@ -157,6 +158,39 @@ export async function getTenant(rt: Runtime, tenantId: string): Promise<TenantRe
   const tenant = await readTenant(rt.db, tenantId);
   if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
   return tenant;
+}
+
+/**
+ * `PUT /tenants/{tenantId}/labels`: the tenant's labels, replaced whole (an empty object clears
+ * them), with an audit entry of what they were. A deprovisioned tenant keeps the labels it had.
+ */
+export async function setTenantLabels(
+  rt: Runtime,
+  tenantId: string,
+  labels: Labels,
+  actor: string,
+): Promise<TenantRecord> {
+  await ensureControlSchema(rt.db);
+  await rt.db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ status: string; labels: Labels }>(
+      'SELECT status, labels FROM tenantry.tenants WHERE tenant_id = $1 FOR UPDATE',
+      [tenantId],
+    );
+    const row = rows[0];
+    if (!row) throw new NotFoundError(`no tenant '${tenantId}'`);
+    if (row.status === 'deprovisioned')
+      throw new TenantStateError(`tenant '${tenantId}' is deprovisioned: its labels are kept as they were`);
+    await tx.query(
+      'UPDATE tenantry.tenants SET labels = $2::jsonb, updated_at = now() WHERE tenant_id = $1',
+      [tenantId, JSON.stringify(labels)],
+    );
+    await tx.query(`SELECT tenantry.audit($1, 'labels.set', $2, NULL, $3::jsonb)`, [
+      tenantId,
+      actor,
+      JSON.stringify({ labels, previous: row.labels }),
+    ]);
+  });
+  return getTenant(rt, tenantId);
 }
 
 /** `GET /tenants/{tenantId}/drift`: verify the live tenant against its blueprint version's lock, and record it. */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
 import { DriftReportSchema, TenantDriftSchema } from '../drift/schemas';
+import { LabelsSchema } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
 import { TENANT_STATUSES } from '../registry/lifecycle';
@@ -210,6 +211,13 @@ export const PageQuerySchema = z
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
 /** A tenant id in a path: one that breaks the tenant id rules names no tenant, and is a 400. */
+/** The body of PUT /tenants/{tenantId}/labels: every label the tenant has from now on. */
+export const LabelsBodySchema = z
+  .object({ labels: LabelsSchema })
+  .strict()
+  .register(apiSchemas, { id: 'LabelsRequest' });
+export type LabelsBody = z.infer<typeof LabelsBodySchema>;
+
 export const TenantIdParamSchema = z.object({
   tenantId: z
     .string()
@@ -287,6 +295,8 @@ export const TenantSchema = z
     /** What the last verify found different from the blueprint's lock; null when nothing, or never verified. */
     drift: TenantDriftSchema.nullable(),
     driftCheckedAt: z.string().nullable(),
+    /** Labels to pick the tenant out by (a rollout's selector). */
+    labels: z.record(z.string(), z.string()),
   })
   .register(apiSchemas, { id: 'Tenant' });
 

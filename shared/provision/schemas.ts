@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { LabelsSchema } from '../labels';
 import { AdminUserRequestSchema } from '../templates/schema';
 import { tenantIdProblem } from '../tenant-id';
 
@@ -15,6 +16,8 @@ export const ProvisionRequestSchema = z.object({
   template: z.string().min(1).max(100).optional(),
   /** The admin user a template creates; the password arrives hashed (see shared/templates/password.ts). */
   adminUser: AdminUserRequestSchema.strict().optional(),
+  /** Labels to pick the tenant out by later (a rollout's selector): shared/labels.ts. */
+  labels: LabelsSchema.optional(),
   requestedBy: z.string().trim().min(1).max(200).default('unknown'),
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
@@ -39,6 +42,7 @@ export const ProvisionPlanSchema = z.object({
   requestedBy: z.string(),
   template: TemplateRefSchema.optional(),
   adminUser: AdminUserRequestSchema.optional(),
+  labels: LabelsSchema.optional(),
   /** Set for a restore: the backup manifest RestoreRows loads. */
   restore: z.object({ manifest: z.string() }).optional(),
 });

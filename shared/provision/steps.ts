@@ -138,6 +138,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     requestedBy: request.requestedBy,
     ...(template ? { template: { id: template.templateId, version: template.currentVersion } } : {}),
     ...(request.adminUser ? { adminUser: request.adminUser } : {}),
+    ...(request.labels ? { labels: request.labels } : {}),
   };
   const claim = await callControl(rt.db, plan.tenantId, 'claim_tenant', [
     jsonArg({ ...plan, executionId: event.execution.id }),

@@ -35,6 +35,8 @@ export interface TenantRecord {
   readonly drift: TenantDrift | null;
   /** When the tenant was last verified (`tenantry verify`, `GET /tenants/{id}/drift`). */
   readonly driftCheckedAt: string | null;
+  /** Labels to pick the tenant out by (shared/labels.ts). */
+  readonly labels: Record<string, string>;
 }
 
 export interface AuditEntry {
@@ -49,7 +51,7 @@ export interface AuditEntry {
 
 const TENANT_COLUMNS = `tenant_id, display_name, schema_name, status, blueprint, blueprint_version, requested_by,
   execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at,
-  template_id, template_version, deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at`;
+  template_id, template_version, deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at, labels`;
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 
@@ -77,6 +79,7 @@ function toTenant(r: Record<string, unknown>): TenantRecord {
     deprovisionedAt: iso(r.deprovisioned_at),
     drift: r.drift === null || r.drift === undefined ? null : TenantDriftSchema.parse(r.drift),
     driftCheckedAt: iso(r.drift_checked_at),
+    labels: (r.labels as Record<string, string> | null) ?? {},
   };
 }
 

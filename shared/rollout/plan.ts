@@ -101,6 +101,7 @@ export async function selectTenants(
         AND ($3::text[] IS NULL OR tenant_id = ANY ($3::text[]))
         AND ($4::text IS NULL OR template_id = $4)
         AND status = ANY ($5::text[])
+        AND ($6::jsonb IS NULL OR labels @> $6::jsonb)
       ORDER BY tenant_id`,
     [
       request.blueprint,
@@ -108,6 +109,7 @@ export async function selectTenants(
       selector.tenantIds ? textArray(selector.tenantIds) : null,
       selector.template ?? null,
       textArray(selector.statuses ?? ['active']),
+      selector.labels ? JSON.stringify(selector.labels) : null,
     ],
   );
   const eligible: PlannedTenant[] = [];

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { LabelsSchema } from '../labels';
 import { TENANT_STATUSES } from '../registry/lifecycle';
 import { tenantIdProblem } from '../tenant-id';
 
@@ -40,6 +41,10 @@ export const SelectorSchema = z
      * as skipped, with the reason: only an active tenant can be migrated. @default ['active']
      */
     statuses: z.array(z.enum(TENANT_STATUSES)).min(1).optional(),
+    /** Only tenants with every one of these labels (shared/labels.ts). */
+    labels: LabelsSchema.refine((l) => Object.keys(l).length > 0, {
+      message: 'names at least one label',
+    }).optional(),
   })
   .strict();
 export type Selector = z.infer<typeof SelectorSchema>;

@@ -6,6 +6,7 @@ import { MAX_BODY_BYTES } from '../../shared/api/input';
 import {
   DeprovisionBodySchema,
   type ExecutionResponse,
+  LabelsBodySchema,
   MigrateBodySchema,
   ProblemSchema,
   ProvisionFromTemplateSchema,
@@ -158,6 +159,7 @@ const BODY_SCHEMAS = {
   DeprovisionRequest: DeprovisionBodySchema,
   MigrateRequest: MigrateBodySchema,
   RolloutRequest: RolloutBodySchema,
+  LabelsRequest: LabelsBodySchema,
 } as const;
 
 function getAt(value: Json, path: Path): Json {

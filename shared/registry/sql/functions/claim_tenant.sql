@@ -13,9 +13,9 @@ BEGIN
   END IF;
   BEGIN
     INSERT INTO tenantry.tenants (tenant_id, display_name, schema_name, status, blueprint, blueprint_version,
-                                  requested_by, execution_id)
+                                  requested_by, execution_id, labels)
     VALUES (v_tenant, p->>'displayName', p->>'schemaName', 'provisioning', p->>'blueprint',
-            (p->>'blueprintVersion')::integer, p->>'requestedBy', v_exec)
+            (p->>'blueprintVersion')::integer, p->>'requestedBy', v_exec, coalesce(p->'labels', '{}'::jsonb))
     ON CONFLICT (tenant_id) DO NOTHING;
   EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'schema % is already used by another tenant', p->>'schemaName' USING ERRCODE = 'TY004';
@@ -34,7 +34,8 @@ BEGIN
     UPDATE tenantry.tenants
        SET status = 'provisioning', execution_id = v_exec, display_name = p->>'displayName',
            blueprint = p->>'blueprint', blueprint_version = (p->>'blueprintVersion')::integer,
-           requested_by = p->>'requestedBy', schema_created_by = NULL, failed_step = NULL, last_error = NULL,
+           requested_by = p->>'requestedBy', labels = coalesce(p->'labels', '{}'::jsonb),
+           schema_created_by = NULL, failed_step = NULL, last_error = NULL,
            warnings = '[]'::jsonb, summary = NULL, updated_at = now()
      WHERE tenant_id = v_tenant;
     PERFORM tenantry.audit(v_tenant, 'provision.started', p->>'requestedBy', v_exec,
