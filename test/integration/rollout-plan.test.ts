@@ -4,7 +4,7 @@ import { RolloutRequestSchema } from '../../shared/rollout/schemas';
 import { blueprintSandbox } from '../support/blueprints';
 import { cli, embeddedCliFolder } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
-import { addDocexVersion, cliBlueprintSandbox, DOCEX_V2, migrate } from '../support/migrating';
+import { addDocexVersion, cliBlueprintSandbox, DOCEX_V2, DOCEX_V3, migrate } from '../support/migrating';
 import { engineFor, provision } from '../support/provisioning';
 
 const IDS = ['rp-a', 'rp-b', 'rp-c', 'rp-d', 'rp-e', 'rp-f', 'rp-g'];
@@ -111,5 +111,24 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     expect(again.err).toMatch(/is succeeded and cannot be paused/);
     expect((await cli('rollout', 'status', 'r-0000000000000000')).code).toBe(1);
     expect((await cli('rollout', 'go', '--blueprint', 'docex')).code).toBe(2);
+  });
+
+  it('labels a tenant at provisioning and with `labels`, and a rollout plan selects by them', async () => {
+    const made = await cli('provision', 'cr-gold', '--blueprint', 'docex', '--label', 'tier=gold,region=eu');
+    expect(made.code, made.err).toBe(0);
+    expect((await cli('status', 'cr-gold')).out).toContain('labels tier=gold, region=eu');
+    expect((await cli('labels', 'cr-a', 'tier=gold')).out).toContain('cr-a: tier=gold');
+    expect((await cli('labels', 'cr-a')).out).toContain('cr-a: tier=gold');
+    await blueprints.addDocexVersion('0003_unique_names.sql', DOCEX_V3);
+    const plan = await cli('rollout', 'plan', '--blueprint', 'docex', '--label', 'tier=gold');
+    expect(plan.code, plan.err).toBe(0);
+    expect(plan.out).toContain('Rollout of docex to v3: 2 selected, 2 in 2 waves');
+    expect(plan.out).toMatch(/wave 0 \(canary\): 1 tenants, .*: cr-a$/m);
+    expect(plan.out).toMatch(/wave 1: 1 tenants, .*: cr-gold$/m);
+    expect((await cli('labels', 'cr-a', '--clear')).out).toContain('cr-a: no labels');
+    const bad = await cli('labels', 'cr-a', 'Tier=x');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/Tier/);
+    expect((await cli('labels', 'nobody', 'tier=x')).err).toMatch(/no tenant 'nobody'/);
   });
 });
