@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { type RouteId, routeById, routePath } from '../shared/api/route-table';
 import type { StepProgress } from '../shared/progress';
+import type { AuditEntry } from '../shared/registry/tenants';
+import { AUDIT_OPTIONS, auditQuery, printAudit } from './audit-cli';
 import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
 import { remoteRollout } from './rollout-cli';
 import { labelsFlag } from './usage';
@@ -148,6 +150,11 @@ interface RemoteExecution {
   readonly error?: { error: string; cause: string };
 }
 
+interface AuditPage {
+  readonly items: AuditEntry[];
+  readonly nextToken?: string;
+}
+
 interface TenantLabels {
   readonly tenantId: string;
   readonly labels: Record<string, string>;
@@ -234,6 +241,7 @@ export async function runRemote(
       to: { type: 'string' },
       label: { type: 'string' },
       ...LABELS_OPTIONS,
+      ...AUDIT_OPTIONS,
     },
   });
   const printSteps = (e: RemoteExecution) => {
@@ -353,6 +361,17 @@ export async function runRemote(
       printLabels(res.body.tenantId, res.body.labels);
       return 0;
     }
+    case 'audit': {
+      if (positionals.length > 1) return usage('audit takes at most one tenant id');
+      const query = auditQuery(values);
+      const res = id
+        ? await client.call<AuditPage>('ListTenantAudit', { params: { tenantId: id }, query })
+        : await client.call<AuditPage>('ListAudit', { query });
+      if (res.status !== 200) return fail(res);
+      printAudit(res.body.items);
+      if (res.body.nextToken) console.log(`(more: --next ${res.body.nextToken})`);
+      return 0;
+    }
     case 'cancel-deprovision': {
       if (!id || positionals.length > 1) return usage('cancel-deprovision takes exactly one tenant id');
       const res = await client.call<{ status: string; scheduleName: string }>('CancelDeprovision', {
@@ -417,7 +436,7 @@ export async function runRemote(
     }
     default:
       return usage(
-        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, labels, cancel-deprovision, cancel, redrive, stats)`,
+        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, labels, audit, cancel-deprovision, cancel, redrive, stats)`,
       );
   }
 }

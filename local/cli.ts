@@ -8,6 +8,7 @@ import {
   cancelExecution,
   deprovisionTenant,
   getTenant as getTenantRoute,
+  listAudit,
   migrateTenant,
   redriveExecution,
   restoreTenant,
@@ -37,6 +38,7 @@ import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
 import { parseOrThrow } from '../shared/validation';
 import { DEPROVISION, MIGRATE, PROVISION, WORKFLOW_BY_NAME, type Workflow } from '../statemachine/workflows';
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
+import { AUDIT_OPTIONS, auditQuery, printAudit } from './audit-cli';
 import { LocalEngine } from './engine';
 import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
 import { recoverExpiredRuns } from './recovery';
@@ -70,6 +72,8 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      a fleet to a newer version in waves, canary first (plan: change nothing)
   tenantry rollout status|pause|resume|cancel <rollout-id>
   tenantry labels <tenant-id> [key=value ...] [--clear]   replace a tenant's labels (none given: show them)
+  tenantry audit [<tenant-id>] [--action provision] [--since 2026-01-01T00:00:00Z] [--until ...] [--limit 100] [--next t]
+                                                     the audit trail, newest first
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
   tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
@@ -83,7 +87,7 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|labels|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|labels|audit|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
@@ -493,6 +497,20 @@ async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | '
   return 0;
 }
 
+/** `tenantry audit [<tenant-id>] [--action a] [--since t] [--until t] [--limit n]`: newest first. */
+async function audit(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: AUDIT_OPTIONS });
+  if (positionals.length > 1) throw new UsageError('audit takes at most one tenant id');
+  const page = await listAudit(
+    { db, blueprints: new BlueprintCatalog() },
+    auditQuery(values),
+    positionals[0],
+  );
+  printAudit(page.items);
+  if (page.nextToken) console.log(`(more: --next ${page.nextToken})`);
+  return 0;
+}
+
 /** `tenantry labels <id> [key=value ...] [--clear]`: a tenant's labels replaced (none given: shown). */
 async function labels(db: SqlClient, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: LABELS_OPTIONS });
@@ -777,6 +795,7 @@ export async function main(argv: string[]): Promise<number> {
       migrate,
       rollout,
       labels,
+      audit,
       'cancel-deprovision': cancelDeprovisionCommand,
       cancel,
       redrive,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  AuditQuerySchema,
   DeprovisionBodySchema,
   ExecutionIdParamSchema,
   LabelsBodySchema,
@@ -105,6 +106,27 @@ export const API_ROUTES = [
     method: 'PUT',
     path: '/tenants/{tenantId}/labels',
     summary: "Replace a tenant's labels (what a rollout's selector matches), audited",
+    sfn: [],
+  },
+  {
+    id: 'ListTenantAudit',
+    params: TenantIdParamSchema,
+    query: AuditQuerySchema,
+    ok: [200, 'AuditPage'],
+    errors: [400, 404],
+    method: 'GET',
+    path: '/tenants/{tenantId}/audit',
+    summary: "A tenant's audit trail, newest first, paged, filtered by action and time",
+    sfn: [],
+  },
+  {
+    id: 'ListAudit',
+    query: AuditQuerySchema,
+    ok: [200, 'AuditPage'],
+    errors: [400],
+    method: 'GET',
+    path: '/audit',
+    summary: 'The audit trail of every tenant and rollout, newest first, paged, filtered by action and time',
     sfn: [],
   },
   {

@@ -27,6 +27,7 @@ import { ensureControlSchema } from '../registry/control';
 import { deprovisionRefusal, migrateRefusal, provisionRefusal } from '../registry/lifecycle';
 import {
   assertSchemaNameFree,
+  auditPage,
   getTenant as readTenant,
   listTenants as readTenants,
   type TenantRecord,
@@ -37,6 +38,7 @@ import { TemplateStore } from '../templates/store';
 import { parseOrThrow } from '../validation';
 import type { ApiRuntime, EngineRuntime } from './runtime';
 import type {
+  AuditQuery,
   DeprovisionBody,
   DeprovisionScheduled,
   DeprovisionStarted,
@@ -150,6 +152,26 @@ export async function listTenants(rt: Runtime, query: ListTenantsQuery) {
   });
   const last = items.at(-1);
   return { items, ...(items.length === query.limit && last ? { nextToken: last.tenantId } : {}) };
+}
+
+/**
+ * `GET /audit` and `GET /tenants/{tenantId}/audit`: the audit trail, newest first. A tenant id that
+ * names no tenant and has no entries (a rejected provisioning keeps its entries) is a 404.
+ */
+export async function listAudit(rt: Runtime, query: AuditQuery, tenantId?: string) {
+  await ensureControlSchema(rt.db);
+  const items = await auditPage(rt.db, {
+    ...(tenantId ? { tenantId } : {}),
+    ...(query.action ? { action: query.action } : {}),
+    ...(query.since ? { since: query.since } : {}),
+    ...(query.until ? { until: query.until } : {}),
+    ...(query.nextToken ? { before: query.nextToken } : {}),
+    limit: query.limit,
+  });
+  if (tenantId && items.length === 0 && !query.nextToken && !(await readTenant(rt.db, tenantId)))
+    throw new NotFoundError(`no tenant '${tenantId}'`);
+  const last = items.at(-1);
+  return { items, ...(items.length === query.limit && last ? { nextToken: last.id } : {}) };
 }
 
 /** `GET /tenants/{tenantId}` */

@@ -205,12 +205,37 @@ export const ListTemplatesQuerySchema = z
   })
   .strict();
 
+/** `GET /audit` and `GET /tenants/{tenantId}/audit`: newest first, filtered by action and time. */
+export const AuditQuerySchema = z
+  .object({
+    /** An action (`provision.started`) or a family of them (`provision`). */
+    action: z
+      .string()
+      .regex(
+        /^[a-z][a-z_]*(\.[a-z_]+)*$/,
+        "must be an action ('provision.started') or a family ('provision')",
+      )
+      .max(100)
+      .optional(),
+    /** Entries at or after this instant (ISO 8601 with an offset). */
+    since: z.iso.datetime({ offset: true }).optional(),
+    /** Entries before this instant. */
+    until: z.iso.datetime({ offset: true }).optional(),
+    limit: limit(500, 100),
+    /** Keyset paging: the `nextToken` of the previous page. */
+    nextToken: z
+      .string()
+      .regex(/^[1-9][0-9]{0,18}$/, 'is not a token this API gave')
+      .optional(),
+  })
+  .strict();
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
 export const PageQuerySchema = z
   .object({ limit: limit(1000, 100), nextToken: z.string().min(1).optional() })
   .strict();
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
-/** A tenant id in a path: one that breaks the tenant id rules names no tenant, and is a 400. */
 /** The body of PUT /tenants/{tenantId}/labels: every label the tenant has from now on. */
 export const LabelsBodySchema = z
   .object({ labels: LabelsSchema })
@@ -218,6 +243,7 @@ export const LabelsBodySchema = z
   .register(apiSchemas, { id: 'LabelsRequest' });
 export type LabelsBody = z.infer<typeof LabelsBodySchema>;
 
+/** A tenant id in a path: one that breaks the tenant id rules names no tenant, and is a 400. */
 export const TenantIdParamSchema = z.object({
   tenantId: z
     .string()
@@ -357,6 +383,25 @@ export type DeprovisionScheduled = z.infer<typeof DeprovisionScheduledSchema>;
 export const DeprovisionCancelledSchema = z
   .object({ tenantId: z.string(), status: TenantStatusSchema, scheduleName: z.string() })
   .register(apiSchemas, { id: 'DeprovisionCancelled' });
+
+export const AuditEntrySchema = z
+  .object({
+    /** The entry's id (a bigint, as text). */
+    id: z.string(),
+    /** The tenant, or `rollout:<id>` for a rollout's own entries. */
+    tenantId: z.string(),
+    action: z.string(),
+    /** Who did it: the caller the API authenticated, or the workflow's requester. */
+    actor: z.string(),
+    executionId: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()),
+    at: z.string(),
+  })
+  .register(apiSchemas, { id: 'AuditEntry' });
+
+export const AuditPageSchema = z
+  .object({ items: z.array(AuditEntrySchema), nextToken: z.string().optional() })
+  .register(apiSchemas, { id: 'AuditPage' });
 
 export const TenantPageSchema = z
   .object({ items: z.array(TenantSchema), nextToken: z.string().optional() })

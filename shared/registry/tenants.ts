@@ -40,7 +40,8 @@ export interface TenantRecord {
 }
 
 export interface AuditEntry {
-  readonly id: number;
+  /** The entry's bigint id, as text. */
+  readonly id: string;
   readonly tenantId: string;
   readonly action: string;
   readonly actor: string;
@@ -126,18 +127,54 @@ export async function listTenants(
   return rows.map(toTenant);
 }
 
-export async function auditTrail(db: SqlExecutor, tenantId: string): Promise<AuditEntry[]> {
-  const { rows } = await db.query(
-    'SELECT id, tenant_id, action, actor, execution_id, detail, at FROM tenantry.audit_log WHERE tenant_id = $1 ORDER BY id',
-    [tenantId],
-  );
-  return rows.map((r) => ({
-    id: r.id as number,
+const AUDIT_COLUMNS = 'id::text AS id, tenant_id, action, actor, execution_id, detail, at';
+
+function toAuditEntry(r: Record<string, unknown>): AuditEntry {
+  return {
+    id: r.id as string,
     tenantId: r.tenant_id as string,
     action: r.action as string,
     actor: r.actor as string,
     executionId: (r.execution_id as string | null) ?? null,
     detail: (r.detail as Record<string, unknown>) ?? {},
     at: iso(r.at) ?? '',
-  }));
+  };
+}
+
+/** A tenant's whole audit trail, oldest first. */
+export async function auditTrail(db: SqlExecutor, tenantId: string): Promise<AuditEntry[]> {
+  const { rows } = await db.query(
+    `SELECT ${AUDIT_COLUMNS} FROM tenantry.audit_log WHERE tenant_id = $1 ORDER BY id`,
+    [tenantId],
+  );
+  return rows.map(toAuditEntry);
+}
+
+export interface AuditQuery {
+  /** One tenant's entries (a rollout's are under `rollout:<id>`). */
+  readonly tenantId?: string;
+  /** An action (`provision.started`) or its family (`provision`). */
+  readonly action?: string;
+  /** Entries at or after this instant (ISO 8601). */
+  readonly since?: string;
+  /** Entries before this instant. */
+  readonly until?: string;
+  readonly limit: number;
+  /** The id of the last entry of the page before: the next page holds older entries. */
+  readonly before?: string;
+}
+
+/** Audit entries, newest first, a page at a time (keyset paging by id). */
+export async function auditPage(db: SqlExecutor, q: AuditQuery): Promise<AuditEntry[]> {
+  const { rows } = await db.query(
+    `SELECT ${AUDIT_COLUMNS} FROM tenantry.audit_log
+      WHERE ($1::text IS NULL OR tenant_id = $1)
+        AND ($2::text IS NULL OR action = $2 OR left(action, length($2) + 1) = $2 || '.')
+        AND ($3::timestamptz IS NULL OR at >= $3::timestamptz)
+        AND ($4::timestamptz IS NULL OR at < $4::timestamptz)
+        AND ($5::bigint IS NULL OR id < $5::bigint)
+      ORDER BY id DESC LIMIT $6`,
+    [q.tenantId ?? null, q.action ?? null, q.since ?? null, q.until ?? null, q.before ?? null, q.limit],
+  );
+  return rows.map(toAuditEntry);
 }

@@ -126,6 +126,14 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     expect(plan.out).toMatch(/wave 0 \(canary\): 1 tenants, .*: cr-a$/m);
     expect(plan.out).toMatch(/wave 1: 1 tenants, .*: cr-gold$/m);
     expect((await cli('labels', 'cr-a', '--clear')).out).toContain('cr-a: no labels');
+    // Both changes are in the tenant's audit trail, newest first.
+    const audit = await cli('audit', 'cr-a', '--action', 'labels');
+    expect(audit.code, audit.err).toBe(0);
+    expect(audit.out.trim().split('\n').map((l) => l.split('  ').slice(1, 3).join(' '))).toEqual([
+      'cr-a labels.set',
+      'cr-a labels.set',
+    ]);
+    expect(audit.out).toContain('"labels":{},"previous":{"tier":"gold"}');
     const bad = await cli('labels', 'cr-a', 'Tier=x');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/Tier/);
