@@ -53,7 +53,7 @@ import {
   wavesLine,
 } from './rollout-cli';
 import { LocalDeletionScheduler } from './scheduler';
-import { labelsFlag, UsageError, wholeNumber } from './usage';
+import { cliActor, labelsFlag, UsageError, wholeNumber } from './usage';
 import { LocalWorkflowEngine } from './workflow-engine';
 
 const USAGE = `tenantry: provision and inspect tenants with the local engine
@@ -163,6 +163,7 @@ async function provision(db: SqlClient, args: string[]): Promise<number> {
       : {}),
     ...(labels ? { labels } : {}),
     requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
+    actor: cliActor(),
   };
   const source = values.template ? `template ${values.template}` : (input.blueprint ?? 'school-erp');
   console.log(`Provisioning ${tenantId} from ${source} on ${describeBackend(db)}`);
@@ -224,7 +225,13 @@ async function deprovision(db: SqlClient, args: string[]): Promise<number> {
   const raw = deprovisionBody(values);
   if (typeof raw === 'string') throw new UsageError(raw);
   const { local, rt, scheduler } = localApi(db);
-  const result = await deprovisionTenant(rt, scheduler, tenantId, parseOrThrow(DeprovisionBodySchema, raw));
+  const result = await deprovisionTenant(
+    rt,
+    scheduler,
+    tenantId,
+    parseOrThrow(DeprovisionBodySchema, raw),
+    cliActor(),
+  );
   if (result.scheduled) {
     console.log(`Tenant ${tenantId} is scheduled for deletion at ${result.dueAt} (${result.scheduleName})`);
     console.log('  it runs when due while the local API server (npm start) is running');
@@ -287,7 +294,7 @@ async function migrate(db: SqlClient, args: string[]): Promise<number> {
     ...(lockTimeoutMs ? { lockTimeoutMs } : {}),
   });
   const { local, rt } = localApi(db);
-  const result = await migrateTenant(rt, tenantId, body, process.env.USER ?? 'cli');
+  const result = await migrateTenant(rt, tenantId, body, cliActor());
   console.log(
     `Migrating ${tenantId} on ${describeBackend(db)}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
   );
@@ -312,7 +319,7 @@ async function restore(db: SqlClient, args: string[]): Promise<number> {
   const tenantId = args[0];
   if (!tenantId || args.length > 1) throw new UsageError('restore takes exactly one tenant id');
   const { local, rt } = localApi(db);
-  const result = await restoreTenant(rt, tenantId, process.env.USER ?? 'cli');
+  const result = await restoreTenant(rt, tenantId, cliActor());
   console.log(
     `Restoring ${tenantId} from its backup on ${describeBackend(db)}\n  execution ${result.executionId}`,
   );
@@ -361,7 +368,7 @@ async function cancel(db: SqlClient, args: string[]): Promise<number> {
   const ref = args[0];
   if (!ref || args.length > 1) throw new UsageError('cancel takes exactly one execution name or ARN');
   const { rt } = localApi(db);
-  const result = await cancelExecution(rt, ref, process.env.USER ?? 'cli');
+  const result = await cancelExecution(rt, ref, cliActor());
   console.log(
     `Cancelled ${result.executionId} in ${result.stoppedInStep}: execution ${result.status}, tenant ${result.tenantId} ${result.tenantStatus ?? 'gone'}` +
       (result.droppedSchema ? ' (its schema dropped)' : ''),
@@ -477,7 +484,7 @@ async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | '
   }
   if (sub === 'resume') {
     const { local, rt } = localApi(db);
-    const resumed = await resumeRollout(rt, rolloutId, process.env.USER ?? 'cli');
+    const resumed = await resumeRollout(rt, rolloutId, cliActor());
     console.log(`Resuming ${rolloutId}: execution ${resumed.executionName}`);
     return followRollout(
       local,
@@ -487,12 +494,7 @@ async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | '
       false,
     );
   }
-  const result = await requestRollout(
-    { db, blueprints: new BlueprintCatalog() },
-    rolloutId,
-    sub,
-    process.env.USER ?? 'cli',
-  );
+  const result = await requestRollout({ db, blueprints: new BlueprintCatalog() }, rolloutId, sub, cliActor());
   printRolloutAction(rolloutId, result);
   return 0;
 }
@@ -519,7 +521,7 @@ async function labels(db: SqlClient, args: string[]): Promise<number> {
   const next = labelsArgs(pairs, values.clear === true);
   const { rt } = localApi(db);
   const tenant = next
-    ? await setTenantLabels(rt, tenantId, parseOrThrow(LabelsSchema, next), process.env.USER ?? 'cli')
+    ? await setTenantLabels(rt, tenantId, parseOrThrow(LabelsSchema, next), cliActor())
     : await getTenantRoute(rt, tenantId);
   printLabels(tenant.tenantId, tenant.labels);
   return 0;
@@ -529,7 +531,7 @@ async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<
   const tenantId = args[0];
   if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
   const { rt, scheduler } = localApi(db);
-  const result = await cancelDeprovision(rt, scheduler, tenantId, process.env.USER ?? 'cli');
+  const result = await cancelDeprovision(rt, scheduler, tenantId, cliActor());
   console.log(`Cancelled ${result.scheduleName}: tenant ${tenantId} is ${result.status} again`);
   return 0;
 }
@@ -611,7 +613,7 @@ async function verify(db: SqlClient, args: string[]): Promise<number> {
   }
   const tenantId = positionals[0];
   if (!tenantId || positionals.length > 1) throw new UsageError('verify takes one tenant id, or --all');
-  const report = await verifyTenant(rt, tenantId, process.env.USER ?? 'cli');
+  const report = await verifyTenant(rt, tenantId, cliActor());
   for (const line of describeDrift(report)) console.log(line);
   return report.drifted ? 1 : 0;
 }
@@ -724,7 +726,7 @@ async function template(db: SqlClient, args: string[]): Promise<number> {
   });
   const [sub, name] = positionals;
   const store = new TemplateStore(db, new BlueprintCatalog());
-  const actor = process.env.USER ?? 'cli';
+  const actor = cliActor();
   const fromFile = () => {
     if (!values.file) throw new UsageError(`template ${sub} needs --file <template.json>`);
     return JSON.parse(readFileSync(values.file, 'utf8')) as TemplateDefinitionInput;

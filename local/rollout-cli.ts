@@ -3,7 +3,7 @@ import type { RolloutRecord, RolloutTenantRecord } from '../shared/rollout/recor
 import { type RolloutPlan, type RolloutRequest, RolloutRequestSchema } from '../shared/rollout/schemas';
 import { parseOrThrow } from '../shared/validation';
 import type { ApiClient, ApiResponse } from './api-client';
-import { labelsFlag, UsageError, wholeNumber } from './usage';
+import { cliActor, labelsFlag, UsageError, wholeNumber } from './usage';
 
 /**
  * `tenantry rollout ...`: the flags, the request they make and how a rollout is shown, the same in
@@ -66,7 +66,8 @@ export function rolloutRequest(values: { [K in keyof typeof ROLLOUT_OPTIONS]?: s
     ...(values['canary-halt-at'] !== undefined
       ? { canaryHaltAt: countOrPercent('canary-halt-at', values['canary-halt-at']) }
       : {}),
-    requestedBy: process.env.USER ?? 'cli',
+    // The in-process CLI's actor; with --api the route takes its caller instead.
+    requestedBy: cliActor(),
   });
 }
 

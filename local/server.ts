@@ -22,9 +22,12 @@ import { LocalEngine, type LocalEngineOptions } from './engine';
 import { handlerModuleUrl } from './handler-modules';
 import { LeaseSweeper, type RecoveredRun, recoverExpiredRuns } from './recovery';
 import { LocalDeletionScheduler } from './scheduler';
+import { osUser } from './usage';
 import { LocalWorkflowEngine } from './workflow-engine';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Who every caller of the local API is (it has no IAM): the OS user it runs as. */
+const LOCAL_CALLER = `local:${osUser()}`;
 
 type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
@@ -119,6 +122,27 @@ export function toHttpEvent(
   const now = Date.now();
   const requestId = randomUUID();
   const routeKey = `${match.route.method} ${match.route.path}`;
+  // No IAM here: every caller acts as the OS user the server runs as (the actor in the audit
+  // trail), in the place API Gateway puts the IAM caller (not in HttpEvent's type: hence a variable).
+  const requestContext = {
+    accountId: '000000000000',
+    apiId: 'local',
+    domainName: headers.host ?? 'localhost',
+    domainPrefix: 'localhost',
+    http: {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      protocol: `HTTP/${req.httpVersion}`,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: headers['user-agent'] ?? '',
+    },
+    requestId,
+    routeKey,
+    stage: '$default',
+    authorizer: { iam: { userArn: LOCAL_CALLER } },
+    time: new Date(now).toISOString(),
+    timeEpoch: now,
+  };
   return {
     version: '2.0',
     routeKey,
@@ -128,24 +152,7 @@ export function toHttpEvent(
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
     ...(match.route.path.includes('{') ? { pathParameters: match.params } : {}),
     ...(body ? { body, isBase64Encoded } : { isBase64Encoded: false }),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: 'localhost',
-      http: {
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId,
-      routeKey,
-      stage: '$default',
-      time: new Date(now).toISOString(),
-      timeEpoch: now,
-    },
+    requestContext,
   };
 }
 

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { type Labels, parseLabelPairs } from '../shared/labels';
 
 /** A problem with the command line itself: one line, exit 2. */
@@ -18,4 +19,18 @@ export function labelsFlag(text: string | undefined): Labels | undefined {
   const labels = parseLabelPairs(text);
   if (typeof labels === 'string') throw new UsageError(`--label takes key=value[,key=value]: ${labels}`);
   return labels;
+}
+
+/** The OS user running this process; `USER` where the system has no entry for it (a container). */
+export function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+/** The actor of what the in-process CLI does, in the audit trail: `cli:<OS user>`. */
+export function cliActor(): string {
+  return `cli:${osUser()}`;
 }

@@ -92,7 +92,11 @@ async function findExecution(
  * workflow input, its history and the database. The execution name is made from the request
  * without the password, so the same request (whatever the password) names the same execution.
  */
-export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise<StartedExecutionResponse> {
+export async function startTenant(
+  rt: ApiRuntime,
+  request: StartTenant,
+  actor: string,
+): Promise<StartedExecutionResponse> {
   if (request.blueprint && !rt.blueprints.names().includes(request.blueprint)) {
     throw new ValidationError([
       {
@@ -124,8 +128,10 @@ export async function startTenant(rt: ApiRuntime, request: StartTenant): Promise
     }
     await assertSchemaNameFree(rt.db, tenantId);
   }
+  // Who asked is not part of the request: the same request from another caller is the same run.
   const input = {
     ...rest,
+    actor,
     ...(admin && adminUser
       ? { adminUser: { ...admin, passwordHash: await hashPassword(adminUser.password) } }
       : {}),
@@ -612,9 +618,11 @@ export async function deprovisionTenant(
   scheduler: DeletionScheduler,
   tenantId: string,
   body: DeprovisionBody,
+  actor: string,
   now: Date = new Date(),
 ): Promise<DeprovisionStarted | DeprovisionScheduled> {
-  const request = parseOrThrow(DeprovisionRequestSchema, { ...body, tenantId });
+  const parsed = parseOrThrow(DeprovisionRequestSchema, { ...body, tenantId });
+  const request = { ...parsed, actor };
   await ensureControlSchema(rt.db);
   const tenant = await readTenant(rt.db, tenantId);
   if (!tenant) throw new NotFoundError(`no tenant '${tenantId}'`);
@@ -624,7 +632,9 @@ export async function deprovisionTenant(
     const scheduled = await scheduleDeprovision(rt.db, scheduler, request, now);
     return { scheduled: true, ...scheduled };
   }
-  const name = deprovisionExecutionName(tenantId, request);
+  // Who asked is not part of the request: the same request from another caller is the same run.
+  const { actor: _actor, ...key } = request;
+  const name = deprovisionExecutionName(tenantId, key);
   const executionId = rt.engine.executionArn(name, 'Deprovision');
   if (tenant.executionId !== executionId) {
     const refusal = deprovisionRefusal(tenant);
@@ -660,9 +670,10 @@ export async function provisionFromTemplate(
   rt: ApiRuntime,
   templateId: string,
   request: ProvisionFromTemplate,
+  actor: string,
 ): Promise<StartedExecutionResponse> {
   const template = await new TemplateStore(rt.db, rt.blueprints).get(templateId);
-  return startTenant(rt, { ...request, template: template.templateId });
+  return startTenant(rt, { ...request, template: template.templateId }, actor);
 }
 
 /**

@@ -50,7 +50,8 @@ export const AdminUserInputSchema = z
 export type AdminUserInput = z.infer<typeof AdminUserInputSchema>;
 
 /** `POST /tenants`: a Provision request. Unknown fields are refused, so a typo is not ignored. */
-export const StartTenantSchema = ProvisionRequestSchema.extend({ adminUser: AdminUserInputSchema.optional() })
+export const StartTenantSchema = ProvisionRequestSchema.omit({ actor: true })
+  .extend({ adminUser: AdminUserInputSchema.optional() })
   .strict()
   .register(apiSchemas, { id: 'StartTenantRequest' });
 export type StartTenant = z.infer<typeof StartTenantSchema>;
@@ -67,7 +68,11 @@ export const TemplateRequestSchema = TemplateDefinitionSchema.strict().register(
 });
 
 /** `POST /tenants/{tenantId}/deprovision`: now, or after a grace period (in hours). */
-export const DeprovisionBodySchema = DeprovisionRequestSchema.omit({ tenantId: true, scheduleName: true })
+export const DeprovisionBodySchema = DeprovisionRequestSchema.omit({
+  tenantId: true,
+  scheduleName: true,
+  actor: true,
+})
   .strict()
   .register(apiSchemas, { id: 'DeprovisionRequest' });
 export type DeprovisionBody = z.infer<typeof DeprovisionBodySchema>;

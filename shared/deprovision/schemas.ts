@@ -9,6 +9,8 @@ export const DeprovisionRequestSchema = z.object({
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
   requestedBy: z.string().trim().min(1).max(200).default('unknown'),
+  /** Who asked, as the API authenticated them: see ProvisionRequestSchema's `actor`. */
+  actor: z.string().trim().min(1).max(500).optional(),
   reason: z.string().trim().max(1000).optional(),
   /** Keep the tenant's own audit rows in the control schema after its schema is dropped. */
   preserveAuditLogs: z.boolean().default(true),

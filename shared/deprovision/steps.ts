@@ -48,6 +48,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<ValidateO
       executionId: event.execution.id,
       options,
       requestedBy: request.requestedBy,
+      actor: request.actor ?? null,
       scheduleName: request.scheduleName ?? null,
       redriveOf: typeof event.state.redriveOf === 'string' ? event.state.redriveOf : null,
     }),

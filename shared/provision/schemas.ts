@@ -19,6 +19,12 @@ export const ProvisionRequestSchema = z.object({
   /** Labels to pick the tenant out by later (a rollout's selector): shared/labels.ts. */
   labels: LabelsSchema.optional(),
   requestedBy: z.string().trim().min(1).max(200).default('unknown'),
+  /**
+   * Who asked, as the API authenticated them (the IAM principal on AWS, the OS user locally): the
+   * actor of the audit entries. Set by the route or the CLI, never taken from a request body;
+   * `requestedBy` is the request's own note.
+   */
+  actor: z.string().trim().min(1).max(500).optional(),
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
 
@@ -43,6 +49,7 @@ export const ProvisionPlanSchema = z.object({
   template: TemplateRefSchema.optional(),
   adminUser: AdminUserRequestSchema.optional(),
   labels: LabelsSchema.optional(),
+  actor: z.string().optional(),
   /** Set for a restore: the backup manifest RestoreRows loads. */
   restore: z.object({ manifest: z.string() }).optional(),
 });

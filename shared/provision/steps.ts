@@ -139,6 +139,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     ...(template ? { template: { id: template.templateId, version: template.currentVersion } } : {}),
     ...(request.adminUser ? { adminUser: request.adminUser } : {}),
     ...(request.labels ? { labels: request.labels } : {}),
+    ...(request.actor ? { actor: request.actor } : {}),
   };
   const claim = await callControl(rt.db, plan.tenantId, 'claim_tenant', [
     jsonArg({ ...plan, executionId: event.execution.id }),

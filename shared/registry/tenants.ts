@@ -127,7 +127,9 @@ export async function listTenants(
   return rows.map(toTenant);
 }
 
-const AUDIT_COLUMNS = 'id::text AS id, tenant_id, action, actor, execution_id, detail, at';
+// The id goes out as text (a bigint): rows are ordered by the table's own column, `a.id`, never by
+// that text.
+const AUDIT_COLUMNS = 'a.id::text AS id, a.tenant_id, a.action, a.actor, a.execution_id, a.detail, a.at';
 
 function toAuditEntry(r: Record<string, unknown>): AuditEntry {
   return {
@@ -144,7 +146,7 @@ function toAuditEntry(r: Record<string, unknown>): AuditEntry {
 /** A tenant's whole audit trail, oldest first. */
 export async function auditTrail(db: SqlExecutor, tenantId: string): Promise<AuditEntry[]> {
   const { rows } = await db.query(
-    `SELECT ${AUDIT_COLUMNS} FROM tenantry.audit_log WHERE tenant_id = $1 ORDER BY id`,
+    `SELECT ${AUDIT_COLUMNS} FROM tenantry.audit_log a WHERE a.tenant_id = $1 ORDER BY a.id`,
     [tenantId],
   );
   return rows.map(toAuditEntry);
@@ -167,13 +169,13 @@ export interface AuditQuery {
 /** Audit entries, newest first, a page at a time (keyset paging by id). */
 export async function auditPage(db: SqlExecutor, q: AuditQuery): Promise<AuditEntry[]> {
   const { rows } = await db.query(
-    `SELECT ${AUDIT_COLUMNS} FROM tenantry.audit_log
-      WHERE ($1::text IS NULL OR tenant_id = $1)
-        AND ($2::text IS NULL OR action = $2 OR left(action, length($2) + 1) = $2 || '.')
-        AND ($3::timestamptz IS NULL OR at >= $3::timestamptz)
-        AND ($4::timestamptz IS NULL OR at < $4::timestamptz)
-        AND ($5::bigint IS NULL OR id < $5::bigint)
-      ORDER BY id DESC LIMIT $6`,
+    `SELECT ${AUDIT_COLUMNS} FROM tenantry.audit_log a
+      WHERE ($1::text IS NULL OR a.tenant_id = $1)
+        AND ($2::text IS NULL OR a.action = $2 OR left(a.action, length($2) + 1) = $2 || '.')
+        AND ($3::timestamptz IS NULL OR a.at >= $3::timestamptz)
+        AND ($4::timestamptz IS NULL OR a.at < $4::timestamptz)
+        AND ($5::bigint IS NULL OR a.id < $5::bigint)
+      ORDER BY a.id DESC LIMIT $6`,
     [q.tenantId ?? null, q.action ?? null, q.since ?? null, q.until ?? null, q.before ?? null, q.limit],
   );
   return rows.map(toAuditEntry);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
+import { osUser } from '../../local/usage';
 import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import type { AuditEntry } from '../../shared/registry/tenants';
 import { type TestDatabase, testBackends } from '../support/databases';
@@ -31,6 +32,7 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
         tenantId,
         displayName: tenantId,
         blueprint: 'docex',
+        requestedBy: 'mallory',
       });
       for (;;) {
         const e = await http.get<ExecutionResponse>(`/executions/${res.body.executionName}`);
@@ -93,6 +95,50 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
     ]);
   });
 
+  it("names the caller the API authenticated as the actor, never the body's requestedBy (kept as a note)", async () => {
+    const caller = `local:${osUser()}`;
+    const provisioned = (await http.get<AuditPage>('/tenants/au-two/audit?action=provision')).body.items;
+    expect(provisioned.map((e) => [e.action, e.actor])).toEqual([
+      ['provision.succeeded', caller],
+      ['provision.started', caller],
+    ]);
+    expect(provisioned[1]?.detail).toMatchObject({ requestedBy: 'mallory' });
+    // A body cannot name the actor.
+    const claimed = await http.post<Problem>('/tenants', {
+      tenantId: 'au-three',
+      displayName: 'x',
+      blueprint: 'docex',
+      actor: 'mallory',
+    });
+    expect(claimed.status).toBe(400);
+    // Deprovisioning, scheduled and then at once: the caller again.
+    const scheduled = await http.post('/tenants/au-two/deprovision', {
+      gracePeriodHours: 1,
+      requestedBy: 'mallory',
+    });
+    expect(scheduled.status, JSON.stringify(scheduled.body)).toBe(202);
+    expect((await http.delete('/tenants/au-two/deprovision')).status).toBe(200);
+    const now = await http.post<{ executionName: string }>('/tenants/au-two/deprovision', {
+      requestedBy: 'mallory',
+    });
+    expect(now.status, JSON.stringify(now.body)).toBe(202);
+    for (;;) {
+      const e = await http.get<ExecutionResponse>(`/executions/${now.body.executionName}`);
+      if (e.body.status !== 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const gone = (await http.get<AuditPage>('/tenants/au-two/audit?action=deprovision')).body.items;
+    expect(gone.find((e) => e.action === 'deprovision.scheduled')).toMatchObject({
+      actor: caller,
+      detail: { requestedBy: 'mallory' },
+    });
+    expect(gone.find((e) => e.action === 'deprovision.schedule_cancelled')?.actor).toBe(caller);
+    expect(gone.find((e) => e.action === 'deprovision.started')).toMatchObject({
+      actor: caller,
+      detail: { requestedBy: 'mallory' },
+    });
+  });
+
   it('answers 400 naming the parameter, and 404 for a tenant with no entries', async () => {
     for (const [query, field] of [
       ['action=Provision', 'action'],
@@ -129,5 +175,27 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
       log.mockRestore();
       error.mockRestore();
     }
+  });
+
+  it("orders by the entries' ids as numbers, not as the text they travel as (10 after 9)", async () => {
+    for (let i = 0; i < 11; i++)
+      expect((await http.request('PUT', '/tenants/au-one/labels', { labels: { n: String(i) } })).status).toBe(
+        200,
+      );
+    const all = (await http.get<AuditPage>('/tenants/au-one/audit?limit=500')).body.items;
+    expect(all.length).toBeGreaterThan(12);
+    const ids = all.map((e) => BigInt(e.id));
+    expect(ids).toEqual([...ids].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
+    expect(all[0]?.detail).toMatchObject({ labels: { n: '10' } });
+    const paged: AuditEntry[] = [];
+    let next = '';
+    do {
+      const page = await http.get<AuditPage>(
+        `/tenants/au-one/audit?limit=5${next ? `&nextToken=${next}` : ''}`,
+      );
+      paged.push(...page.body.items);
+      next = page.body.nextToken ?? '';
+    } while (next);
+    expect(paged.map((e) => e.id)).toEqual(all.map((e) => e.id));
   });
 });

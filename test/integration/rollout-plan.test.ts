@@ -129,10 +129,12 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     // Both changes are in the tenant's audit trail, newest first.
     const audit = await cli('audit', 'cr-a', '--action', 'labels');
     expect(audit.code, audit.err).toBe(0);
-    expect(audit.out.trim().split('\n').map((l) => l.split('  ').slice(1, 3).join(' '))).toEqual([
-      'cr-a labels.set',
-      'cr-a labels.set',
-    ]);
+    expect(
+      audit.out
+        .trim()
+        .split('\n')
+        .map((l) => l.split('  ').slice(1, 3).join(' ')),
+    ).toEqual(['cr-a labels.set', 'cr-a labels.set']);
     expect(audit.out).toContain('"labels":{},"previous":{"tier":"gold"}');
     const bad = await cli('labels', 'cr-a', 'Tier=x');
     expect(bad.code).toBe(2);

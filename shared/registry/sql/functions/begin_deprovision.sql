@@ -7,6 +7,7 @@ DECLARE
   v_tenant text := p->>'tenantId';
   v_exec text := p->>'executionId';
   v_schedule text := p->>'scheduleName';
+  v_actor text := coalesce(p->>'actor', p->>'requestedBy');
   t tenantry.tenants;
   v_gone boolean;
 BEGIN
@@ -26,8 +27,9 @@ BEGIN
     UPDATE tenantry.tenants
        SET execution_id = v_exec, status = 'deprovisioning', failed_step = NULL, last_error = NULL, updated_at = now()
      WHERE tenant_id = v_tenant;
-    PERFORM tenantry.audit(v_tenant, 'deprovision.started', p->>'requestedBy', v_exec,
-      jsonb_build_object('options', p->'options', 'redriveOf', p->>'redriveOf', 'schemaDropped', true));
+    PERFORM tenantry.audit(v_tenant, 'deprovision.started', v_actor, v_exec,
+      jsonb_build_object('options', p->'options', 'redriveOf', p->>'redriveOf', 'schemaDropped', true,
+                         'requestedBy', p->>'requestedBy'));
     RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.previous_status, 'blueprint', t.blueprint,
                               'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
                               'templateVersion', t.template_version, 'schemaDropped', true);
@@ -55,8 +57,8 @@ BEGIN
          previous_status = CASE WHEN t.status = 'scheduled_for_deletion' THEN coalesce(t.previous_status, 'active') ELSE t.status END,
          deprovision_options = p->'options', failed_step = NULL, last_error = NULL, updated_at = now()
    WHERE tenant_id = v_tenant;
-  PERFORM tenantry.audit(v_tenant, 'deprovision.started', p->>'requestedBy', v_exec,
-    jsonb_build_object('options', p->'options', 'schedule', v_schedule));
+  PERFORM tenantry.audit(v_tenant, 'deprovision.started', v_actor, v_exec,
+    jsonb_build_object('options', p->'options', 'schedule', v_schedule, 'requestedBy', p->>'requestedBy'));
   RETURN jsonb_build_object('schema', t.schema_name, 'previousStatus', t.status, 'blueprint', t.blueprint,
                             'blueprintVersion', t.blueprint_version, 'templateId', t.template_id,
                             'templateVersion', t.template_version, 'schemaDropped', false);

@@ -13,7 +13,8 @@ BEGIN
     END IF;
     UPDATE tenantry.tenants
        SET status = 'provisioning', execution_id = p_execution, schema_created_by = NULL, failed_step = NULL,
-           last_error = NULL, requested_by = coalesce(p_actor, t.requested_by), updated_at = now()
+           last_error = NULL, requested_by = coalesce(p_actor, t.requested_by), actor = p_actor,
+           updated_at = now()
      WHERE tenant_id = p_tenant;
     PERFORM tenantry.audit(p_tenant, 'restore.started', p_actor, p_execution, jsonb_build_object('manifest', t.backup_manifest));
   END IF;

@@ -3,6 +3,9 @@ CREATE OR REPLACE FUNCTION tenantry.claim_tenant(p jsonb) RETURNS jsonb LANGUAGE
 DECLARE
   v_tenant text := p->>'tenantId';
   v_exec text := p->>'executionId';
+  -- Who asked, as the API authenticated them; a run started without one (an older client of the
+  -- engine) falls back on the request's own note.
+  v_actor text := coalesce(p->>'actor', p->>'requestedBy');
   v_other text;
   t tenantry.tenants;
 BEGIN
@@ -13,16 +16,18 @@ BEGIN
   END IF;
   BEGIN
     INSERT INTO tenantry.tenants (tenant_id, display_name, schema_name, status, blueprint, blueprint_version,
-                                  requested_by, execution_id, labels)
+                                  requested_by, execution_id, labels, actor)
     VALUES (v_tenant, p->>'displayName', p->>'schemaName', 'provisioning', p->>'blueprint',
-            (p->>'blueprintVersion')::integer, p->>'requestedBy', v_exec, coalesce(p->'labels', '{}'::jsonb))
+            (p->>'blueprintVersion')::integer, p->>'requestedBy', v_exec, coalesce(p->'labels', '{}'::jsonb),
+            v_actor)
     ON CONFLICT (tenant_id) DO NOTHING;
   EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'schema % is already used by another tenant', p->>'schemaName' USING ERRCODE = 'TY004';
   END;
   IF FOUND THEN
-    PERFORM tenantry.audit(v_tenant, 'provision.started', p->>'requestedBy', v_exec,
-      jsonb_build_object('blueprint', p->>'blueprint', 'blueprintVersion', (p->>'blueprintVersion')::integer));
+    PERFORM tenantry.audit(v_tenant, 'provision.started', v_actor, v_exec,
+      jsonb_build_object('blueprint', p->>'blueprint', 'blueprintVersion', (p->>'blueprintVersion')::integer,
+                         'requestedBy', p->>'requestedBy'));
     RETURN jsonb_build_object('claimed', true, 'previousStatus', NULL);
   END IF;
 
@@ -34,13 +39,13 @@ BEGIN
     UPDATE tenantry.tenants
        SET status = 'provisioning', execution_id = v_exec, display_name = p->>'displayName',
            blueprint = p->>'blueprint', blueprint_version = (p->>'blueprintVersion')::integer,
-           requested_by = p->>'requestedBy', labels = coalesce(p->'labels', '{}'::jsonb),
+           requested_by = p->>'requestedBy', labels = coalesce(p->'labels', '{}'::jsonb), actor = v_actor,
            schema_created_by = NULL, failed_step = NULL, last_error = NULL,
            warnings = '[]'::jsonb, summary = NULL, updated_at = now()
      WHERE tenant_id = v_tenant;
-    PERFORM tenantry.audit(v_tenant, 'provision.started', p->>'requestedBy', v_exec,
+    PERFORM tenantry.audit(v_tenant, 'provision.started', v_actor, v_exec,
       jsonb_build_object('blueprint', p->>'blueprint', 'previousStatus', t.status,
-                         'blueprintVersion', (p->>'blueprintVersion')::integer));
+                         'blueprintVersion', (p->>'blueprintVersion')::integer, 'requestedBy', p->>'requestedBy'));
     RETURN jsonb_build_object('claimed', true, 'previousStatus', t.status);
   END IF;
   IF t.status = 'provisioning' THEN

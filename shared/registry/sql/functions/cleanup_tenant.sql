@@ -24,7 +24,7 @@ BEGIN
   UPDATE tenantry.tenants
      SET status = p_status, failed_step = p_step, last_error = p_error, schema_created_by = NULL, updated_at = now()
    WHERE tenant_id = p_tenant;
-  PERFORM tenantry.audit(p_tenant, 'provision.' || p_status, t.requested_by, p_execution,
+  PERFORM tenantry.audit(p_tenant, 'provision.' || p_status, coalesce(t.actor, t.requested_by), p_execution,
     jsonb_build_object('step', p_step, 'error', p_error, 'droppedSchema', v_dropped));
   RETURN jsonb_build_object('owned', true, 'droppedSchema', v_dropped, 'status', p_status);
 END

@@ -12,7 +12,7 @@ BEGIN
          warnings = coalesce(p_warnings, '[]'::jsonb), failed_step = NULL, last_error = NULL
    WHERE tenant_id = p_tenant
   RETURNING * INTO t;
-  PERFORM tenantry.audit(p_tenant, 'provision.succeeded', t.requested_by, p_execution,
+  PERFORM tenantry.audit(p_tenant, 'provision.succeeded', coalesce(t.actor, t.requested_by), p_execution,
     jsonb_build_object('summary', p_summary, 'warnings', coalesce(p_warnings, '[]'::jsonb)));
   RETURN jsonb_build_object('status', t.status, 'provisionedAt', t.provisioned_at, 'alreadyRegistered', false);
 END

@@ -20,8 +20,10 @@ BEGIN
    WHERE tenant_id = v_tenant;
   INSERT INTO tenantry.deletion_schedules (schedule_name, tenant_id, due_at, input, status)
   VALUES (p->>'scheduleName', v_tenant, (p->>'dueAt')::timestamptz, p->'input', 'scheduled');
-  PERFORM tenantry.audit(v_tenant, 'deprovision.scheduled', p->'input'->>'requestedBy', NULL,
-    jsonb_build_object('dueAt', p->>'dueAt', 'schedule', p->>'scheduleName'));
+  PERFORM tenantry.audit(v_tenant, 'deprovision.scheduled',
+    coalesce(p->'input'->>'actor', p->'input'->>'requestedBy'), NULL,
+    jsonb_build_object('dueAt', p->>'dueAt', 'schedule', p->>'scheduleName',
+                       'requestedBy', p->'input'->>'requestedBy'));
   RETURN jsonb_build_object('scheduleName', p->>'scheduleName', 'dueAt', (p->>'dueAt')::timestamptz);
 END
 $$;
