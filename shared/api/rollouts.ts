@@ -27,9 +27,8 @@ export async function planRolloutRoute(rt: Runtime, body: RolloutBody, requested
 /**
  * `POST /rollouts`: start a rollout. Idempotent: the rollout id is made from the request (without
  * who sent it, with its target version resolved), so the same request answers with the same
- * rollout, running or ended. Refused up
- * front (400) when its plan would be: an unknown blueprint or version, canary tenants it may not
- * migrate, or nothing to migrate at all.
+ * rollout, running or ended. Refused up front (400) when its plan would be: an unknown blueprint or
+ * version, canary tenants it may not migrate, or nothing to migrate at all.
  */
 export async function startRollout(
   rt: ApiRuntime,
