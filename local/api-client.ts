@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { type RouteId, routeById, routePath } from '../shared/api/route-table';
 import type { StepProgress } from '../shared/progress';
+import type { Reconciliation } from '../shared/reconcile/records';
 import type { AuditEntry } from '../shared/registry/tenants';
-import { AUDIT_OPTIONS, auditQuery, printAudit } from './audit-cli';
+import { AUDIT_OPTIONS, auditQuery, printAudit, printReconciliation } from './audit-cli';
 import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
 import { remoteRollout } from './rollout-cli';
 import { labelsFlag } from './usage';
@@ -372,6 +373,11 @@ export async function runRemote(
       if (res.body.nextToken) console.log(`(more: --next ${res.body.nextToken})`);
       return 0;
     }
+    case 'reconciliation': {
+      const res = await client.call<Reconciliation>('GetReconciliation');
+      if (res.status !== 200) return fail(res);
+      return printReconciliation(res.body);
+    }
     case 'cancel-deprovision': {
       if (!id || positionals.length > 1) return usage('cancel-deprovision takes exactly one tenant id');
       const res = await client.call<{ status: string; scheduleName: string }>('CancelDeprovision', {
@@ -436,7 +442,7 @@ export async function runRemote(
     }
     default:
       return usage(
-        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, labels, audit, cancel-deprovision, cancel, redrive, stats)`,
+        `'${command}' is not available with --api (provision, status, list, deprovision, migrate, rollout, labels, audit, reconciliation, cancel-deprovision, cancel, redrive, stats)`,
       );
   }
 }

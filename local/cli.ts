@@ -25,6 +25,7 @@ import { BlueprintError, TenantryError } from '../shared/errors';
 import { LabelsSchema } from '../shared/labels';
 import type { HistoryEvent, StepProgress } from '../shared/progress';
 import { stepsFromHistory } from '../shared/progress';
+import { reconcile } from '../shared/reconcile/reconcile';
 import { ensureControlSchema } from '../shared/registry/control';
 import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
 import { planRollout } from '../shared/rollout/plan';
@@ -38,7 +39,7 @@ import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
 import { parseOrThrow } from '../shared/validation';
 import { DEPROVISION, MIGRATE, PROVISION, WORKFLOW_BY_NAME, type Workflow } from '../statemachine/workflows';
 import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
-import { AUDIT_OPTIONS, auditQuery, printAudit } from './audit-cli';
+import { AUDIT_OPTIONS, auditQuery, printAudit, printReconciliation } from './audit-cli';
 import { LocalEngine } from './engine';
 import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
 import { recoverExpiredRuns } from './recovery';
@@ -74,6 +75,7 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry labels <tenant-id> [key=value ...] [--clear]   replace a tenant's labels (none given: show them)
   tenantry audit [<tenant-id>] [--action provision] [--since 2026-01-01T00:00:00Z] [--until ...] [--limit 100] [--next t]
                                                      the audit trail, newest first
+  tenantry reconcile [--repair]                      registry, schemas and executions compared; --repair fixes what is safe
   tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
   tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
   tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
@@ -87,7 +89,7 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
                                                      a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
   tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
   tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|labels|audit|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
+  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|labels|audit|reconciliation|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
       talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
 
 Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
@@ -513,6 +515,21 @@ async function audit(db: SqlClient, args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * `tenantry reconcile [--repair]`: the registry, the tenant schemas and the executions compared
+ * (shared/reconcile/); with --repair, what is safe is fixed. Exit 1 when findings are left.
+ */
+async function reconcileCommand(db: SqlClient, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { repair: { type: 'boolean' } },
+  });
+  if (positionals.length > 0) throw new UsageError('reconcile takes no arguments but --repair');
+  const { rt } = localApi(db);
+  return printReconciliation(await reconcile(rt, { repair: values.repair === true, actor: cliActor() }));
+}
+
 /** `tenantry labels <id> [key=value ...] [--clear]`: a tenant's labels replaced (none given: shown). */
 async function labels(db: SqlClient, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: LABELS_OPTIONS });
@@ -798,6 +815,7 @@ export async function main(argv: string[]): Promise<number> {
       rollout,
       labels,
       audit,
+      reconcile: reconcileCommand,
       'cancel-deprovision': cancelDeprovisionCommand,
       cancel,
       redrive,

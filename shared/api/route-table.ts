@@ -130,6 +130,16 @@ export const API_ROUTES = [
     sfn: [],
   },
   {
+    id: 'GetReconciliation',
+    ok: [200, 'Reconciliation'],
+    errors: [404],
+    method: 'GET',
+    path: '/reconciliation',
+    summary:
+      'What the reconciler last found (registry, schemas and executions that disagree) and what it repaired',
+    sfn: [],
+  },
+  {
     id: 'GetTenantDrift',
     params: TenantIdParamSchema,
     ok: [200, 'DriftReport'],

@@ -22,6 +22,7 @@ import { MigrateRequestSchema } from '../migrate/schemas';
 import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
+import { lastReconciliation, type Reconciliation } from '../reconcile/records';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import { deprovisionRefusal, migrateRefusal, provisionRefusal } from '../registry/lifecycle';
@@ -178,6 +179,13 @@ export async function listAudit(rt: Runtime, query: AuditQuery, tenantId?: strin
     throw new NotFoundError(`no tenant '${tenantId}'`);
   const last = items.at(-1);
   return { items, ...(items.length === query.limit && last ? { nextToken: last.id } : {}) };
+}
+
+/** `GET /reconciliation`: the reconciler's last run (shared/reconcile/), 404 before its first. */
+export async function getReconciliation(rt: Runtime): Promise<Reconciliation> {
+  const last = await lastReconciliation(rt);
+  if (!last) throw new NotFoundError('the reconciler has not run yet (tenantry reconcile)');
+  return last;
 }
 
 /** `GET /tenants/{tenantId}` */

@@ -4,6 +4,7 @@ import { DriftReportSchema, TenantDriftSchema } from '../drift/schemas';
 import { LabelsSchema } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
 import { ProvisionRequestSchema } from '../provision/schemas';
+import { FINDING_KINDS } from '../reconcile/records';
 import { TENANT_STATUSES } from '../registry/lifecycle';
 import { RolloutRequestSchema } from '../rollout/schemas';
 import { TemplateDefinitionSchema } from '../templates/schema';
@@ -407,6 +408,29 @@ export const AuditEntrySchema = z
 export const AuditPageSchema = z
   .object({ items: z.array(AuditEntrySchema), nextToken: z.string().optional() })
   .register(apiSchemas, { id: 'AuditPage' });
+
+export const ReconciliationSchema = z
+  .object({
+    id: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    /** Whether it repaired what is safe to repair, or only reported. */
+    repair: z.boolean(),
+    actor: z.string(),
+    /** Findings by kind. */
+    counts: z.record(z.string(), z.number().int()),
+    findings: z.array(
+      z.object({
+        kind: z.enum(FINDING_KINDS),
+        tenantId: z.string().optional(),
+        schema: z.string().optional(),
+        executionId: z.string().optional(),
+        detail: z.string(),
+        repaired: z.string().optional(),
+      }),
+    ),
+  })
+  .register(apiSchemas, { id: 'Reconciliation' });
 
 export const TenantPageSchema = z
   .object({ items: z.array(TenantSchema), nextToken: z.string().optional() })

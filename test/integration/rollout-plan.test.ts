@@ -140,5 +140,10 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/Tier/);
     expect((await cli('labels', 'nobody', 'tier=x')).err).toMatch(/no tenant 'nobody'/);
+    // The fleet is consistent: the reconciler finds nothing, and says who asked.
+    const reconciled = await cli('reconcile');
+    expect(reconciled.out).toMatch(/^Reconciliation \d+ at \S+ \(report only, by cli:\S+\): nothing found$/m);
+    expect(reconciled.code).toBe(0);
+    expect((await cli('reconcile', 'now')).code).toBe(2);
   });
 });
