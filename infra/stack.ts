@@ -5,6 +5,7 @@ import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW, ROLLOUT_WORKFLOW } from '../state
 import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
 import { TenantryDeprovisioning, type TenantryDeprovisioningProps } from './constructs/deprovision';
+import { TenantryReconciler, type TenantryReconcilerProps } from './constructs/reconciler';
 import { acknowledgeRolloutGrants, allowWaveItems, ROLLOUT_PREFIX } from './constructs/rollout';
 import { TenantryWorkflow } from './constructs/workflow';
 
@@ -15,6 +16,8 @@ export interface TenantryStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
   /** Deprovisioning options (backup expiry, event bus and schedule group names, ...). @default - defaults */
   readonly deprovisioning?: Omit<TenantryDeprovisioningProps, 'database' | 'logRetention'>;
+  /** The scheduled reconciler's rate and whether it repairs. @default - every hour, repairing */
+  readonly reconciler?: Pick<TenantryReconcilerProps, 'schedule' | 'repair'>;
 }
 
 /** The Tenantry control plane: the tenant database and the workflows that manage tenants in it. */
@@ -27,9 +30,11 @@ export class TenantryStack extends Stack {
   public readonly rollout: TenantryWorkflow;
   public readonly api: TenantryApi;
   public readonly deprovisioning: TenantryDeprovisioning;
+  /** Compares the registry, the schemas and the executions on a schedule (GET /reconciliation). */
+  public readonly reconciler: TenantryReconciler;
 
   constructor(scope: Construct, id: string, props: TenantryStackProps = {}) {
-    const { database, logRetention, deprovisioning, ...stackProps } = props;
+    const { database, logRetention, deprovisioning, reconciler, ...stackProps } = props;
     super(scope, id, { description: 'Tenantry: schema-per-tenant PostgreSQL control plane', ...stackProps });
 
     this.database = new TenantryDatabase(this, 'Database', database);
@@ -67,6 +72,14 @@ export class TenantryStack extends Stack {
       migrateStateMachine: this.migrate.stateMachine,
       rolloutStateMachine: this.rollout.stateMachine,
       logRetention,
+    });
+
+    this.reconciler = new TenantryReconciler(this, 'Reconciler', {
+      database: this.database,
+      stateMachines: { provision: this.provision.stateMachine, migrate: this.migrate.stateMachine },
+      deprovisioning: this.deprovisioning,
+      logRetention,
+      ...reconciler,
     });
 
     new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provision.stateMachine.stateMachineArn });

@@ -92,12 +92,12 @@ export class TenantryApi extends Construct {
         logRetention: retention,
       });
       if (route.database !== false) fn.useDatabase(props.database);
-      this.useWorkflow(fn, props.stateMachine, route.sfn);
+      useWorkflow(this, fn, props.stateMachine, route.sfn);
       if ((route.deprovision?.length ?? 0) > 0 || route.scheduling) {
         const d = props.deprovisioning;
         if (!d) throw new Error(`route ${route.id} needs the deprovisioning construct`);
         if (route.deprovision && route.deprovision.length > 0) {
-          this.useWorkflow(fn, d.deprovisionStateMachine, route.deprovision, {
+          useWorkflow(this, fn, d.deprovisionStateMachine, route.deprovision, {
             arn: 'TENANTRY_DEPROVISION_STATE_MACHINE_ARN',
             label: 'Deprovision',
           });
@@ -106,14 +106,14 @@ export class TenantryApi extends Construct {
       }
       if ((route.rollout?.length ?? 0) > 0) {
         if (!props.rolloutStateMachine) throw new Error(`route ${route.id} needs the Rollout state machine`);
-        this.useWorkflow(fn, props.rolloutStateMachine, route.rollout ?? [], {
+        useWorkflow(this, fn, props.rolloutStateMachine, route.rollout ?? [], {
           arn: 'TENANTRY_ROLLOUT_STATE_MACHINE_ARN',
           label: 'Rollout',
         });
       }
       if ((route.migrate?.length ?? 0) > 0) {
         if (!props.migrateStateMachine) throw new Error(`route ${route.id} needs the Migrate state machine`);
-        this.useWorkflow(fn, props.migrateStateMachine, route.migrate ?? [], {
+        useWorkflow(this, fn, props.migrateStateMachine, route.migrate ?? [], {
           arn: 'TENANTRY_MIGRATE_STATE_MACHINE_ARN',
           label: 'Migrate',
         });
@@ -131,37 +131,39 @@ export class TenantryApi extends Construct {
 
     new CfnOutput(Stack.of(this), 'ApiUrl', { value: this.stage.url });
   }
+}
 
-  /**
-   * Points a function at the state machine and grants it the listed Step Functions access, in one
-   * call so the environment and the policy cannot drift: StartExecution and ListExecutions on the
-   * state machine, the execution actions on its executions only.
-   */
-  private useWorkflow(
-    fn: TenantryFunction,
-    stateMachine: sfn.IStateMachine,
-    access: readonly SfnAccess[],
-    env = { arn: 'TENANTRY_PROVISION_STATE_MACHINE_ARN', label: 'Provision' },
-  ): void {
-    fn.addEnvironment(env.arn, stateMachine.stateMachineArn);
-    const onMachine = access.filter((a) => ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
-    const onExecutions = access.filter((a) => !ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
-    if (onMachine.length > 0) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: onMachine, resources: [stateMachine.stateMachineArn] }),
-      );
-    }
-    if (onExecutions.length > 0) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: onExecutions, resources: [executionsOf(this, stateMachine)] }),
-      );
-      const policy = fn.role?.node.tryFindChild('DefaultPolicy') ?? fn.role;
-      if (policy) {
-        Validations.of(policy).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::${nagExecutionsArn(this, stateMachine)}]`,
-          reason: `${onExecutions.join(', ')} on the executions of the ${env.label} state machine only: execution names are not known in advance.`,
-        });
-      }
+/**
+ * Points a function at a state machine and grants it the listed Step Functions access, in one
+ * call so the environment and the policy cannot drift: StartExecution and ListExecutions on the
+ * state machine, the execution actions on its executions only. The API's routes and the
+ * reconciler use it.
+ */
+export function useWorkflow(
+  scope: Construct,
+  fn: TenantryFunction,
+  stateMachine: sfn.IStateMachine,
+  access: readonly SfnAccess[],
+  env = { arn: 'TENANTRY_PROVISION_STATE_MACHINE_ARN', label: 'Provision' },
+): void {
+  fn.addEnvironment(env.arn, stateMachine.stateMachineArn);
+  const onMachine = access.filter((a) => ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
+  const onExecutions = access.filter((a) => !ON_STATE_MACHINE.has(a)).map((a) => SFN_ACTIONS[a]);
+  if (onMachine.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: onMachine, resources: [stateMachine.stateMachineArn] }),
+    );
+  }
+  if (onExecutions.length > 0) {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: onExecutions, resources: [executionsOf(scope, stateMachine)] }),
+    );
+    const policy = fn.role?.node.tryFindChild('DefaultPolicy') ?? fn.role;
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagExecutionsArn(scope, stateMachine)}]`,
+        reason: `${onExecutions.join(', ')} on the executions of the ${env.label} state machine only: execution names are not known in advance.`,
+      });
     }
   }
 }

@@ -9,9 +9,8 @@ import {
   tableChecksum,
 } from '../backup/manifest';
 import { backupStore } from '../blobs/connect';
-import { eventsConfigFromEnv } from '../config';
 import { BackupVerificationError, NotFoundError, ValidationError } from '../errors';
-import { EventBridgePublisher, type EventPublisher, OutboxPublisher } from '../events/publisher';
+import { eventPublisher } from '../events/publisher';
 import { quoteIdent, quoteLiteral } from '../identifiers';
 import { causeMessage } from '../progress';
 import type { StepEvent } from '../provision/schemas';
@@ -238,23 +237,13 @@ async function liveCounts(
   return new Map(rows.map((r) => [r.t, Number(r.n)]));
 }
 
-let publisher: EventPublisher | undefined;
-function eventPublisher(rt: Runtime): EventPublisher {
-  const config = eventsConfigFromEnv();
-  if (config.kind === 'eventbridge') {
-    publisher ??= new EventBridgePublisher(config.busName);
-    return publisher;
-  }
-  return new OutboxPublisher(rt.db);
-}
-
 /** Notify: TenantDeprovisioned, for the apps (and, if asked, the tenant's users). Once per execution. */
 export async function notify(rt: Runtime, event: StepEvent): Promise<{ published: string }> {
   const plan = planOf(event);
   // Published by the run that dropped the schema (Notify comes before DropSchema).
   if (plan.target.schemaDropped) return { published: 'none (published before the drop)' };
   const backed = backupOf(event);
-  await eventPublisher(rt).publish({
+  await eventPublisher(rt.db).publish({
     type: 'TenantDeprovisioned',
     key: `TenantDeprovisioned:${event.execution.id}`,
     detail: {

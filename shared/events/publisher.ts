@@ -1,5 +1,6 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { eventBridgeSdk } from '../aws-sdk';
+import { eventsConfigFromEnv } from '../config';
 import { TransientDatabaseError } from '../errors';
 import type { SqlExecutor } from '../sql/port';
 
@@ -60,4 +61,15 @@ export class OutboxPublisher implements EventPublisher {
       [event.key, EVENT_SOURCE, event.type, JSON.stringify(event.detail)],
     );
   }
+}
+
+let publisher: EventPublisher | undefined;
+/** Where events go here: the event bus on AWS (TENANTRY_EVENT_BUS_NAME), else the database's outbox. */
+export function eventPublisher(db: SqlExecutor): EventPublisher {
+  const config = eventsConfigFromEnv();
+  if (config.kind === 'eventbridge') {
+    publisher ??= new EventBridgePublisher(config.busName);
+    return publisher;
+  }
+  return new OutboxPublisher(db);
 }

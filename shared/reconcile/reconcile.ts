@@ -1,5 +1,6 @@
 import { cleanup as deprovisionCleanup } from '../deprovision/steps';
 import type { WorkflowEngine } from '../engine/port';
+import { eventPublisher } from '../events/publisher';
 import { quoteIdent } from '../identifiers';
 import { cleanup as migrateCleanup } from '../migrate/steps';
 import { type StepEvent, StepEventSchema } from '../provision/schemas';
@@ -22,7 +23,8 @@ import { type Finding, type FindingKind, type Reconciliation, recordReconciliati
  * | `version-drift` | an active tenant whose ledger's newest migration is not its registry version | none: recorded for a person (migrate or verify) |
  * | `catalog-drift` | an active tenant whose last verify found drift (tenants.drift) | none: `tenantry verify` says what |
  *
- * It never drops a schema. Each run is recorded in tenantry.reconciliations.
+ * It never drops a schema. Each run is recorded in tenantry.reconciliations, and a run that found
+ * something publishes `ReconciliationFound` (its counts) on the event bus (the outbox locally).
  */
 
 export interface ReconcileRuntime extends Runtime {
@@ -60,13 +62,27 @@ export async function reconcile(
   findings.push(...(await catalogDrift(rt)));
   const counts: Partial<Record<FindingKind, number>> = {};
   for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
-  return recordReconciliation(rt.db, {
+  const run = await recordReconciliation(rt.db, {
     startedAt,
     repair: options.repair,
     actor: options.actor,
     counts,
     findings,
   });
+  // Said on the bus (the outbox locally) when something was found, for whoever watches.
+  if (findings.length > 0) {
+    await eventPublisher(rt.db).publish({
+      type: 'ReconciliationFound',
+      key: `ReconciliationFound:${run.id}`,
+      detail: {
+        reconciliationId: run.id,
+        repair: run.repair,
+        counts,
+        unrepaired: findings.filter((f) => !f.repaired).length,
+      },
+    });
+  }
+  return run;
 }
 
 async function rowsWithoutSchema(rt: Runtime): Promise<Finding[]> {

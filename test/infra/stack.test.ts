@@ -49,15 +49,16 @@ describe('TenantryStack with a new cluster', () => {
   const resolve = (value: unknown): unknown => stack.resolve(value);
 
   it('has one function per task state, named after the state', () => {
-    // Plus one per API route (test/infra/api.test.ts), per Deprovision task (test/infra/deprovision.test.ts)
-    // and per Migrate task.
+    // Plus one per API route (test/infra/api.test.ts), per Deprovision task (test/infra/deprovision.test.ts),
+    // per Migrate and Rollout task, and the reconciler (test/infra/reconciler.test.ts).
     template.resourceCountIs(
       'AWS::Lambda::Function',
       PROVISION_TASKS.length +
         API_ROUTES.length +
         DEPROVISION_TASKS.length +
         MIGRATE_TASKS.length +
-        ROLLOUT_TASKS.length,
+        ROLLOUT_TASKS.length +
+        1,
     );
     expect(Object.keys(functions)).toEqual(PROVISION_TASKS.map((t) => t.state));
     for (const fn of Object.values(functions))

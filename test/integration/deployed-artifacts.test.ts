@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/paths';
 import { TenantryStack } from '../../infra/stack';
 import { LocalEngine } from '../../local/engine';
+import { BlueprintCatalog } from '../../shared/blueprint';
 import type { HistoryEvent } from '../../shared/progress';
+import { lastReconciliation } from '../../shared/reconcile/records';
 import { ensureControlSchema } from '../../shared/registry/control';
 import { auditTrail, getTenant } from '../../shared/registry/tenants';
 import type { SqlClient } from '../../shared/sql/port';
@@ -91,6 +93,9 @@ function historyOf(db: SqlClient, executionId: string): Promise<HistoryEvent[]> 
     )
     .then((r) => r.rows.map((row) => row.event));
 }
+
+/** A Provision state machine ARN for the Step Functions engine the reconciler builds (never called here). */
+const PROVISION_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Provision';
 
 const ENV = {
   TENANTRY_DB_CLUSTER_ARN: TEST_CLUSTER_ARN,
@@ -357,5 +362,31 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     expect(await getTenant(db, 'bundled-one')).toMatchObject({ status: 'deprovisioned' });
     const backups = readdirSync(process.env.TENANTRY_BACKUP_DIR ?? '', { recursive: true });
     expect(backups.some((f) => String(f).endsWith('manifest.json'))).toBe(true);
+  });
+
+  it('runs the scheduled reconciler from its bundle: it reads the fleet through the Data API and records the run', async () => {
+    const id = [...bundles.keys()].find((k) => /^ReconcilerFunction[0-9A-F]{8}$/.test(k));
+    const dir = id && bundles.get(id);
+    if (!dir) throw new Error('no reconciler bundle');
+    // A tenant someone dropped the schema of: found, and left to a person.
+    await db.query(
+      `INSERT INTO tenantry.tenants (tenant_id, display_name, schema_name, status, blueprint, blueprint_version, requested_by, execution_id)
+       VALUES ('bundled-gone', 'Gone', 'tenant_bundled_gone', 'active', 'docex', 1, 'test', 'x')`,
+    );
+    process.env.TENANTRY_PROVISION_STATE_MACHINE_ARN = PROVISION_ARN;
+    try {
+      const { handler } = (await import(join(dir, 'index.mjs'))) as {
+        handler: () => Promise<{ id: string; counts: Record<string, number>; unrepaired: number }>;
+      };
+      const result = await handler();
+      expect(result).toMatchObject({ counts: { 'row-without-schema': 1 }, unrepaired: 1 });
+      const last = await lastReconciliation({ db, blueprints: new BlueprintCatalog() });
+      expect(last).toMatchObject({ id: result.id, repair: true, actor: 'reconciler' });
+      expect(last?.findings).toEqual([
+        expect.objectContaining({ kind: 'row-without-schema', tenantId: 'bundled-gone' }),
+      ]);
+    } finally {
+      delete process.env.TENANTRY_PROVISION_STATE_MACHINE_ARN;
+    }
   });
 });

@@ -81,6 +81,14 @@ describe.each(testBackends())('the reconciler on $name', (backend) => {
     expect(report.counts).toMatchObject({ stuck: 3, 'overdue-execution': 1 });
     expect(await getTenant(t.db, 'rc-mig')).toMatchObject({ status: 'migrating' });
     expect(await getReconciliation(rt)).toMatchObject({ id: report.id, repair: false, actor: 'test' });
+    // Said once on the bus (here the outbox), with the counts.
+    const { rows } = await t.db.query<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM tenantry.outbox_events WHERE type = 'ReconciliationFound' AND detail->>'reconciliationId' = $1`,
+      [report.id],
+    );
+    expect(rows.map((r) => r.detail)).toEqual([
+      { reconciliationId: report.id, repair: false, counts: report.counts, unrepaired: 8 },
+    ]);
   });
 
   it('repairs what is safe: runs the Cleanup of each stuck run, stops the overdue one; reports the rest', async () => {
