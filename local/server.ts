@@ -18,6 +18,7 @@ import { ensureLocalStore } from '../shared/registry/control';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
+import { PostgresClient } from '../shared/sql/postgres';
 import { LocalEngine, type LocalEngineOptions } from './engine';
 import { handlerModuleUrl } from './handler-modules';
 import { LeaseSweeper, type RecoveredRun, recoverExpiredRuns } from './recovery';
@@ -204,6 +205,19 @@ export interface ApiServerOptions {
   readonly host?: string;
 }
 
+/** The database role the read-only routes act as on a Postgres server (control migration 0017). */
+export const READER_ROLE = 'tenantry_reader';
+
+/** Whether the login role may take this role (it exists, and the login is a member of it). */
+async function mayActAs(db: SqlClient, role: string): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(
+    `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                 THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END AS ok`,
+    [role],
+  );
+  return rows[0]?.ok === true;
+}
+
 export interface ApiServer {
   readonly url: string;
   readonly server: Server;
@@ -225,6 +239,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const scheduler = new LocalDeletionScheduler(local);
   const scope = { ...local.runtime, engine, scheduler };
   await ensureLocalStore(options.db);
+  // On a Postgres server the read-only routes get connections of their own that act as the reader
+  // role: they can read the control schema and write nothing. PGlite has one user; the Data API
+  // one secret (on AWS each route's function has its own grants).
+  const reader =
+    options.db instanceof PostgresClient && (await mayActAs(options.db, READER_ROLE))
+      ? options.db.asRole(READER_ROLE)
+      : undefined;
+  if (options.db instanceof PostgresClient && !reader)
+    logger.warn(`no ${READER_ROLE} role this login may take: the read-only routes run as the login role`);
+  const readScope = reader ? { ...scope, db: reader } : scope;
   const interval = options.schedulerIntervalMs ?? 5_000;
   if (interval > 0) scheduler.start(interval);
   const sweeper = new LeaseSweeper(
@@ -262,7 +286,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const event = toHttpEvent(req, url, body.body, found, body.isBase64Encoded);
       const handler = await handlerFor(found.route);
       const context = lambdaContext(found.route, event.requestContext.requestId);
-      send(res, await withRuntime(scope, () => handler(event, context)));
+      const routeScope = found.route.readOnly ? readScope : scope;
+      send(res, await withRuntime(routeScope, () => handler(event, context)));
     })().catch((error: unknown) => {
       logger.error('local server error', { error: String(error) });
       if (!res.headersSent) send(res, problemResponse(problemFor(error)));
@@ -284,6 +309,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         server.close((error) => (error ? fail(error) : done()));
         server.closeAllConnections();
       });
+      await reader?.close();
     },
   };
 }

@@ -64,6 +64,11 @@ export interface ApiRoute {
   readonly scheduling?: boolean;
   /** Whether the route reads or writes the registry. @default true */
   readonly database?: boolean;
+  /**
+   * The route only reads the control schema: on a Postgres server it acts as the read-only
+   * database role (`tenantry_reader`, control migration 0017), which cannot write. @default false
+   */
+  readonly readOnly?: boolean;
 }
 
 export const API_ROUTES = [
@@ -79,6 +84,7 @@ export const API_ROUTES = [
   },
   {
     id: 'ListTenants',
+    readOnly: true,
     query: ListTenantsQuerySchema,
     ok: [200, 'TenantPage'],
     errors: [400],
@@ -89,6 +95,7 @@ export const API_ROUTES = [
   },
   {
     id: 'GetTenant',
+    readOnly: true,
     params: TenantIdParamSchema,
     ok: [200, 'Tenant'],
     errors: [404],
@@ -110,6 +117,7 @@ export const API_ROUTES = [
   },
   {
     id: 'ListTenantAudit',
+    readOnly: true,
     params: TenantIdParamSchema,
     query: AuditQuerySchema,
     ok: [200, 'AuditPage'],
@@ -121,6 +129,7 @@ export const API_ROUTES = [
   },
   {
     id: 'ListAudit',
+    readOnly: true,
     query: AuditQuerySchema,
     ok: [200, 'AuditPage'],
     errors: [400],
@@ -131,6 +140,7 @@ export const API_ROUTES = [
   },
   {
     id: 'GetReconciliation',
+    readOnly: true,
     ok: [200, 'Reconciliation'],
     errors: [404],
     method: 'GET',
@@ -280,6 +290,7 @@ export const API_ROUTES = [
   },
   {
     id: 'ListRollouts',
+    readOnly: true,
     query: PageQuerySchema,
     ok: [200, 'RolloutPage'],
     errors: [400],
@@ -290,6 +301,7 @@ export const API_ROUTES = [
   },
   {
     id: 'GetRollout',
+    readOnly: true,
     params: RolloutIdParamSchema,
     query: PageQuerySchema,
     ok: [200, 'Rollout'],
@@ -343,6 +355,7 @@ export const API_ROUTES = [
   },
   {
     id: 'ListTemplates',
+    readOnly: true,
     query: ListTemplatesQuerySchema,
     ok: [200, 'TemplateList'],
     errors: [400],
@@ -363,6 +376,7 @@ export const API_ROUTES = [
   },
   {
     id: 'GetTemplate',
+    readOnly: true,
     params: TemplateIdParamSchema,
     ok: [200, 'Template'],
     errors: [404],
@@ -404,6 +418,7 @@ export const API_ROUTES = [
   },
   {
     id: 'ListTemplateVersions',
+    readOnly: true,
     params: TemplateIdParamSchema,
     ok: [200, 'TemplateVersionList'],
     errors: [404],
@@ -425,6 +440,7 @@ export const API_ROUTES = [
   },
   {
     id: 'GetStats',
+    readOnly: true,
     ok: [200, 'Stats'],
     errors: [],
     method: 'GET',

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { ConfigError } from '../errors';
 import { toDatabaseError } from './errors';
 import type {
   QueryOptions,
@@ -97,6 +98,12 @@ export interface PostgresClientOptions {
   /** @default 5 */
   readonly maxConnections?: number;
   readonly applicationName?: string;
+  /**
+   * A role every connection takes from its start (the `role` setting in its startup packet, as
+   * `SET ROLE` would: the pool is this role's alone), e.g. the control schema's read-only role. A
+   * connection that cannot take it fails; it never goes on as the login role. @default - the login role
+   */
+  readonly role?: string;
 }
 
 /** A Postgres server through node-postgres: the DATABASE_URL backend. */
@@ -104,14 +111,23 @@ export class PostgresClient implements SqlClient {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(options: PostgresClientOptions) {
+  constructor(private readonly options: PostgresClientOptions) {
+    const { role } = options;
+    if (role !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(role))
+      throw new ConfigError(`'${role}' is not a role name this client takes (lower-case letters, digits, _)`);
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 5,
       application_name: options.applicationName ?? 'tenantry',
+      ...(role ? { options: `-c role=${role}` } : {}),
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => {});
+  }
+
+  /** Another client of the same server whose connections act as `role` (a pool of their own). */
+  asRole(role: string, applicationName = `tenantry-${role}`): PostgresClient {
+    return new PostgresClient({ ...this.options, role, applicationName });
   }
 
   query<T extends SqlRow = SqlRow>(
