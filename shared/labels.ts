@@ -35,11 +35,12 @@ export type Labels = z.infer<typeof LabelsSchema>;
 
 /** `key=value[,key=value]` (a CLI flag) as labels; a pair without `=` is a problem naming it. */
 export function parseLabelPairs(text: string): Labels | string {
-  const labels: Record<string, string> = {};
+  const entries: [string, string][] = [];
   for (const pair of text.split(',').filter(Boolean)) {
     const at = pair.indexOf('=');
     if (at < 1) return `'${pair}' is not key=value`;
-    labels[pair.slice(0, at)] = pair.slice(at + 1);
+    entries.push([pair.slice(0, at), pair.slice(at + 1)]);
   }
-  return labels;
+  // Own properties whatever the key (`__proto__` included), for the schema to refuse.
+  return Object.fromEntries(entries);
 }

@@ -32,5 +32,10 @@ describe('tenant labels', () => {
     expect(parseLabelPairs('tier=')).toEqual({ tier: '' });
     expect(parseLabelPairs('tier=gold,oops')).toBe("'oops' is not key=value");
     expect(parseLabelPairs('=gold')).toBe("'=gold' is not key=value");
+    // `__proto__` stays an own property, never the object's prototype; zod's record drops such a key.
+    const odd = parseLabelPairs('__proto__=x');
+    expect(Object.getPrototypeOf(odd)).toBe(Object.prototype);
+    expect(Object.keys(odd as object)).toEqual(['__proto__']);
+    expect(LabelsSchema.parse(odd)).toEqual({});
   });
 });
