@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse, Problem, StartedExecutionResponse, Stats } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse, Stats } from '../../shared/api/schemas';
 import { resetBackupStore } from '../../shared/blobs/connect';
 import type { HistoryEvent } from '../../shared/progress';
 import { DEFAULT_TEMPLATES } from '../../shared/templates/defaults';
 import { verifyPassword } from '../../shared/templates/password';
 import type { TemplateDefinitionInput } from '../../shared/templates/schema';
 import { DEPROVISION_WORKFLOW } from '../../statemachine/render';
+import { finished } from '../support/api';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { schemaExists } from '../support/provisioning';
 
@@ -57,15 +58,6 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
     rmSync(backups, { recursive: true, force: true });
   });
 
-  async function finished(name: string): Promise<ExecutionResponse> {
-    for (let i = 0; i < 3000; i++) {
-      const res = await http.get<ExecutionResponse>(`/executions/${name}`);
-      if (res.status === 200 && res.body.status !== 'RUNNING') return res.body;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`execution ${name} did not finish`);
-  }
-
   async function history(name: string): Promise<HistoryEvent[]> {
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
@@ -88,7 +80,7 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
       requestedBy: 'api-test',
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    expect((await finished(res.body.executionName)).status).toBe('SUCCEEDED');
+    expect((await finished(http, res.body.executionName)).status).toBe('SUCCEEDED');
   }
 
   it('creates, reads, versions, archives and deletes templates, and refuses a bad one with field errors', async () => {
@@ -170,7 +162,7 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
       adminUser: { email: 'ada@tpl-api.example', name: 'Ada Admin', password: PASSWORD },
     });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const done = await finished(started.body.executionName);
+    const done = await finished(http, started.body.executionName);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
 
     const events = await history(started.body.executionName);
@@ -247,7 +239,7 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body).toMatchObject({ scheduled: false, started: true, tenantId: 'gone-now' });
     expect(res.body.executionName).toMatch(/^gone-now-d[0-9a-f]{16}$/);
-    const done = await finished(res.body.executionName);
+    const done = await finished(http, res.body.executionName);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
     expect(done.steps.map((s) => s.name)).toEqual(DEPROVISION_WORKFLOW.tasks.map((s) => s.state));
     expect(done.steps.find((s) => s.name === 'DropSchema')?.status).toBe('succeeded');
@@ -275,14 +267,14 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
   it('restores a deprovisioned tenant from its backup: 202, one execution per backup, 409 for a live tenant', async () => {
     await activeTenant('round-trip');
     const gone = await http.post<StartedExecutionResponse>('/tenants/round-trip/deprovision', {});
-    expect((await finished(gone.body.executionName)).status).toBe('SUCCEEDED');
+    expect((await finished(http, gone.body.executionName)).status).toBe('SUCCEEDED');
 
     const res = await http.post<StartedExecutionResponse>('/tenants/round-trip/restore', {});
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body.executionName).toMatch(/^round-trip-s[0-9a-f]{16}$/);
     const again = await http.post<StartedExecutionResponse>('/tenants/round-trip/restore', {});
     expect(again.body).toMatchObject({ executionId: res.body.executionId, started: false });
-    const done = await finished(res.body.executionName);
+    const done = await finished(http, res.body.executionName);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
     expect(done.steps.find((s) => s.name === 'RestoreRows')?.status).toBe('succeeded');
     expect(done.steps.find((s) => s.name === 'Seed')?.status).toBe('skipped');
@@ -325,7 +317,7 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
     const fired = await api.scheduler.fireDue(new Date(due + 1000));
     const run = fired.find((r) => r.executionId.endsWith(`:${res.body.scheduleName}`));
     expect(run).toBeDefined();
-    const done = await finished(res.body.scheduleName);
+    const done = await finished(http, res.body.scheduleName);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
     expect(await schemaExists(t.db, 'tenant_gone_later')).toBe(false);
     expect((await http.get<{ status: string }>('/tenants/gone-later')).body.status).toBe('deprovisioned');
@@ -401,7 +393,7 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
     api = await startApiServer({ db: t.db, engine: { retryDelayMs: 0 }, schedulerIntervalMs: 20 });
     http = new ApiClient(api.url);
     try {
-      const done = await finished(res.body.scheduleName);
+      const done = await finished(http, res.body.scheduleName);
       expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
       expect((await http.get<{ status: string }>('/tenants/after-restart')).body.status).toBe(
         'deprovisioned',

@@ -3,8 +3,9 @@ import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
 import { osUser } from '../../local/usage';
-import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import type { AuditEntry } from '../../shared/registry/tenants';
+import { finished } from '../support/api';
 import { type TestDatabase, testBackends } from '../support/databases';
 
 interface AuditPage {
@@ -34,11 +35,7 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
         blueprint: 'docex',
         requestedBy: 'mallory',
       });
-      for (;;) {
-        const e = await http.get<ExecutionResponse>(`/executions/${res.body.executionName}`);
-        if (e.body.status !== 'RUNNING') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await finished(http, res.body.executionName);
       if (tenantId === 'au-one') {
         await new Promise((r) => setTimeout(r, 20));
         between = new Date().toISOString();
@@ -122,11 +119,7 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
       requestedBy: 'mallory',
     });
     expect(now.status, JSON.stringify(now.body)).toBe(202);
-    for (;;) {
-      const e = await http.get<ExecutionResponse>(`/executions/${now.body.executionName}`);
-      if (e.body.status !== 'RUNNING') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await finished(http, now.body.executionName);
     const gone = (await http.get<AuditPage>('/tenants/au-two/audit?action=deprovision')).body.items;
     expect(gone.find((e) => e.action === 'deprovision.scheduled')).toMatchObject({
       actor: caller,

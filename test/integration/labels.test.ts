@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { auditTrail } from '../../shared/registry/tenants';
+import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
@@ -29,11 +30,7 @@ describe.each(testBackends())('tenant labels on $name', (backend) => {
       ...(labels ? { labels } : {}),
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    for (;;) {
-      const e = await http.get<ExecutionResponse>(`/executions/${res.body.executionName}`);
-      if (e.body.status !== 'RUNNING') return expect(e.body.status).toBe('SUCCEEDED');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    expect((await finished(http, res.body.executionName)).status).toBe('SUCCEEDED');
   }
 
   beforeAll(async () => {

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, READER_ROLE, startApiServer } from '../../local/server';
 import { API_ROUTES } from '../../shared/api/route-table';
-import type { ExecutionResponse, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { StartedExecutionResponse } from '../../shared/api/schemas';
 import { PostgresClient } from '../../shared/sql/postgres';
+import { finished } from '../support/api';
 import { freshServerDatabase, serverUrl } from '../support/databases';
 
 /**
@@ -34,11 +35,7 @@ describe.runIf(serverUrl())('the read-only routes on a Postgres server (DATABASE
       blueprint: 'docex',
     });
     expect(started.status).toBe(202);
-    for (;;) {
-      const e = await http.get<ExecutionResponse>(`/executions/${started.body.executionName}`);
-      if (e.body.status !== 'RUNNING') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await finished(http, started.body.executionName);
   }, 120_000);
   afterAll(async () => {
     await api?.close();

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { getTenant } from '../../shared/registry/tenants';
 import { MIGRATE_WORKFLOW } from '../../statemachine/render';
+import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
 import { cli, embeddedCliFolder } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
@@ -18,15 +19,6 @@ describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) =
   /** While set, ApplyMigrations waits for it before it starts (a run to cancel mid-way). */
   let gate: Promise<void> | undefined;
   let entered: (() => void) | undefined;
-
-  async function finished(name: string): Promise<ExecutionResponse> {
-    for (let i = 0; i < 3000; i++) {
-      const res = await http.get<ExecutionResponse>(`/executions/${name}`);
-      if (res.status === 200 && res.body.status !== 'RUNNING') return res.body;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`execution ${name} did not finish`);
-  }
 
   beforeAll(async () => {
     t = await backend.open();
@@ -51,13 +43,13 @@ describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) =
       blueprint: 'docex',
     });
     expect(started.status).toBe(202);
-    expect((await finished(started.body.executionName)).status).toBe('SUCCEEDED');
+    expect((await finished(http, started.body.executionName)).status).toBe('SUCCEEDED');
     const second = await http.post<StartedExecutionResponse>('/tenants', {
       tenantId: 'ma-2',
       displayName: 'Migrating two',
       blueprint: 'docex',
     });
-    expect((await finished(second.body.executionName)).status).toBe('SUCCEEDED');
+    expect((await finished(http, second.body.executionName)).status).toBe('SUCCEEDED');
     await addDocexVersion(t.db, sandbox, catalog, '0002_priority_and_notes.sql', DOCEX_V2);
   });
   afterAll(async () => {
@@ -71,7 +63,7 @@ describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) =
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ tenantId: 'ma-1', started: true });
     expect(res.body.executionName).toMatch(/^ma-1-m[0-9a-f]{16}$/);
-    const done = await finished(res.body.executionName);
+    const done = await finished(http, res.body.executionName);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.steps.map((s) => [s.name, s.status])).toEqual(
       MIGRATE_WORKFLOW.tasks.map((task) => [task.state, task.state === 'Cleanup' ? 'skipped' : 'succeeded']),
@@ -129,7 +121,7 @@ describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) =
     expect(cancelled.body).toMatchObject({ tenantStatus: 'active', stoppedInStep: 'ApplyMigrations' });
     gate = undefined;
     open();
-    expect((await finished(res.body.executionName)).status).toBe('ABORTED');
+    expect((await finished(http, res.body.executionName)).status).toBe('ABORTED');
     const tenant = await getTenant(t.db, 'ma-2');
     expect(tenant).toMatchObject({ status: 'active', blueprintVersion: 1, failedStep: 'ApplyMigrations' });
     const { rows } = await t.db.query<{ version: number }>(
@@ -140,7 +132,7 @@ describe.each(testBackends())('POST /tenants/{id}/migrate on $name', (backend) =
     const again = await http.post<StartedExecutionResponse>('/tenants/ma-2/migrate', {});
     expect(again.status).toBe(202);
     expect(again.body.executionName).not.toBe(res.body.executionName);
-    expect((await finished(again.body.executionName)).status).toBe('SUCCEEDED');
+    expect((await finished(http, again.body.executionName)).status).toBe('SUCCEEDED');
     expect(await getTenant(t.db, 'ma-2')).toMatchObject({
       status: 'active',
       blueprintVersion: 2,

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { resetBackupStore } from '../../shared/blobs/connect';
+import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2, DOCEX_V3 } from '../support/migrating';
@@ -67,11 +68,7 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
         displayName: tenantId,
         blueprint: 'docex',
       });
-      for (;;) {
-        const e = await http.get<ExecutionResponse>(`/executions/${res.body.executionName}`);
-        if (e.body.status !== 'RUNNING') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await finished(http, res.body.executionName);
     }
     await addDocexVersion(t.db, sandbox, catalog, '0002_priority_and_notes.sql', DOCEX_V2);
   }, 300_000);
