@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
-import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
 import { osUser } from '../../local/usage';
 import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import type { AuditEntry } from '../../shared/registry/tenants';
 import { finished } from '../support/api';
+import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 
 interface AuditPage {
@@ -147,27 +147,18 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
   });
 
   it('is what `tenantry --api <url> audit` prints', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    const error = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-    try {
-      expect(await main(['--api', api.url, 'audit', 'au-one', '--action', 'labels']), err.join('\n')).toBe(0);
-      expect(out).toHaveLength(1);
-      expect(out[0]).toMatch(
-        /^\S+Z {2}au-one {2}labels\.set {2}by \S+ {2}\{"labels":\{"tier":"gold"\},"previous":\{\}\}$/,
-      );
-      out.length = 0;
-      expect(await main(['--api', api.url, 'audit', '--limit', '1'])).toBe(0);
-      expect(out[1]).toMatch(/^\(more: --next \d+\)$/);
-      expect(await main(['--api', api.url, 'audit', '--since', 'soon'])).toBe(2);
-      expect(err.join('\n')).toMatch(/since/);
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
+    const labels = await cli('--api', api.url, 'audit', 'au-one', '--action', 'labels');
+    expect(labels.code, labels.err).toBe(0);
+    expect(labels.out.split('\n')).toHaveLength(1);
+    expect(labels.out).toMatch(
+      /^\S+Z {2}au-one {2}labels\.set {2}by \S+ {2}\{"labels":\{"tier":"gold"\},"previous":\{\}\}$/,
+    );
+    const paged = await cli('--api', api.url, 'audit', '--limit', '1');
+    expect(paged.code).toBe(0);
+    expect(paged.out.split('\n')[1]).toMatch(/^\(more: --next \d+\)$/);
+    const bad = await cli('--api', api.url, 'audit', '--since', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/since/);
   });
 
   it("orders by the entries' ids as numbers, not as the text they travel as (10 after 9)", async () => {

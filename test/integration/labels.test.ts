@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
-import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { auditTrail } from '../../shared/registry/tenants';
 import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
+import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
 
@@ -111,38 +111,30 @@ describe.each(testBackends())('tenant labels on $name', (backend) => {
   });
 
   it('are what `tenantry --api <url> labels|provision --label|rollout plan --label` use', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    const error = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-    const remote = (...args: string[]) => main(['--api', api.url, ...args]);
-    try {
-      expect(await remote('labels', 'lb-plain', 'tier=gold', 'region=ap'), err.join('\n')).toBe(0);
-      expect(out.at(-1)).toBe('lb-plain: tier=gold, region=ap');
-      expect(await remote('labels', 'lb-plain')).toBe(0);
-      expect(out.at(-1)).toBe('lb-plain: tier=gold, region=ap');
-      expect(
-        await remote('provision', 'lb-cli', '--blueprint', 'docex', '--label', 'tier=bronze', '--watch'),
-      ).toBe(0);
-      expect((await http.get<TenantBody>('/tenants/lb-cli')).body.labels).toEqual({ tier: 'bronze' });
-      out.length = 0;
-      expect(await remote('rollout', 'plan', '--blueprint', 'docex', '--label', 'tier=gold,region=ap')).toBe(
-        0,
-      );
-      expect(out.join('\n')).toMatch(/1 selected, 1 in 1 waves/);
-      expect(out.join('\n')).toMatch(/wave 0 \(canary\): 1 tenants, .*: lb-plain$/m);
-      expect(await remote('labels', 'lb-plain', '--clear'), err.join('\n')).toBe(0);
-      expect(out.at(-1)).toBe('lb-plain: no labels');
-      // Bad usage is refused before any request; a refused label is the API's 400.
-      expect(await remote('labels', 'lb-plain', 'oops')).toBe(2);
-      expect(err.join('\n')).toMatch(/labels takes key=value pairs: 'oops' is not key=value/);
-      expect(await remote('labels', 'lb-plain', 'Tier=x')).toBe(1);
-      expect(err.join('\n')).toMatch(/400 /);
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
+    const remote = (...args: string[]) => cli('--api', api.url, ...args);
+    const set = await remote('labels', 'lb-plain', 'tier=gold', 'region=ap');
+    expect(set.code, set.err).toBe(0);
+    expect(set.out).toBe('lb-plain: tier=gold, region=ap');
+    const shown = await remote('labels', 'lb-plain');
+    expect(shown.code).toBe(0);
+    expect(shown.out).toBe('lb-plain: tier=gold, region=ap');
+    expect(
+      (await remote('provision', 'lb-cli', '--blueprint', 'docex', '--label', 'tier=bronze', '--watch')).code,
+    ).toBe(0);
+    expect((await http.get<TenantBody>('/tenants/lb-cli')).body.labels).toEqual({ tier: 'bronze' });
+    const plan = await remote('rollout', 'plan', '--blueprint', 'docex', '--label', 'tier=gold,region=ap');
+    expect(plan.code).toBe(0);
+    expect(plan.out).toMatch(/1 selected, 1 in 1 waves/);
+    expect(plan.out).toMatch(/wave 0 \(canary\): 1 tenants, .*: lb-plain$/m);
+    const cleared = await remote('labels', 'lb-plain', '--clear');
+    expect(cleared.code, cleared.err).toBe(0);
+    expect(cleared.out).toBe('lb-plain: no labels');
+    // Bad usage is refused before any request; a refused label is the API's 400.
+    const oops = await remote('labels', 'lb-plain', 'oops');
+    expect(oops.code).toBe(2);
+    expect(oops.err).toMatch(/labels takes key=value pairs: 'oops' is not key=value/);
+    const refused = await remote('labels', 'lb-plain', 'Tier=x');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/400 /);
   });
 });

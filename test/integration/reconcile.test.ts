@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { printReconciliation } from '../../local/audit-cli';
-import { main } from '../../local/cli';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer } from '../../local/server';
 import { LocalWorkflowEngine } from '../../local/workflow-engine';
 import { getReconciliation } from '../../shared/api/routes';
 import { verifyTenant } from '../../shared/drift/verify';
 import { reconcile } from '../../shared/reconcile/reconcile';
 import { getTenant } from '../../shared/registry/tenants';
+import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { engineFor, provision, schemaExists } from '../support/provisioning';
 
@@ -134,26 +133,23 @@ describe('tenantry reconcile and --api reconciliation', () => {
       schedulerIntervalMs: 0,
       sweepIntervalMs: 0,
     });
-    const out: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      const remote = () => main(['--api', api.url, 'reconciliation']);
-      expect(await remote()).toBe(1);
+      const remote = () => cli('--api', api.url, 'reconciliation');
+      expect((await remote()).code).toBe(1);
       const local = engineFor(t.db);
       const rt = { ...local.runtime, engine: new LocalWorkflowEngine(local) };
-      expect(printReconciliation(await reconcile(rt, { repair: false, actor: 'test' }))).toBe(0);
-      expect(out.at(-1)).toMatch(/^Reconciliation \d+ at \S+ \(report only, by test\): nothing found$/);
+      await reconcile(rt, { repair: false, actor: 'test' });
+      const clean = await remote();
+      expect(clean.code).toBe(0);
+      expect(clean.out).toMatch(/^Reconciliation \d+ at \S+ \(report only, by test\): nothing found$/);
       await t.db.query('CREATE SCHEMA tenant_rc_cli');
-      expect(printReconciliation(await reconcile(rt, { repair: true, actor: 'test' }))).toBe(1);
-      out.length = 0;
-      expect(await remote()).toBe(1);
-      expect(out.join('\n')).toMatch(
+      await reconcile(rt, { repair: true, actor: 'test' });
+      const found = await remote();
+      expect(found.code).toBe(1);
+      expect(found.out).toMatch(
         /\(repair, by test\): 1 schema-without-row\n {2}schema-without-row {2}schema tenant_rc_cli exists, but no tenant in the registry has it$/,
       );
     } finally {
-      log.mockRestore();
-      error.mockRestore();
       await api.close();
       await t.close();
     }

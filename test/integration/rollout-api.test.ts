@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
-import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { resetBackupStore } from '../../shared/blobs/connect';
 import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
+import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2, DOCEX_V3 } from '../support/migrating';
 import { versions } from '../support/rollouts';
@@ -176,62 +176,52 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
   });
 
   it('is what `tenantry --api <url> rollout plan|start|status|pause` talks to', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    const error = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-    const remote = (...args: string[]) => main(['--api', api.url, 'rollout', ...args]);
-    try {
-      // After the cancel above: ra-1 is at v3, the five others at v2.
-      const flags = ['--blueprint', 'docex', '--canary', '2', '--concurrency', '2'];
-      expect(await remote('plan', ...flags), err.join('\n')).toBe(0);
-      expect(out.join('\n')).toMatch(/to v3: 5 selected, 5 in 2 waves/);
-      expect(out.join('\n')).toMatch(
-        /wave 0 \(canary\): 2 tenants, halts on more than 0 failed: ra-\d, ra-\d/,
-      );
-      out.length = 0;
-      // Started, its execution held before Select: the rollout is readable from the 202 on.
-      let entered = () => {};
-      let open = () => {};
-      const inSelect = new Promise<void>((r) => {
-        entered = r;
-      });
-      hold = { state: 'Select', entered, gate: new Promise<void>((r) => (open = r)) };
-      expect(await remote('start', ...flags), err.join('\n')).toBe(0);
-      const id = /Rollout (r-[0-9a-f]{16}) of docex/.exec(out.join('\n'))?.[1] as string;
-      expect(id).toBeDefined();
-      await inSelect;
-      out.length = 0;
-      expect(await remote('status', id), err.join('\n')).toBe(0);
-      expect(out.join('\n')).toMatch(new RegExp(`Rollout ${id} of docex to v3: running \\(5 pending\\)`));
-      hold = undefined;
-      open();
-      await settled(id);
-      // The same request again: the same rollout, followed to its end with --watch.
-      out.length = 0;
-      expect(await remote('start', ...flags, '--watch'), err.join('\n')).toBe(0);
-      const text = out.join('\n');
-      expect(text).toMatch(new RegExp(`Rollout ${id} of docex\n {2}execution \\S+ \\(already started`));
-      expect(text).toMatch(new RegExp(`Rollout ${id} of docex to v3: succeeded \\(5 succeeded\\)`));
-      expect(text).toMatch(/wave 0: 2 succeeded \| wave 1: 3 succeeded/);
-      expect(Object.values(await versions(t.db, 'ra-'))).toEqual(FLEET.map(() => 3));
-      out.length = 0;
-      expect(await remote('status', id)).toBe(0);
-      expect(out.join('\n')).toMatch(/ {2}wave 1: 3 succeeded/);
-      // Refusals exit 1 with the API's problem; bad usage exits 2 before any request.
-      expect(await remote('pause', id)).toBe(1);
-      expect(err.join('\n')).toMatch(/409 /);
-      expect(await remote('status', 'r-0000000000000000')).toBe(1);
-      expect(err.join('\n')).toMatch(/404 no rollout 'r-0000000000000000'/);
-      expect(await remote('start', '--canary', '2')).toBe(2);
-      expect(err.join('\n')).toMatch(/rollout needs --blueprint <name>/);
-      expect(await remote('begin')).toBe(2);
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
+    const remote = (...args: string[]) => cli('--api', api.url, 'rollout', ...args);
+    // After the cancel above: ra-1 is at v3, the five others at v2.
+    const flags = ['--blueprint', 'docex', '--canary', '2', '--concurrency', '2'];
+    const plan = await remote('plan', ...flags);
+    expect(plan.code, plan.err).toBe(0);
+    expect(plan.out).toMatch(/to v3: 5 selected, 5 in 2 waves/);
+    expect(plan.out).toMatch(/wave 0 \(canary\): 2 tenants, halts on more than 0 failed: ra-\d, ra-\d/);
+    // Started, its execution held before Select: the rollout is readable from the 202 on.
+    let entered = () => {};
+    let open = () => {};
+    const inSelect = new Promise<void>((r) => {
+      entered = r;
+    });
+    hold = { state: 'Select', entered, gate: new Promise<void>((r) => (open = r)) };
+    const started = await remote('start', ...flags);
+    expect(started.code, started.err).toBe(0);
+    const id = /Rollout (r-[0-9a-f]{16}) of docex/.exec(started.out)?.[1] as string;
+    expect(id).toBeDefined();
+    await inSelect;
+    const running = await remote('status', id);
+    expect(running.code, running.err).toBe(0);
+    expect(running.out).toMatch(new RegExp(`Rollout ${id} of docex to v3: running \\(5 pending\\)`));
+    hold = undefined;
+    open();
+    await settled(id);
+    // The same request again: the same rollout, followed to its end with --watch.
+    const watched = await remote('start', ...flags, '--watch');
+    expect(watched.code, watched.err).toBe(0);
+    expect(watched.out).toMatch(new RegExp(`Rollout ${id} of docex\n {2}execution \\S+ \\(already started`));
+    expect(watched.out).toMatch(new RegExp(`Rollout ${id} of docex to v3: succeeded \\(5 succeeded\\)`));
+    expect(watched.out).toMatch(/wave 0: 2 succeeded \| wave 1: 3 succeeded/);
+    expect(Object.values(await versions(t.db, 'ra-'))).toEqual(FLEET.map(() => 3));
+    const status = await remote('status', id);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/ {2}wave 1: 3 succeeded/);
+    // Refusals exit 1 with the API's problem; bad usage exits 2 before any request.
+    const paused = await remote('pause', id);
+    expect(paused.code).toBe(1);
+    expect(paused.err).toMatch(/409 /);
+    const missing = await remote('status', 'r-0000000000000000');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/404 no rollout 'r-0000000000000000'/);
+    const noBlueprint = await remote('start', '--canary', '2');
+    expect(noBlueprint.code).toBe(2);
+    expect(noBlueprint.err).toMatch(/rollout needs --blueprint <name>/);
+    expect((await remote('begin')).code).toBe(2);
   });
 
   it('answers 400 naming the field for a bad request or nothing to migrate, 404 for no rollout', async () => {
