@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { Problem, StartedExecutionResponse, Stats } from '../../shared/api/schemas';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import type { HistoryEvent } from '../../shared/progress';
 import { DEFAULT_TEMPLATES } from '../../shared/templates/defaults';
 import { verifyPassword } from '../../shared/templates/password';
@@ -15,6 +11,7 @@ import { DEPROVISION_WORKFLOW } from '../../statemachine/render';
 import { finished } from '../support/api';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { schemaExists } from '../support/provisioning';
+import { suiteBackupDir } from '../support/temp-dirs';
 
 const PASSWORD = 'correct-horse-battery-staple-42';
 const HOUR = 3_600_000;
@@ -34,17 +31,13 @@ const schoolTemplate = (name: string): TemplateDefinitionInput => {
 };
 
 describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name', (backend) => {
+  suiteBackupDir('tenantry-api-backups-');
   let t: TestDatabase;
   let api: ApiServer;
   let http: ApiClient;
-  let backups: string;
-  const saved = process.env.TENANTRY_BACKUP_DIR;
 
   beforeAll(async () => {
     t = await backend.open();
-    backups = mkdtempSync(join(tmpdir(), 'tenantry-api-backups-'));
-    process.env.TENANTRY_BACKUP_DIR = backups;
-    resetBackupStore();
     // No poller: the tests fire due schedules themselves, with a clock they choose.
     api = await startApiServer({ db: t.db, engine: { retryDelayMs: 0 }, schedulerIntervalMs: 0 });
     http = new ApiClient(api.url);
@@ -52,10 +45,6 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
   afterAll(async () => {
     await api?.close();
     await t?.close();
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
-    resetBackupStore();
-    rmSync(backups, { recursive: true, force: true });
   });
 
   async function history(name: string): Promise<HistoryEvent[]> {

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { ExecutionResponse, StartedExecutionResponse } from '../../shared/api/schemas';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { provision, registryRow, schemaExists } from '../support/provisioning';
+import { suiteBackupDir } from '../support/temp-dirs';
 
 class InjectedPermanentFault extends Error {
   override name = 'InjectedPermanentFault';
@@ -25,16 +22,12 @@ function gate() {
 }
 
 describe.each(testBackends())('cancel and redrive of a Deprovision execution, over $name', (backend) => {
+  suiteBackupDir('tenantry-deprovision-executions-');
   let t: TestDatabase;
   let api: ApiServer;
   let http: ApiClient;
-  let backups: string;
-  const saved = process.env.TENANTRY_BACKUP_DIR;
 
   beforeAll(async () => {
-    backups = mkdtempSync(join(tmpdir(), 'tenantry-deprovision-executions-'));
-    process.env.TENANTRY_BACKUP_DIR = backups;
-    resetBackupStore();
     t = await backend.open();
     api = await startApiServer({
       db: t.db,
@@ -45,10 +38,6 @@ describe.each(testBackends())('cancel and redrive of a Deprovision execution, ov
   afterAll(async () => {
     await api?.close();
     await t?.close();
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
-    resetBackupStore();
-    rmSync(backups, { recursive: true, force: true });
   });
 
   async function watch(name: string, done: (e: ExecutionResponse) => boolean) {

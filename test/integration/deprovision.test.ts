@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +6,6 @@ import type { LocalEngine } from '../../local/engine';
 import { recoverInterruptedRuns } from '../../local/recovery';
 import { LocalDeletionScheduler } from '../../local/scheduler';
 import { BackupManifestSchema } from '../../shared/backup/manifest';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import { cancelScheduledDeprovision, scheduleDeprovision } from '../../shared/deprovision/schedule';
 import { ConflictError, NotFoundError, TenantStateError, TransientDatabaseError } from '../../shared/errors';
 import { auditTrail, getTenant } from '../../shared/registry/tenants';
@@ -16,6 +14,7 @@ import { DEPROVISION_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/ren
 import { DEPROVISION_STEPS } from '../../statemachine/steps';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { engineFor, provision, registryRow, schemaExists } from '../support/provisioning';
+import { suiteBackupDir } from '../support/temp-dirs';
 
 class InjectedPermanentFault extends Error {
   override name = 'InjectedPermanentFault';
@@ -65,21 +64,13 @@ async function schoolWithData(t: TestDatabase, tenantId: string) {
 }
 
 describe.each(testBackends())('Deprovision workflow on $name', (backend) => {
+  suiteBackupDir('tenantry-backups-');
   let t: TestDatabase;
-  let backups: string;
-  const saved = process.env.TENANTRY_BACKUP_DIR;
   beforeAll(async () => {
     t = await backend.open();
-    backups = mkdtempSync(join(tmpdir(), 'tenantry-backups-'));
-    process.env.TENANTRY_BACKUP_DIR = backups;
-    resetBackupStore();
   });
   afterAll(async () => {
     await t?.close();
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
-    resetBackupStore();
-    rmSync(backups, { recursive: true, force: true });
   });
 
   it('backs up every row, verifies, notifies, drops the schema and keeps the audit trail', async () => {

@@ -2,14 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
 import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2, DOCEX_V3 } from '../support/migrating';
 import { versions } from '../support/rollouts';
-import { tempDir } from '../support/temp-dirs';
+import { suiteBackupDir } from '../support/temp-dirs';
 
 interface RolloutBody {
   rolloutId: string;
@@ -24,12 +23,12 @@ interface RolloutBody {
 const FLEET = ['ra-1', 'ra-2', 'ra-3', 'ra-4', 'ra-5', 'ra-6'];
 
 describe.each(testBackends())('the rollout routes on $name', (backend) => {
+  suiteBackupDir('tenantry-rollout-api-');
   let t: TestDatabase;
   let api: ApiServer;
   let http: ApiClient;
   const sandbox = blueprintSandbox();
   const catalog = sandbox.catalog();
-  const saved = process.env.TENANTRY_BACKUP_DIR;
   /** While set, the first task of that state (ApplyMigrations unless named) waits for the gate. */
   let hold: { state?: string; entered: () => void; gate: Promise<void> } | undefined;
 
@@ -43,8 +42,6 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
   }
 
   beforeAll(async () => {
-    process.env.TENANTRY_BACKUP_DIR = tempDir('tenantry-rollout-api-');
-    resetBackupStore();
     t = await backend.open();
     api = await startApiServer({
       db: t.db,
@@ -76,9 +73,6 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
     await api?.close();
     await t?.close();
     sandbox.dispose();
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
-    resetBackupStore();
   });
 
   it('plans, starts (idempotently), pauses before the next wave, resumes, and reads every tenant paged', async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetBackupStore } from '../../shared/blobs/connect';
 import { readCatalog } from '../../shared/catalog';
 import { getTenant } from '../../shared/registry/tenants';
 import { TemplateStore } from '../../shared/templates/store';
@@ -8,7 +7,7 @@ import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
 import { engineFor, provision } from '../support/provisioning';
 import { rolloutTenants, runRollout } from '../support/rollouts';
-import { tempDir } from '../support/temp-dirs';
+import { suiteBackupDir } from '../support/temp-dirs';
 
 const FLEET = ['rv-1', 'rv-2', 'rv-3'];
 
@@ -18,13 +17,11 @@ const FLEET = ['rv-1', 'rv-2', 'rv-3'];
  * version is made at that one, and a later rollout selects it like any other.
  */
 describe.each(testBackends())('provisioning during a rollout on $name', (backend) => {
+  suiteBackupDir('tenantry-rollout-provisioning-');
   let t: TestDatabase;
   const sandbox = blueprintSandbox();
   const catalog = sandbox.catalog();
-  const saved = process.env.TENANTRY_BACKUP_DIR;
   beforeAll(async () => {
-    process.env.TENANTRY_BACKUP_DIR = tempDir('tenantry-rollout-provisioning-');
-    resetBackupStore();
     t = await backend.open();
     const engine = engineFor(t.db, { blueprints: catalog });
     for (const id of FLEET) expect((await provision(engine, id, 'docex')).record.status).toBe('SUCCEEDED');
@@ -37,9 +34,6 @@ describe.each(testBackends())('provisioning during a rollout on $name', (backend
   afterAll(async () => {
     await t?.close();
     sandbox.dispose();
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
-    resetBackupStore();
   });
 
   it('makes new tenants at the newest version, pinned ones at theirs; a later rollout takes the pinned one', async () => {

@@ -7,21 +7,18 @@ import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2, DOCEX_V3 } from '../support/migrating';
 import { engineFor, provision } from '../support/provisioning';
 import { rolloutRow, rolloutTenants, runRollout, versions } from '../support/rollouts';
-import { tempDir } from '../support/temp-dirs';
+import { suiteBackupDir } from '../support/temp-dirs';
 
 const FLEET = Array.from({ length: 50 }, (_, i) => `ro-${String(i).padStart(2, '0')}`);
 /** Selected with the fleet, then deprovisioned while the rollout runs: skipped, with the reason. */
 const LEAVING = 'ro-zz';
 
 describe.each(testBackends())('Rollout workflow on $name', (backend) => {
+  suiteBackupDir('tenantry-rollout-items-');
   let t: TestDatabase;
   const sandbox = blueprintSandbox();
   const catalog = sandbox.catalog();
-  const saved = process.env.TENANTRY_BACKUP_DIR;
   beforeAll(async () => {
-    process.env.TENANTRY_BACKUP_DIR = tempDir('tenantry-rollout-items-');
-    const { resetBackupStore } = await import('../../shared/blobs/connect');
-    resetBackupStore();
     t = await backend.open();
     const engine = engineFor(t.db, { blueprints: catalog });
     for (const id of [...FLEET, LEAVING])
@@ -31,8 +28,6 @@ describe.each(testBackends())('Rollout workflow on $name', (backend) => {
   afterAll(async () => {
     await t?.close();
     sandbox.dispose();
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
   });
 
   it('brings 50 tenants to v2: a canary of 5, then growing waves, 4 at once, each its own verified Migrate', async () => {

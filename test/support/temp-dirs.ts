@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { resetBackupStore } from '../../shared/blobs/connect';
 
 const made: string[] = [];
 
@@ -13,4 +15,26 @@ export function tempDir(prefix: string): string {
 
 export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Points the backup store (TENANTRY_BACKUP_DIR) at a temp folder of the enclosing suite's own, and
+ * puts the environment back after it. Call it first in the describe: its beforeAll then runs before
+ * the suite's, its afterAll after the suite's (hooks run in stack order).
+ */
+export function suiteBackupDir(prefix: string): { readonly dir: string } {
+  const folder = { dir: '' };
+  let saved: string | undefined;
+  beforeAll(() => {
+    saved = process.env.TENANTRY_BACKUP_DIR;
+    folder.dir = tempDir(prefix);
+    process.env.TENANTRY_BACKUP_DIR = folder.dir;
+    resetBackupStore();
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
+    else process.env.TENANTRY_BACKUP_DIR = saved;
+    resetBackupStore();
+  });
+  return folder;
 }
