@@ -23,7 +23,7 @@ import {
 import { blueprintSandbox } from '../support/blueprints';
 import { openDataApi, serverUrl, TEST_CLUSTER_ARN, TEST_SECRET_ARN } from '../support/databases';
 import { addDocexVersion, DOCEX_V2 } from '../support/migrating';
-import { schemaExists } from '../support/provisioning';
+import { provision, schemaExists } from '../support/provisioning';
 import { tempDir } from '../support/temp-dirs';
 
 /**
@@ -261,13 +261,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
   });
 
   it('migrates a tenant to v2 with the Migrate bundles (a blueprint folder of v2 given to them)', async () => {
-    const run = await engine.start(PROVISION, 'bundled-mig', {
-      tenantId: 'bundled-mig',
-      displayName: 'Bundled migration',
-      blueprint: 'docex',
-      requestedBy: 'test',
-    });
-    expect((await run.done).status).toBe('SUCCEEDED');
+    expect((await provision(engine, 'bundled-mig', 'docex')).record.status).toBe('SUCCEEDED');
     const sandbox = blueprintSandbox();
     try {
       await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
@@ -291,15 +285,8 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
 
   it('rolls a fleet out with the Rollout bundles: its Distributed Map starts the synthesized Migrate per tenant', async () => {
     const fleet = ['bundled-r1', 'bundled-r2', 'bundled-r3'];
-    for (const tenantId of fleet) {
-      const run = await engine.start(PROVISION, tenantId, {
-        tenantId,
-        displayName: tenantId,
-        blueprint: 'docex',
-        requestedBy: 'test',
-      });
-      expect((await run.done).status).toBe('SUCCEEDED');
-    }
+    for (const tenantId of fleet)
+      expect((await provision(engine, tenantId, 'docex')).record.status).toBe('SUCCEEDED');
     const sandbox = blueprintSandbox();
     try {
       await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
