@@ -7,6 +7,7 @@ import {
   cancelDeprovision,
   cancelExecution,
   deprovisionTenant,
+  getStats,
   getTenant as getTenantRoute,
   listAudit,
   migrateTenant,
@@ -30,6 +31,7 @@ import { ensureControlSchema } from '../shared/registry/control';
 import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
 import { planRollout } from '../shared/rollout/plan';
 import { allRolloutTenants, getRollout } from '../shared/rollout/records';
+import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
@@ -83,6 +85,7 @@ const USAGE = `tenantry: provision and inspect tenants with the local engine
   tenantry verify <tenant-id>                        compare a live tenant with its blueprint version's lock
   tenantry verify --all [--concurrency 4]            every active tenant, and a fleet summary
   tenantry list [--status active]
+  tenantry stats                                     fleet counts, provisioning outcomes and the metrics the runs emitted
   tenantry blueprint list
   tenantry blueprint lock <name>
   tenantry blueprint import <dump.sql> --name <name> [--data] [--schema public] [--force]
@@ -515,6 +518,14 @@ async function audit(db: SqlClient, args: string[]): Promise<number> {
   return 0;
 }
 
+/** `tenantry stats`: what GET /stats answers, the metrics the local runs emitted included. */
+async function stats(db: SqlClient, args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError('stats takes no arguments');
+  const { rt } = localApi(db);
+  console.log(JSON.stringify(await getStats(rt), null, 2));
+  return 0;
+}
+
 /**
  * `tenantry reconcile [--repair]`: the registry, the tenant schemas and the executions compared
  * (shared/reconcile/); with --repair, what is safe is fixed. Exit 1 when findings are left.
@@ -527,7 +538,12 @@ async function reconcileCommand(db: SqlClient, args: string[]): Promise<number> 
   });
   if (positionals.length > 0) throw new UsageError('reconcile takes no arguments but --repair');
   const { rt } = localApi(db);
-  return printReconciliation(await reconcile(rt, { repair: values.repair === true, actor: cliActor() }));
+  // Scoped, so that its metrics are counted for `stats`, and stored before the command ends.
+  const run = await withRuntime(rt, () =>
+    reconcile(rt, { repair: values.repair === true, actor: cliActor() }),
+  );
+  await rt.metrics?.flush();
+  return printReconciliation(run);
 }
 
 /** `tenantry labels <id> [key=value ...] [--clear]`: a tenant's labels replaced (none given: shown). */
@@ -823,6 +839,7 @@ export async function main(argv: string[]): Promise<number> {
       status,
       verify,
       list,
+      stats,
       template,
     };
     const run = handlers[command];

@@ -9,7 +9,7 @@ import type { BlobStore } from '../shared/blobs/port';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { canonicalJson } from '../shared/engine/names';
 import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/observability/logger';
 import {
   type ExecutionProgress,
   type ExecutionStatus,
@@ -46,6 +46,7 @@ import {
   type StartExecutionTask,
   statesError,
 } from './map-state';
+import { LocalMetrics } from './metrics';
 import {
   childFailure,
   childOutput,
@@ -182,6 +183,40 @@ interface TaskScope {
   readonly pending: Set<Promise<unknown>>;
   /** Attempts per task state in this scope (a retry of the state is its next attempt). */
   readonly attempts: Map<string, number>;
+  /** How often each state was entered in this scope, counted from the events it records. */
+  readonly entered: Map<string, number>;
+  /** Per task state: the entry its last invocation belonged to, and the invocations of that entry. */
+  readonly invocations: Map<string, { entry: number; count: number }>;
+}
+
+/** A scope whose `record` also counts the states entered, so a task can tell a retry from a new entry. */
+function taskScope(record: TaskScope['record'], signal: AbortSignal): TaskScope {
+  const entered = new Map<string, number>();
+  return {
+    record: (event, at) => {
+      const name = (event as { stateEnteredEventDetails?: { name?: string } }).stateEnteredEventDetails?.name;
+      if (name && event.type.endsWith('StateEntered')) entered.set(name, (entered.get(name) ?? 0) + 1);
+      record(event, at);
+    },
+    signal,
+    pending: new Set(),
+    attempts: new Map(),
+    entered,
+    invocations: new Map(),
+  };
+}
+
+/**
+ * `$$.State.RetryCount` of this invocation of a task state, as Step Functions would put it in the
+ * payload: 0 on entering the state, one more at each retry. aws-local-stepfunctions keeps no
+ * per-state context object, so the engine counts it from the events.
+ */
+function retryCountOf(scope: TaskScope, state: string): number {
+  const entry = scope.entered.get(state) ?? 0;
+  const last = scope.invocations.get(state);
+  const retryCount = last && last.entry === entry ? last.count : 0;
+  scope.invocations.set(state, { entry, count: retryCount + 1 });
+  return retryCount;
 }
 
 /** Resolves once every promise in `pending` has settled, including ones added meanwhile. */
@@ -203,6 +238,8 @@ function track<T>(scope: TaskScope, work: Promise<T>): Promise<T> {
  */
 export class LocalEngine {
   private readonly scope: Runtime;
+  /** The metrics this engine's handlers emit, counted for `GET /stats` (local/metrics.ts). */
+  readonly metrics: LocalMetrics;
   private readonly workflows = new Map<string, WorkflowRuntime>();
   /** The workflows a startExecution Task may start, by name. */
   private readonly catalog = new Map<string, Workflow>();
@@ -216,7 +253,12 @@ export class LocalEngine {
   readonly leaseSettings: LeaseSettings;
 
   constructor(private readonly options: LocalEngineOptions) {
-    this.scope = { db: options.db, blueprints: options.blueprints ?? new BlueprintCatalog() };
+    this.metrics = new LocalMetrics(options.db);
+    this.scope = {
+      db: options.db,
+      blueprints: options.blueprints ?? new BlueprintCatalog(),
+      metrics: this.metrics,
+    };
     this.leaseSettings = options.lease ?? leaseSettingsFromEnv();
     for (const w of [...Object.values(WORKFLOW_BY_NAME), ...(options.workflows ?? [])])
       this.catalog.set(w.name, w);
@@ -427,11 +469,13 @@ export class LocalEngine {
     // Aborted when the run stops, for whatever reason: its Maps launch nothing more and the child
     // executions it started are stopped; the run is closed once they have ended.
     const halt = new AbortController();
-    const scope: TaskScope = { record: append, signal: halt.signal, pending: new Set(), attempts: new Map() };
+    const scope = taskScope(append, halt.signal);
     const run: RunScope = { wf, executionId, writer };
     const execution = wf.compiled.root.machine.run(input as Json, {
       overrides: this.overrides(wf.compiled.root, run, scope),
       context: {
+        // The library has no per-state context; the engine sets RetryCount itself (retryCountOf).
+        State: { RetryCount: 0 },
         Execution: {
           Id: executionId,
           Name: name,
@@ -459,7 +503,7 @@ export class LocalEngine {
     const consume = (async () => {
       for await (const e of execution.eventLogs) {
         const mapped = mapEngineEvent(e as unknown as EngineEvent, wf.compiled.mapStates);
-        if (mapped) append(mapped, (e as { timestamp?: number }).timestamp);
+        if (mapped) scope.record(mapped, (e as { timestamp?: number }).timestamp);
       }
     })();
 
@@ -481,6 +525,7 @@ export class LocalEngine {
     if (!halt.signal.aborted) halt.abort({ error: 'States.Aborted', cause: `the execution ended ${status}` });
     await settled(scope.pending);
     await consume;
+    await this.metrics.flush();
     const failed =
       history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
       (status === 'ABORTED' ? stopReason : undefined);
@@ -558,13 +603,17 @@ export class LocalEngine {
       await nextTurn();
       const attempt = (scope.attempts.get(task.state) ?? 0) + 1;
       scope.attempts.set(task.state, attempt);
+      const input = taskInput as { Payload?: unknown } | null;
+      const payload = withRetryCount(input?.Payload, retryCountOf(scope, task.state));
       const details = { resourceType: 'lambda', resource: 'invoke' };
       scope.record({
         type: 'TaskScheduled',
         taskScheduledEventDetails: {
           ...details,
           region: LOCAL_REGION,
-          parameters: JSON.stringify(taskInput),
+          parameters: JSON.stringify(
+            input && typeof input === 'object' ? { ...input, Payload: payload } : input,
+          ),
           timeoutInSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
         },
       });
@@ -577,7 +626,6 @@ export class LocalEngine {
           task.state,
           this.options.handlerFile?.(wf.spec.name, task.state) ?? task.entry,
         );
-        const payload = (taskInput as { Payload?: unknown } | null)?.Payload;
         const result = await withRuntime(this.scope, () => handler(payload, lambdaContext(task.state)));
         await this.options.afterTask?.(task.state, attempt);
         const output = { ExecutedVersion: '$LATEST', Payload: (result ?? null) as Json, StatusCode: 200 };
@@ -634,7 +682,7 @@ export class LocalEngine {
     const record: TaskScope['record'] = (event, at) => {
       if (inline && !signal.aborted) parent.record(event, at);
     };
-    const scope: TaskScope = { record, signal, pending: new Set(), attempts: new Map() };
+    const scope = taskScope(record, signal);
     const execution = spec.processor.machine.run(item, {
       overrides: this.overrides(spec.processor, run, scope),
       context,
@@ -648,7 +696,7 @@ export class LocalEngine {
         // The iteration's states; its own start and end are the Map's MapIteration* events.
         if (event.type !== 'StateEntered' && event.type !== 'StateExited') continue;
         const mapped = mapEngineEvent(event, run.wf.compiled.mapStates);
-        if (mapped) record(mapped, event.timestamp);
+        if (mapped) scope.record(mapped, event.timestamp);
       }
     })();
     try {
@@ -918,6 +966,13 @@ function toRecord(r: ExecutionRow): ExecutionRecord {
     startedAt: new Date(r.started_at).toISOString(),
     stoppedAt: r.stopped_at ? new Date(r.stopped_at).toISOString() : null,
   };
+}
+
+/** The payload with its `execution.retryCount` (statemachine/tasks.ts) set to the engine's count. */
+function withRetryCount(payload: unknown, retryCount: number): unknown {
+  const execution = (payload as { execution?: unknown } | null)?.execution;
+  if (!execution || typeof execution !== 'object' || !('retryCount' in execution)) return payload;
+  return { ...(payload as object), execution: { ...execution, retryCount } };
 }
 
 function lambdaContext(state: string) {

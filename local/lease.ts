@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { ConfigError, TransientDatabaseError } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/observability/logger';
 import type { SqlClient } from '../shared/sql/port';
 
 /**

@@ -1,6 +1,6 @@
 import { cleanup as deprovisionCleanup } from '../shared/deprovision/steps';
-import { logger } from '../shared/logger';
 import { cleanup as migrateCleanup } from '../shared/migrate/steps';
+import { logger } from '../shared/observability/logger';
 import { type ExecutionStatus, type HistoryEvent, stepsFromHistory } from '../shared/progress';
 import { type StepEvent, StepEventSchema } from '../shared/provision/schemas';
 import { cleanup as provisionCleanup } from '../shared/provision/steps';

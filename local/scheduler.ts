@@ -1,6 +1,6 @@
 import type { DeletionScheduler } from '../shared/deprovision/schedule';
 import type { DeprovisionRequest } from '../shared/deprovision/schemas';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/observability/logger';
 import { ensureControlSchema } from '../shared/registry/control';
 import { DEPROVISION } from '../statemachine/workflows';
 import type { LocalEngine, StartResult } from './engine';

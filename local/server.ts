@@ -13,7 +13,7 @@ import { openApiDocument } from '../shared/api/openapi';
 import { API_ROUTES, type ApiRoute, routeEntry } from '../shared/api/route-table';
 import { databaseConfigFromEnv } from '../shared/config';
 import { NotFoundError, PayloadTooLargeError } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/observability/logger';
 import { ensureLocalStore } from '../shared/registry/control';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';

@@ -9,7 +9,7 @@ import type {
   WorkflowName,
 } from '../shared/engine/port';
 import { ValidationError } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { logger } from '../shared/observability/logger';
 import type { HistoryEvent } from '../shared/progress';
 import { ensureLocalStore } from '../shared/registry/control';
 import { PROVISION, WORKFLOW_BY_NAME } from '../statemachine/workflows';

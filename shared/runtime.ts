@@ -3,6 +3,7 @@ import { BlueprintCatalog } from './blueprint';
 import { databaseConfigFromEnv } from './config';
 import type { DeletionScheduler } from './deprovision/schedule';
 import type { WorkflowEngine } from './engine/port';
+import type { MetricRecorder } from './observability/metrics';
 import { openDatabase } from './sql/connect';
 import type { SqlClient } from './sql/port';
 
@@ -24,6 +25,11 @@ export interface Runtime {
    * scheduler here; on Lambda it is absent and `shared/api/runtime.ts` supplies EventBridge Scheduler.
    */
   readonly scheduler?: DeletionScheduler;
+  /**
+   * Where the metrics the handlers emit are counted, for `GET /stats`: the local engine's counter
+   * (local/metrics.ts). On Lambda it is absent: the EMF lines go to CloudWatch.
+   */
+  readonly metrics?: MetricRecorder;
 }
 
 const scoped = new AsyncLocalStorage<Runtime>();

@@ -26,6 +26,8 @@ function stepPayload(): sfn.TaskInput {
       id: sfn.JsonPath.executionId,
       name: sfn.JsonPath.executionName,
       startTime: sfn.JsonPath.executionStartTime,
+      // 0 on entering the state, then 1, 2, ... at each retry: the StepRetried metric.
+      retryCount: sfn.JsonPath.numberAt('$$.State.RetryCount'),
     },
   });
 }

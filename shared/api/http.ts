@@ -2,7 +2,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { TenantryError, ValidationError } from '../errors';
-import { logger } from '../logger';
+import { logger } from '../observability/logger';
 import { textProblem } from '../validation';
 import { assertTextParams, readJsonBody } from './input';
 import { API_ROUTES } from './route-table';

@@ -1,5 +1,6 @@
 import { canonicalJson, rolloutExecutionName, rolloutIdFor } from '../engine/names';
 import { NotFoundError, ValidationError } from '../errors';
+import { putMetric } from '../observability/metrics';
 import { callControl } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import { beginRollout, planRollout } from '../rollout/plan';
@@ -109,7 +110,9 @@ export async function requestRollout(
   actor: string,
 ) {
   await ensureControlSchema(rt.db);
-  return callControl(rt.db, rolloutId, 'rollout_request', [rolloutId, action, actor]);
+  const result = await callControl(rt.db, rolloutId, 'rollout_request', [rolloutId, action, actor]);
+  if (action === 'cancel') putMetric('WorkflowCancelled', { workflow: 'Rollout' });
+  return result;
 }
 
 /**

@@ -1,5 +1,8 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { annotate, powertools } from '../observability/lambda';
+import { withLogContext } from '../observability/logger';
 import {
   type HttpEvent,
   type HttpResult,
@@ -48,9 +51,11 @@ export function apiRoute<K extends RouteId, T>(
     readonly ok: readonly [number, unknown];
   };
   const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
-  return middy<HttpEvent, HttpResult>()
+  const invoke = middy<HttpEvent, HttpResult>()
+    .use(powertools())
     .use(httpProblems(id))
     .handler(async (event) => {
+      annotate('route', id);
       const params = route.params
         ? parseInput(route.params, Object.fromEntries(names.map((n) => [n, pathParam(event, n)])))
         : undefined;
@@ -67,4 +72,6 @@ export function apiRoute<K extends RouteId, T>(
       const location = options.location?.(result) ?? (typeof statusUrl === 'string' ? statusUrl : undefined);
       return json(status, result, location ? { location } : {});
     });
+  return (event: HttpEvent, context = {} as Context): Promise<HttpResult> =>
+    withLogContext({ route: id, requestId: event.requestContext?.requestId }, () => invoke(event, context));
 }

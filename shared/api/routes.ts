@@ -19,6 +19,7 @@ import { fullHistory } from '../engine/port';
 import { ConflictError, NotFoundError, TenantBusyError, TenantStateError, ValidationError } from '../errors';
 import type { Labels } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
+import { putMetric } from '../observability/metrics';
 import { causeMessage, stepsFromHistory } from '../progress';
 import { RestoreRequestSchema, StepEventSchema } from '../provision/schemas';
 import { cleanup } from '../provision/steps';
@@ -347,6 +348,7 @@ export async function cancelExecution(rt: ApiRuntime, ref: string, caller: strin
       [found.executionId, found.tenantId, caller],
     );
     await rt.engine.stop(found.executionId, { error: reason.Error, cause: reason.Cause });
+    putMetric('WorkflowCancelled', { workflow: found.workflow });
   } else if (found.status !== 'ABORTED') {
     throw new ConflictError(
       `execution ${found.name} is ${found.status}: only a running execution can be cancelled`,
@@ -577,6 +579,7 @@ export async function getStats(rt: Runtime): Promise<Stats> {
     entry.total = (entry.total ?? 0) + r.n;
     blueprints[r.blueprint] = entry;
   }
+  const metrics = rt.metrics ? await rt.metrics.counts() : undefined;
   const d = durations.rows[0];
   const runningCount = byStatus.rows.find((r) => r.status === 'provisioning')?.n ?? 0;
   return {
@@ -613,6 +616,7 @@ export async function getStats(rt: Runtime): Promise<Stats> {
         since: new Date(r.since).toISOString(),
       })),
     },
+    ...(metrics && { metrics }),
   };
 }
 

@@ -542,6 +542,21 @@ export const StatsSchema = z
       count: z.number().int(),
       tenants: z.array(z.object({ tenantId: z.string(), executionId: z.string(), since: z.string() })),
     }),
+    /**
+     * Local engine only: the metrics its handlers emitted (shared/observability/catalog.ts), per
+     * name and dimensions. On AWS they are CloudWatch metrics in the Tenantry namespace instead.
+     */
+    metrics: z
+      .array(
+        z.object({
+          name: z.string(),
+          dimensions: z.record(z.string(), z.string()),
+          unit: z.string(),
+          points: z.number().int(),
+          total: z.number(),
+        }),
+      )
+      .optional(),
   })
   .register(apiSchemas, { id: 'Stats' });
 export type Stats = z.infer<typeof StatsSchema>;

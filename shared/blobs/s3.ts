@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isSdkError, s3Sdk } from '../aws-sdk';
 import { NotFoundError } from '../errors';
+import { traceClient } from '../observability/lambda';
 import { type BlobStore, RETENTION_TAG, type Retention } from './port';
 
 const { GetObjectCommand, PutObjectCommand, S3Client: S3 } = s3Sdk();
@@ -9,7 +10,7 @@ const { GetObjectCommand, PutObjectCommand, S3Client: S3 } = s3Sdk();
 export class S3Store implements BlobStore {
   constructor(
     private readonly bucket: string,
-    private readonly client: S3Client = new S3({}),
+    private readonly client: S3Client = traceClient(new S3({})),
   ) {}
 
   async put(

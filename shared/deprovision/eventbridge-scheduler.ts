@@ -2,6 +2,7 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import * as z from 'zod';
 import { isSdkError, schedulerSdk } from '../aws-sdk';
 import { ConfigError } from '../errors';
+import { traceClient } from '../observability/lambda';
 import type { DeletionScheduler } from './schedule';
 
 const {
@@ -33,7 +34,7 @@ export class EventBridgeDeletionScheduler implements DeletionScheduler {
 
   constructor(
     env: NodeJS.ProcessEnv = process.env,
-    private readonly client: SchedulerClient = new Scheduler({}),
+    private readonly client: SchedulerClient = traceClient(new Scheduler({})),
   ) {
     const parsed = SchedulerEnvSchema.safeParse(env);
     if (!parsed.success) {

@@ -2,6 +2,7 @@ import type { SFNClient, HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client
 import * as z from 'zod';
 import { isSdkError, sfnSdk } from '../aws-sdk';
 import { ConfigError } from '../errors';
+import { traceClient } from '../observability/lambda';
 import type { ExecutionStatus, HistoryEvent } from '../progress';
 import { taskStates } from '../workflows';
 import { belongsToTenant } from './names';
@@ -49,7 +50,7 @@ const {
   StartExecutionCommand,
   StopExecutionCommand,
 } = sfnSdk();
-const client = new Sfn({});
+const client = traceClient(new Sfn({}));
 const coldStartEnv = SfnEnvSchema.safeParse(process.env);
 
 /** How many ListExecutions pages one `listByTenant` call reads at most before handing back a token. */

@@ -2,6 +2,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { eventBridgeSdk } from '../aws-sdk';
 import { eventsConfigFromEnv } from '../config';
 import { TransientDatabaseError } from '../errors';
+import { traceClient } from '../observability/lambda';
 import type { SqlExecutor } from '../sql/port';
 
 /** An event the apps consume, e.g. `TenantDeprovisioned`. */
@@ -28,7 +29,7 @@ export class EventBridgePublisher implements EventPublisher {
 
   async publish(event: DomainEvent): Promise<void> {
     const { EventBridgeClient, PutEventsCommand } = eventBridgeSdk();
-    this.client ??= new EventBridgeClient({});
+    this.client ??= traceClient(new EventBridgeClient({}));
     const result = await this.client.send(
       new PutEventsCommand({
         Entries: [

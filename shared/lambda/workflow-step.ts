@@ -1,14 +1,18 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { StepOutputError } from '../errors';
+import { annotate, powertools } from '../observability/lambda';
+import { withLogContext } from '../observability/logger';
 import { type StepEvent, StepEventSchema } from '../provision/schemas';
 import { type Runtime, runtime } from '../runtime';
 import { parseOrThrow } from '../validation';
 import { stepOf, type TaskStateOf, type WorkflowName } from '../workflows';
-import { stepMiddleware } from './step-middleware';
+import { stepLogContext, stepMiddleware } from './step-middleware';
 
 /**
- * The Lambda handler of a workflow step (shared/workflows.ts): logs and typed errors (stepMiddleware),
+ * The Lambda handler of a workflow step (shared/workflows.ts): Powertools' Logger and Tracer on
+ * Lambda, logs, metrics and typed errors (stepMiddleware) with the run's execution and tenant on
+ * every entry (withLogContext, around the whole invocation),
  * the event parsed, `fn` run against the runtime, and its result checked against the step's output
  * schema before the workflow sees it. The step's name comes from the definition, never a literal.
  */
@@ -18,9 +22,13 @@ export function workflowStep<W extends WorkflowName, T>(
   fn: (rt: Runtime, event: StepEvent, context: Context) => Promise<T>,
 ) {
   const step = stepOf(workflow, state);
-  return middy<unknown, T>()
-    .use(stepMiddleware(`${workflow}.${state}`))
+  const ref = { workflow, state };
+  const invoke = middy<unknown, T>()
+    .use(powertools())
+    .use(stepMiddleware(ref))
     .handler(async (event, context) => {
+      annotate('workflow', workflow);
+      annotate('step', state);
       const result = await fn(await runtime(), parseOrThrow(StepEventSchema, event, 'event.'), context);
       const checked = step.output.safeParse(result);
       if (!checked.success) {
@@ -32,4 +40,6 @@ export function workflowStep<W extends WorkflowName, T>(
       }
       return result;
     });
+  return (event: unknown, context = {} as Context): Promise<T> =>
+    withLogContext(stepLogContext(ref, event), () => invoke(event, context));
 }

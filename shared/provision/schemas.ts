@@ -59,6 +59,8 @@ export const ExecutionRefSchema = z.object({
   id: z.string().min(1),
   name: z.string().min(1),
   startTime: z.string().min(1),
+  /** `$$.State.RetryCount`: 0 on entering the step, one more at each retry of it. */
+  retryCount: z.number().int().nonnegative().optional(),
 });
 export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
 

@@ -3,12 +3,20 @@ import type { WorkflowEngine } from '../engine/port';
 import { eventPublisher } from '../events/publisher';
 import { quoteIdent } from '../identifiers';
 import { cleanup as migrateCleanup } from '../migrate/steps';
+import { putMetric } from '../observability/metrics';
 import { type StepEvent, StepEventSchema } from '../provision/schemas';
 import { cleanup as provisionCleanup } from '../provision/steps';
 import { ensureControlSchema } from '../registry/control';
+import { TENANT_STATUSES } from '../registry/lifecycle';
 import type { Runtime } from '../runtime';
 import { WORKFLOWS, type WorkflowName } from '../workflows';
-import { type Finding, type FindingKind, type Reconciliation, recordReconciliation } from './records';
+import {
+  FINDING_KINDS,
+  type Finding,
+  type FindingKind,
+  type Reconciliation,
+  recordReconciliation,
+} from './records';
 
 /**
  * The reconciler: compares the registry, the tenant schemas in the database and the executions,
@@ -62,6 +70,9 @@ export async function reconcile(
   findings.push(...(await catalogDrift(rt)));
   const counts: Partial<Record<FindingKind, number>> = {};
   for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+  // Every kind every run, 0 included, so an alarm sees a value and the dashboard a line.
+  for (const kind of FINDING_KINDS) putMetric('ReconciliationFindings', { finding: kind }, counts[kind] ?? 0);
+  await fleetMetrics(rt);
   const run = await recordReconciliation(rt.db, {
     startedAt,
     repair: options.repair,
@@ -83,6 +94,27 @@ export async function reconcile(
     });
   }
   return run;
+}
+
+/**
+ * The fleet's gauges, at each run: tenants in each status (0 included), and live tenants per
+ * blueprint version (the monitoring dashboard's fleet counts).
+ */
+async function fleetMetrics(rt: Runtime): Promise<void> {
+  const [byStatus, byVersion] = await Promise.all([
+    rt.db.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM tenantry.tenants GROUP BY status',
+    ),
+    rt.db.query<{ blueprint: string; version: number; n: number }>(
+      `SELECT blueprint, blueprint_version AS version, count(*)::int AS n FROM tenantry.tenants
+        WHERE status IN ('active', 'disabled', 'migrating', 'scheduled_for_deletion')
+        GROUP BY blueprint, blueprint_version ORDER BY 1, 2`,
+    ),
+  ]);
+  const counted = new Map(byStatus.rows.map((r) => [r.status, Number(r.n)]));
+  for (const status of TENANT_STATUSES) putMetric('FleetTenants', { status }, counted.get(status) ?? 0);
+  for (const r of byVersion.rows)
+    putMetric('FleetTenantsByVersion', { blueprint: r.blueprint, version: String(r.version) }, Number(r.n));
 }
 
 async function rowsWithoutSchema(rt: Runtime): Promise<Finding[]> {

@@ -1,5 +1,8 @@
 import type { RDSDataClient, RDSDataClientConfig } from '@aws-sdk/client-rds-data';
 import { rdsDataSdk } from '../aws-sdk';
+import { TransientDatabaseError } from '../errors';
+import { traceClient } from '../observability/lambda';
+import { putMetric } from '../observability/metrics';
 import {
   mapDataApiError,
   recordsToRows,
@@ -36,6 +39,19 @@ export interface DataApiClientOptions {
 }
 
 /**
+ * The typed error of a failed call. A failure of the service, the network or the cluster (a
+ * transient fault, or an error without a SQLSTATE) is counted as `DataApiErrors`, which the
+ * monitoring alarms on; an error of the statement itself (a constraint, a control function's
+ * refusal) is the caller's to handle and is not.
+ */
+function failed(error: unknown): Error {
+  const mapped = mapDataApiError(error);
+  if (mapped instanceof TransientDatabaseError || !mapped.code)
+    putMetric('DataApiErrors', { error: mapped.name });
+  return mapped;
+}
+
+/**
  * The SQL port over the RDS Data API: every statement is one HTTPS call (ExecuteStatement), a
  * transaction is BeginTransaction ... CommitTransaction/RollbackTransaction.
  *
@@ -53,13 +69,15 @@ export class DataApiClient implements SqlClient {
 
   constructor(private readonly options: DataApiClientOptions) {
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
-    this.client = new RdsData({
-      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      maxAttempts: 1,
-      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 60_000 },
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-    });
+    this.client = traceClient(
+      new RdsData({
+        region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        maxAttempts: 1,
+        requestHandler: { requestTimeout: options.requestTimeoutMs ?? 60_000 },
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+      }),
+    );
   }
 
   /** One ExecuteStatement call. */
@@ -86,7 +104,7 @@ export class DataApiClient implements SqlClient {
       const rows = recordsToRows(out.records, out.columnMetadata) as T[];
       return { rows, rowCount: rows.length || (out.numberOfRecordsUpdated ?? 0) };
     } catch (error) {
-      throw mapDataApiError(error);
+      throw failed(error);
     }
   }
 
@@ -104,7 +122,7 @@ export class DataApiClient implements SqlClient {
       if (!begun.transactionId) throw new Error('BeginTransaction returned no transactionId');
       transactionId = begun.transactionId;
     } catch (error) {
-      throw mapDataApiError(error);
+      throw failed(error);
     }
     let result: T;
     try {
@@ -121,7 +139,7 @@ export class DataApiClient implements SqlClient {
     try {
       await this.client.send(new CommitTransactionCommand({ ...arns, transactionId }));
     } catch (error) {
-      throw mapDataApiError(error);
+      throw failed(error);
     }
     return result;
   }

@@ -516,7 +516,13 @@ describe.each(testBackends())('control migrations and functions, as $name record
     await ensureControlSchema(fresh);
     const sql = loadControlSql();
     expect(await ledger(old)).toEqual(expectedLedger(sql));
-    const local = ['executions', 'execution_events', 'execution_leases', 'local_store_migrations'];
+    const local = [
+      'executions',
+      'execution_events',
+      'execution_leases',
+      'metric_counts',
+      'local_store_migrations',
+    ];
     expect(await catalog(old, local)).toEqual(await catalog(fresh, local));
 
     // The local store is accepted as it is, its rows kept.

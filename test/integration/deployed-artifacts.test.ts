@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/paths';
@@ -40,6 +42,8 @@ interface CfnTemplate {
     { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
   >;
 }
+
+const execFileAsync = promisify(execFile);
 
 /** A GetAtt of a function's ARN stands for that function: an ARN that names its logical id. */
 const functionArn = (logicalId: string) => `arn:aws:lambda:us-east-1:000000000000:function:${logicalId}`;
@@ -374,6 +378,73 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
       ]);
     } finally {
       delete process.env.TENANTRY_PROVISION_STATE_MACHINE_ARN;
+    }
+  });
+
+  it("writes Powertools' JSON logs and EMF metrics as a step's bundle does on Lambda", async () => {
+    const id = functionIdOf(definitions.Provision as AslDefinition, 'Validate');
+    const dir = id && bundles.get(id);
+    if (!dir) throw new Error('no bundle for Provision.Validate');
+    const executionId = 'arn:aws:states:us-east-1:000000000000:execution:Provision:on-lambda';
+    const event = {
+      state: { tenantId: 'Not A Tenant Id!', displayName: 'x', blueprint: 'docex', requestedBy: 'test' },
+      execution: { id: executionId, name: 'on-lambda', startTime: new Date().toISOString(), retryCount: 0 },
+    };
+    // A Lambda container's process: its environment, the bundle imported, the handler invoked once.
+    const script = `
+      const { handler } = await import(process.argv[1]);
+      const context = { functionName: 'tenantry-validate', functionVersion: '$LATEST', awsRequestId: 'request-1',
+        memoryLimitInMB: '256', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:tenantry-validate',
+        getRemainingTimeInMillis: () => 30000 };
+      try { await handler(JSON.parse(process.argv[2]), context); } catch (e) { console.log('threw ' + e.name); }`;
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', script, join(dir, 'index.mjs'), JSON.stringify(event)],
+      {
+        env: {
+          ...process.env,
+          AWS_LAMBDA_FUNCTION_NAME: 'tenantry-validate',
+          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+          _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+          AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+          AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
+          TENANTRY_LOG_LEVEL: '',
+        },
+      },
+    );
+    expect(stdout).toContain('threw ValidationError');
+    const lines = `${stdout}\n${stderr}`
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const failed = lines.find((l) => l.message === 'step failed');
+    expect(failed).toMatchObject({
+      level: 'ERROR',
+      service: 'tenantry',
+      cold_start: true,
+      function_name: 'tenantry-validate',
+      function_request_id: 'request-1',
+      xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      executionId,
+      workflow: 'Provision',
+      step: 'Validate',
+      error: { name: 'ValidationError' },
+    });
+    const emf = lines.filter((l) => '_aws' in l);
+    const names = emf.map(
+      (l) =>
+        (l._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics[0]
+          ?.Name,
+    );
+    expect(names.sort()).toEqual(['StepDuration', 'StepFailed']);
+    for (const l of emf) {
+      expect(l).toMatchObject({
+        _aws: { CloudWatchMetrics: [{ Namespace: 'Tenantry', Dimensions: [['workflow', 'step']] }] },
+        workflow: 'Provision',
+        step: 'Validate',
+      });
     }
   });
 });

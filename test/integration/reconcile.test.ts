@@ -3,7 +3,10 @@ import { startApiServer } from '../../local/server';
 import { LocalWorkflowEngine } from '../../local/workflow-engine';
 import { getReconciliation } from '../../shared/api/routes';
 import { verifyTenant } from '../../shared/drift/verify';
+import { type MetricPoint, onMetric } from '../../shared/observability/metrics';
 import { reconcile } from '../../shared/reconcile/reconcile';
+import { FINDING_KINDS } from '../../shared/reconcile/records';
+import { TENANT_STATUSES } from '../../shared/registry/lifecycle';
 import { getTenant } from '../../shared/registry/tenants';
 import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
@@ -62,7 +65,33 @@ describe.each(testBackends())('the reconciler on $name', (backend) => {
   });
 
   it('reports every inconsistency and changes nothing', async () => {
-    const report = await reconcile(rt, { repair: false, actor: 'test' });
+    const points: MetricPoint[] = [];
+    const stop = onMetric((p) => points.push(p));
+    const report = await reconcile(rt, { repair: false, actor: 'test' }).finally(stop);
+    // The metric: one data point per kind of finding, 0 included, and the fleet's gauges.
+    const findings = Object.fromEntries(
+      points.filter((p) => p.name === 'ReconciliationFindings').map((p) => [p.dimensions.finding, p.value]),
+    );
+    expect(findings).toEqual({
+      'row-without-schema': 1,
+      'schema-without-row': 1,
+      stuck: 3,
+      'overdue-execution': 1,
+      'version-drift': 1,
+      'catalog-drift': 1,
+      ...Object.fromEntries(FINDING_KINDS.filter((k) => !(k in findings)).map((k) => [k, 0])),
+    });
+    expect(Object.keys(findings).sort()).toEqual([...FINDING_KINDS].sort());
+    const fleet = Object.fromEntries(
+      points.filter((p) => p.name === 'FleetTenants').map((p) => [p.dimensions.status, p.value]),
+    );
+    expect(fleet).toMatchObject({ provisioning: 1, migrating: 2, disabled: 1, deprovisioned: 0 });
+    expect(Object.keys(fleet).sort()).toEqual([...TENANT_STATUSES].sort());
+    expect(
+      points.find((p) => p.name === 'FleetTenantsByVersion' && p.dimensions.version === '2'),
+    ).toMatchObject({
+      dimensions: { blueprint: 'docex', version: '2' },
+    });
     const found = report.findings.map((f) => `${f.kind} ${f.tenantId ?? f.schema}`);
     expect(found.sort()).toEqual(
       [

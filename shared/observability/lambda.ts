@@ -1,0 +1,77 @@
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type middy from '@middy/core';
+import { logger } from './logger';
+
+/**
+ * The Powertools middleware every handler runs on Lambda, before its own: Logger's
+ * `injectLambdaContext` (cold start, function name, request id on every entry) and Tracer's
+ * `captureLambdaHandler` (a subsegment per invocation, its errors and annotations).
+ *
+ * Tracer loads the X-Ray SDK, a tenth of a second of imports: it is loaded on Lambda only, at the
+ * first invocation, before the handler opens its clients (`traceClient`). The local engine, the
+ * CLI and the tests run the same handlers without it; there is no X-Ray to send to.
+ */
+let tracer: Tracer | undefined;
+let loading: Promise<Tracer> | undefined;
+
+const onLambda = () => process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+
+/** Clients made on Lambda before the tracer was loaded (at module scope): traced once it is. */
+const untraced: unknown[] = [];
+
+async function lambdaTracer(): Promise<Tracer> {
+  loading ??= import('@aws-lambda-powertools/tracer').then(({ Tracer }) => {
+    const t = new Tracer({ serviceName: 'tenantry' });
+    for (const client of untraced.splice(0)) t.captureAWSv3Client(client);
+    tracer = t;
+    return t;
+  });
+  return loading;
+}
+
+/**
+ * The client, each of its calls traced as an X-Ray subsegment on Lambda (now, or when the tracer
+ * is loaded at the first invocation); as it is elsewhere.
+ */
+export function traceClient<T>(client: T): T {
+  if (tracer) return tracer.captureAWSv3Client(client);
+  if (onLambda()) untraced.push(client);
+  return client;
+}
+
+/** Adds a searchable X-Ray annotation to the invocation's segment (workflow, step, route). */
+export function annotate(key: string, value: string): void {
+  tracer?.putAnnotation(key, value);
+}
+
+/** Powertools' Logger and Tracer middleware, on Lambda; nothing elsewhere. */
+export function powertools<E, R>(): middy.MiddlewareObj<E, R> {
+  let delegates: middy.MiddlewareObj<E, R>[] | undefined;
+  const load = async (): Promise<middy.MiddlewareObj<E, R>[]> => {
+    if (delegates) return delegates;
+    const [{ injectLambdaContext }, { captureLambdaHandler }, t] = await Promise.all([
+      import('@aws-lambda-powertools/logger/middleware'),
+      import('@aws-lambda-powertools/tracer/middleware'),
+      lambdaTracer(),
+    ]);
+    delegates = [
+      injectLambdaContext(logger, { resetKeys: true }) as middy.MiddlewareObj<E, R>,
+      captureLambdaHandler(t, { captureResponse: false }) as middy.MiddlewareObj<E, R>,
+    ];
+    return delegates;
+  };
+  return {
+    before: async (request) => {
+      if (!onLambda()) return;
+      for (const m of await load()) await m.before?.(request);
+    },
+    after: async (request) => {
+      if (!delegates) return;
+      for (const m of [...delegates].reverse()) await m.after?.(request);
+    },
+    onError: async (request) => {
+      if (!delegates) return;
+      for (const m of [...delegates].reverse()) await m.onError?.(request);
+    },
+  };
+}
