@@ -5,6 +5,7 @@ import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW, ROLLOUT_WORKFLOW } from '../state
 import { TenantryApi } from './constructs/api';
 import { TenantryDatabase, type TenantryDatabaseProps } from './constructs/database';
 import { TenantryDeprovisioning, type TenantryDeprovisioningProps } from './constructs/deprovision';
+import { TenantryMonitoring, type TenantryMonitoringProps } from './constructs/monitoring';
 import { TenantryReconciler, type TenantryReconcilerProps } from './constructs/reconciler';
 import { acknowledgeRolloutGrants, allowWaveItems, ROLLOUT_PREFIX } from './constructs/rollout';
 import { TenantryWorkflow } from './constructs/workflow';
@@ -18,6 +19,8 @@ export interface TenantryStackProps extends StackProps {
   readonly deprovisioning?: Omit<TenantryDeprovisioningProps, 'database' | 'logRetention'>;
   /** The scheduled reconciler's rate and whether it repairs. @default - every hour, repairing */
   readonly reconciler?: Pick<TenantryReconcilerProps, 'schedule' | 'repair'>;
+  /** Where alarms go (an SNS topic of yours, email subscriptions) and the dashboard's name. @default - a new encrypted topic, no subscriptions, a dashboard named after the stack */
+  readonly monitoring?: Pick<TenantryMonitoringProps, 'alarmTopic' | 'alarmEmails' | 'dashboardName'>;
 }
 
 /** The Tenantry control plane: the tenant database and the workflows that manage tenants in it. */
@@ -32,9 +35,11 @@ export class TenantryStack extends Stack {
   public readonly deprovisioning: TenantryDeprovisioning;
   /** Compares the registry, the schemas and the executions on a schedule (GET /reconciliation). */
   public readonly reconciler: TenantryReconciler;
+  /** Alarms to an SNS topic, and one dashboard. */
+  public readonly monitoring: TenantryMonitoring;
 
   constructor(scope: Construct, id: string, props: TenantryStackProps = {}) {
-    const { database, logRetention, deprovisioning, reconciler, ...stackProps } = props;
+    const { database, logRetention, deprovisioning, reconciler, monitoring, ...stackProps } = props;
     super(scope, id, { description: 'Tenantry: schema-per-tenant PostgreSQL control plane', ...stackProps });
 
     this.database = new TenantryDatabase(this, 'Database', database);
@@ -82,11 +87,26 @@ export class TenantryStack extends Stack {
       ...reconciler,
     });
 
+    this.monitoring = new TenantryMonitoring(this, 'Monitoring', {
+      workflows: {
+        Provision: this.provision,
+        Deprovision: this.deprovisioning.workflow,
+        Migrate: this.migrate,
+        Rollout: this.rollout,
+      },
+      functions: { Api: this.api.functions, Reconciler: { Reconcile: this.reconciler.function } },
+      deadLetterQueue: this.deprovisioning.deadLetterQueue,
+      database: this.database,
+      ...monitoring,
+    });
+
     new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provision.stateMachine.stateMachineArn });
     new CfnOutput(this, 'MigrateStateMachineArn', { value: this.migrate.stateMachine.stateMachineArn });
     new CfnOutput(this, 'RolloutStateMachineArn', { value: this.rollout.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ClusterArn', { value: this.database.clusterArn });
-    new CfnOutput(this, 'SecretArn', { value: this.database.secret.secretArn });
+    new CfnOutput(this, 'SecretArn', { value: this.database.masterSecret.secretArn });
+    new CfnOutput(this, 'OwnerSecretArn', { value: this.database.ownerSecret.secretArn });
+    new CfnOutput(this, 'ReaderSecretArn', { value: this.database.readerSecret.secretArn });
     new CfnOutput(this, 'DatabaseName', { value: this.database.databaseName });
     const d = this.deprovisioning;
     new CfnOutput(this, 'DeprovisionStateMachineArn', { value: d.deprovisionStateMachine.stateMachineArn });
@@ -95,5 +115,7 @@ export class TenantryStack extends Stack {
     new CfnOutput(this, 'DeprovisionScheduleGroup', { value: d.scheduleGroupName });
     new CfnOutput(this, 'SchedulerRoleArn', { value: d.schedulerRoleArn });
     new CfnOutput(this, 'ScheduleDeadLetterQueueArn', { value: d.deadLetterQueueArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 }

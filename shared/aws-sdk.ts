@@ -3,6 +3,7 @@ import type * as EventBridge from '@aws-sdk/client-eventbridge';
 import type * as RdsData from '@aws-sdk/client-rds-data';
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as Scheduler from '@aws-sdk/client-scheduler';
+import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
 import type * as Sfn from '@aws-sdk/client-sfn';
 
 /**
@@ -23,6 +24,7 @@ export const s3Sdk = (): typeof S3 => load('@aws-sdk/client-s3');
 export const sfnSdk = (): typeof Sfn => load('@aws-sdk/client-sfn');
 export const eventBridgeSdk = (): typeof EventBridge => load('@aws-sdk/client-eventbridge');
 export const schedulerSdk = (): typeof Scheduler => load('@aws-sdk/client-scheduler');
+export const secretsManagerSdk = (): typeof SecretsManager => load('@aws-sdk/client-secrets-manager');
 
 /** Whether an error from an SDK client is the service's exception of that name. */
 export function isSdkError(error: unknown, name: string): boolean {

@@ -91,7 +91,8 @@ export class TenantryApi extends Construct {
         description: `API ${route.method} ${route.path}: ${route.summary}`,
         logRetention: retention,
       });
-      if (route.database !== false) fn.useDatabase(props.database);
+      // A route that only reads the control schema acts as the reader login, which cannot write.
+      if (route.database !== false) fn.useDatabase(props.database, route.readOnly ? 'reader' : 'owner');
       useWorkflow(this, fn, props.stateMachine, route.sfn);
       if ((route.deprovision?.length ?? 0) > 0 || route.scheduling) {
         const d = props.deprovisioning;

@@ -1,15 +1,24 @@
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { CustomResource, Duration, FileSystem, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { CONTROL_SQL_DIR, REPO_ROOT } from '../paths';
+import { DATA_API_ACTIONS, TenantryFunction } from './tenantry-function';
 
 /** An Aurora PostgreSQL cluster that already exists, reached through its Data API. */
 export interface ExistingDatabaseProps {
   /** The cluster's ARN (`arn:aws:rds:<region>:<account>:cluster:<id>`); its Data API must be enabled. */
   readonly clusterArn: string;
-  /** The complete ARN (with its six-character suffix) of a secret holding the credentials. */
+  /**
+   * The complete ARN (with its six-character suffix) of a secret holding the master (admin) user's
+   * credentials. Only the deploy-time setup reads it, to make the reader and owner logins.
+   */
   readonly secretArn: string;
   /** @default 'tenantry' */
   readonly databaseName?: string;
@@ -41,6 +50,13 @@ export interface TenantryDatabaseProps {
 }
 
 export const DEFAULT_DATABASE_NAME = 'tenantry';
+/** The runtime database logins: `owner` writes (it owns the schemas), `reader` only reads the control schema. */
+export type DatabaseLogin = 'owner' | 'reader';
+/** A login's username: the database's name and its purpose, so two databases of one cluster never share a login. */
+export const loginUsername = (databaseName: string, login: DatabaseLogin): string =>
+  `${databaseName}_${login === 'owner' ? 'owner' : 'readonly'}`;
+/** The entry of the deploy-time setup's handler. */
+export const DATABASE_SETUP_ENTRY = 'functions/setup/database-users.ts';
 export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13;
 const ADMIN_USER = 'tenantry_admin';
 const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z][A-Za-z0-9-]*$/;
@@ -50,13 +66,31 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[
  * Where tenant schemas live: an Aurora PostgreSQL cluster reached only through the RDS Data API.
  * Either creates an Aurora Serverless v2 cluster in a VPC of isolated subnets (the functions call
  * the Data API over HTTPS and are not in the VPC, so there is no NAT), or imports an existing one.
+ *
+ * Least privilege in the database: two runtime logins, each with a generated secret of its own, the
+ * `owner` (workflow steps, writing API routes, reconciler: it owns the control schema and the tenant
+ * schemas) and the `reader` (read-only API routes: it may only read the control schema). A
+ * deploy-time setup (a custom resource, `functions/setup/database-users.ts`) makes or updates them
+ * with the master secret, which no runtime function is granted.
  */
 export class TenantryDatabase extends Construct {
   public readonly clusterArn: string;
-  public readonly secret: secretsmanager.ISecret;
+  /**
+   * The master (admin) user's secret: the cluster's generated one, or the `existing` one. Only the
+   * deploy-time setup may read it; the runtime functions use `ownerSecret` or `readerSecret`.
+   */
+  public readonly masterSecret: secretsmanager.ISecret;
+  /** The owner login's secret (`<database>_owner`): the workflow steps, the writing routes, the reconciler. */
+  public readonly ownerSecret: secretsmanager.ISecret;
+  /** The reader login's secret (`<database>_readonly`, a member of `tenantry_reader`): the read-only routes. */
+  public readonly readerSecret: secretsmanager.ISecret;
   public readonly databaseName: string;
   /** The cluster this construct created. @default - undefined for an imported cluster */
   public readonly cluster?: rds.DatabaseCluster;
+  /** The deploy-time setup's custom resource: every function that uses the database depends on it. */
+  public readonly setup: CustomResource;
+  /** The setup's handler, the one function granted the master secret. */
+  public readonly setupFunction: TenantryFunction;
 
   constructor(scope: Construct, id: string, props: TenantryDatabaseProps = {}) {
     super(scope, id);
@@ -73,12 +107,28 @@ export class TenantryDatabase extends Construct {
       check(existing.clusterArn, CLUSTER_ARN, 'clusterArn');
       check(existing.secretArn, SECRET_ARN, 'secretArn (the complete ARN, with its six-character suffix)');
       this.clusterArn = existing.clusterArn;
-      this.secret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', existing.secretArn);
+      this.masterSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', existing.secretArn);
       this.databaseName = existing.databaseName ?? DEFAULT_DATABASE_NAME;
-      return;
+    } else {
+      this.databaseName = props.databaseName ?? DEFAULT_DATABASE_NAME;
+      this.cluster = this.newCluster(props);
+      const secret = this.cluster.secret;
+      if (!secret) throw new Error(`${this.node.path}: the cluster has no generated secret`);
+      this.masterSecret = secret;
+      this.clusterArn = this.cluster.clusterArn;
     }
 
-    this.databaseName = props.databaseName ?? DEFAULT_DATABASE_NAME;
+    this.ownerSecret = this.loginSecret('owner');
+    this.readerSecret = this.loginSecret('reader');
+    ({ setup: this.setup, setupFunction: this.setupFunction } = this.setUpLogins());
+  }
+
+  /** The secret of a runtime login. */
+  public secretFor(login: DatabaseLogin): secretsmanager.ISecret {
+    return login === 'owner' ? this.ownerSecret : this.readerSecret;
+  }
+
+  private newCluster(props: TenantryDatabaseProps): rds.DatabaseCluster {
     const minCapacity = props.minCapacity ?? 0.5;
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
@@ -95,7 +145,7 @@ export class TenantryDatabase extends Construct {
       ),
     });
 
-    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+    const cluster = new rds.DatabaseCluster(this, 'Cluster', {
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: AURORA_POSTGRES_VERSION }),
       writer: rds.ClusterInstance.serverlessV2('Writer', { publiclyAccessible: false }),
       serverlessV2MinCapacity: minCapacity,
@@ -114,20 +164,114 @@ export class TenantryDatabase extends Construct {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
     });
-    const secret = this.cluster.secret;
-    if (!secret) throw new Error(`${this.node.path}: the cluster has no generated secret`);
-    this.secret = secret;
-    this.clusterArn = this.cluster.clusterArn;
-
     // `cluster.secret` is the secret's attachment; the finding is on the generated secret itself.
-    Validations.of(this.cluster.node.findChild('Secret')).acknowledge({
+    Validations.of(cluster.node.findChild('Secret')).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotating this secret needs a rotation Lambda inside the VPC plus a Secrets Manager endpoint, which ' +
         'this NAT-less, isolated VPC deliberately lacks; only the Data API reads the secret, on behalf of ' +
-        'IAM principals granted GetSecretValue on it alone.',
+        'IAM principals granted GetSecretValue on it alone (the deploy-time setup).',
     });
+    return cluster;
   }
+
+  /** A runtime login's generated secret, attached to the cluster when this construct made it. */
+  private loginSecret(login: DatabaseLogin): secretsmanager.ISecret {
+    const username = loginUsername(this.databaseName, login);
+    if (!Token.isUnresolved(username) && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(username))
+      throw new Error(
+        `${this.node.path}: the ${login} login ${username} is not a valid PostgreSQL role name`,
+      );
+    const secret = new rds.DatabaseSecret(this, login === 'owner' ? 'OwnerSecret' : 'ReaderSecret', {
+      username,
+      dbname: this.databaseName,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        `The ${login} login's password is set in the database by the deploy-time setup, from this secret. ` +
+        'A rotation Lambda would need a network path to the cluster (the VPC has no NAT and no Secrets Manager ' +
+        'endpoint; the functions reach it only through the Data API); only the Data API reads the secret, on ' +
+        'behalf of the functions granted GetSecretValue on it alone.',
+    });
+    return this.cluster ? secret.attach(this.cluster) : secret;
+  }
+
+  /**
+   * The deploy-time setup: a custom resource whose handler, with the master secret and the Data
+   * API, makes or updates the two logins from their secrets, hands the owner the schemas the
+   * master made, and applies the control schema as the owner (shared/registry/database-users.ts).
+   * It runs again whenever the control SQL or the setup changes (`Fingerprint`), or a secret is
+   * replaced. Delete leaves roles and data alone.
+   */
+  private setUpLogins(): { setup: CustomResource; setupFunction: TenantryFunction } {
+    const scope = new Construct(this, 'Logins');
+    const setupFunction = new TenantryFunction(scope, 'Setup', {
+      entry: DATABASE_SETUP_ENTRY,
+      description:
+        'Deploy-time setup: the reader and owner database logins, the control schema owned by the owner',
+      // A hand-over of thousands of tenant schemas, once; otherwise seconds.
+      timeout: Duration.minutes(15),
+    });
+    setupFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...DATA_API_ACTIONS], resources: [this.clusterArn] }),
+    );
+    // The master to act with; the logins' to read their passwords, and for the Data API to check them.
+    setupFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.masterSecret.secretArn, this.ownerSecret.secretArn, this.readerSecret.secretArn],
+      }),
+    );
+
+    // The provider framework's function, shaped like a TenantryFunction: its own log group and a
+    // role that may write only there (no AWSLambdaBasicExecutionRole) and invoke the setup.
+    const frameworkLogs = new logs.LogGroup(scope, 'ProviderLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const frameworkRole = new iam.Role(scope, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the custom resource provider of ${this.node.path}/Logins`,
+    });
+    frameworkLogs.grantWrite(frameworkRole);
+    const provider = new cr.Provider(scope, 'Provider', {
+      onEventHandler: setupFunction,
+      frameworkOnEventRole: frameworkRole,
+      logGroup: frameworkLogs,
+    });
+    const stack = Stack.of(this);
+    Validations.of(frameworkRole.node.tryFindChild('DefaultPolicy') ?? frameworkRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(setupFunction.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason:
+        'lambda:InvokeFunction on the setup function and its versions only (what the provider framework grants).',
+    });
+
+    const setup = new CustomResource(scope, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::TenantryDatabaseLogins',
+      properties: {
+        ClusterArn: this.clusterArn,
+        Database: this.databaseName,
+        MasterSecretArn: this.masterSecret.secretArn,
+        OwnerSecretArn: this.ownerSecret.secretArn,
+        ReaderSecretArn: this.readerSecret.secretArn,
+        Fingerprint: setupFingerprint(),
+      },
+    });
+    // The Data API needs the writer instance, not just the cluster: the setup waits for all of it.
+    if (this.cluster) setup.node.addDependency(this.cluster);
+    return { setup, setupFunction };
+  }
+}
+
+/** What the setup does: the control SQL it applies (setup SQL included) and its own code. */
+function setupFingerprint(): string {
+  return FileSystem.fingerprint(CONTROL_SQL_DIR, {
+    extraHash: ['shared/registry/database-users.ts', DATABASE_SETUP_ENTRY]
+      .map((file) => FileSystem.fingerprint(join(REPO_ROOT, file)))
+      .join(':'),
+  });
 }
 
 function check(value: string, pattern: RegExp, what: string): void {

@@ -52,7 +52,7 @@ export class TenantryReconciler extends Construct {
       logRetention: props.logRetention,
       environment: { TENANTRY_RECONCILE_REPAIR: String(props.repair ?? true) },
     });
-    this.function.useDatabase(props.database);
+    this.function.useDatabase(props.database, 'owner');
     useWorkflow(this, this.function, props.stateMachines.provision, ['describe']);
     useWorkflow(this, this.function, props.stateMachines.migrate, ['describe'], {
       arn: 'TENANTRY_MIGRATE_STATE_MACHINE_ARN',

@@ -6,7 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BLUEPRINTS_DIR, CONTROL_SQL_DIR, LOCK_FILE, REPO_ROOT } from '../paths';
-import type { TenantryDatabase } from './database';
+import type { DatabaseLogin, TenantryDatabase } from './database';
 
 /** The newest Node.js runtime aws-cdk-lib offers; cdk-nag's AwsSolutions-L1 accepts nothing older. */
 export const TENANTRY_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -117,23 +117,25 @@ export class TenantryFunction extends NodejsFunction {
   }
 
   /**
-   * Points the function at the database and grants exactly what the Data API adapter needs, in one
-   * call, so the environment and the policy cannot drift apart: the five Data API actions on that
-   * cluster and `secretsmanager:GetSecretValue` on that secret (the Data API reads it as the caller).
+   * Points the function at the database as one of its runtime logins and grants exactly what the
+   * Data API adapter needs, in one call, so the environment and the policy cannot drift apart: the
+   * five Data API actions on that cluster and `secretsmanager:GetSecretValue` on that login's secret
+   * only (the Data API reads it as the caller). `reader` for routes that only read the control
+   * schema, `owner` for everything that writes. The function is created after the deploy-time setup
+   * that makes the logins (TenantryDatabase.setup). No runtime function gets the master secret.
    */
-  public useDatabase(db: TenantryDatabase): this {
+  public useDatabase(db: TenantryDatabase, login: DatabaseLogin): this {
+    const secret = db.secretFor(login);
     this.addEnvironment('TENANTRY_DB_CLUSTER_ARN', db.clusterArn);
-    this.addEnvironment('TENANTRY_DB_SECRET_ARN', db.secret.secretArn);
+    this.addEnvironment('TENANTRY_DB_SECRET_ARN', secret.secretArn);
     this.addEnvironment('TENANTRY_DB_NAME', db.databaseName);
     this.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...DATA_API_ACTIONS], resources: [db.clusterArn] }),
     );
     this.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [db.secret.secretArn],
-      }),
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
     );
+    this.node.addDependency(db.setup);
     return this;
   }
 }

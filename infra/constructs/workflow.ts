@@ -42,7 +42,7 @@ export class TenantryWorkflow extends Construct {
         description: `${workflow.name} ${task.state}: ${task.description}`,
         timeout: Duration.seconds(task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS),
         logRetention: retention,
-      }).useDatabase(database);
+      }).useDatabase(database, 'owner');
     }
     this.functions = functions;
 

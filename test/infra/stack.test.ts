@@ -50,7 +50,8 @@ describe('TenantryStack with a new cluster', () => {
 
   it('has one function per task state, named after the state', () => {
     // Plus one per API route (test/infra/api.test.ts), per Deprovision task (test/infra/deprovision.test.ts),
-    // per Migrate and Rollout task, and the reconciler (test/infra/reconciler.test.ts).
+    // per Migrate and Rollout task, the reconciler (test/infra/reconciler.test.ts), and the database
+    // logins' setup and its provider framework (test/infra/database-users.test.ts).
     template.resourceCountIs(
       'AWS::Lambda::Function',
       PROVISION_TASKS.length +
@@ -58,7 +59,8 @@ describe('TenantryStack with a new cluster', () => {
         DEPROVISION_TASKS.length +
         MIGRATE_TASKS.length +
         ROLLOUT_TASKS.length +
-        1,
+        1 +
+        2,
     );
     expect(Object.keys(functions)).toEqual(PROVISION_TASKS.map((t) => t.state));
     for (const fn of Object.values(functions))
@@ -82,7 +84,7 @@ describe('TenantryStack with a new cluster', () => {
             Variables: {
               NODE_OPTIONS: '--enable-source-maps',
               TENANTRY_DB_CLUSTER_ARN: resolve(stack.database.clusterArn),
-              TENANTRY_DB_SECRET_ARN: resolve(stack.database.secret.secretArn),
+              TENANTRY_DB_SECRET_ARN: resolve(stack.database.ownerSecret.secretArn),
               TENANTRY_DB_NAME: 'tenantry',
             },
           },
@@ -113,9 +115,9 @@ describe('TenantryStack with a new cluster', () => {
     }
   });
 
-  it('grants each function only the Data API on its cluster and GetSecretValue on its secret', () => {
+  it("grants each function only the Data API on its cluster and GetSecretValue on the owner login's secret", () => {
     const cluster = resolve(stack.database.clusterArn);
-    const secret = resolve(stack.database.secret.secretArn);
+    const secret = resolve(stack.database.ownerSecret.secretArn);
     for (const fn of Object.values(functions)) {
       const role = resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
       const statements = roleStatements(template, role['Fn::GetAtt'][0]);
@@ -374,7 +376,8 @@ describe('TenantryStack with a new cluster', () => {
       DBInstanceClass: 'db.serverless',
       PubliclyAccessible: false,
     });
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // The master's, and the owner and reader logins' (test/infra/database-users.test.ts).
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
   });
 
   it('keeps the cluster in isolated subnets without NAT or internet access', () => {
@@ -391,7 +394,9 @@ describe('TenantryStack with a new cluster', () => {
       Value: { Ref: logicalId(stack.provision.stateMachine) },
     });
     template.hasOutput('ClusterArn', { Value: resolve(stack.database.clusterArn) });
-    template.hasOutput('SecretArn', { Value: resolve(stack.database.secret.secretArn) });
+    template.hasOutput('SecretArn', { Value: resolve(stack.database.masterSecret.secretArn) });
+    template.hasOutput('OwnerSecretArn', { Value: resolve(stack.database.ownerSecret.secretArn) });
+    template.hasOutput('ReaderSecretArn', { Value: resolve(stack.database.readerSecret.secretArn) });
   });
 });
 
@@ -402,25 +407,34 @@ describe('TenantryStack on an existing cluster', () => {
     ({ stack, template } = synthStack({ database: { existing: EXISTING } }));
   });
 
-  it('creates no cluster, secret or network', () => {
+  it("creates no cluster, master secret or network; only the two logins' secrets", () => {
     for (const type of [
       'AWS::RDS::DBCluster',
       'AWS::RDS::DBInstance',
-      'AWS::SecretsManager::Secret',
+      'AWS::SecretsManager::SecretTargetAttachment',
       'AWS::EC2::VPC',
       'AWS::EC2::Subnet',
       'AWS::EC2::SecurityGroup',
     ]) {
       template.resourceCountIs(type, 0);
     }
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    for (const login of ['owner', 'readonly'])
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: Match.objectLike({
+          SecretStringTemplate: JSON.stringify({ username: `control_${login}`, dbname: 'control' }),
+        }),
+      });
   });
 
-  it('points every function at that cluster and grants it nothing beyond', () => {
-    // The API functions that use the registry are checked in test/infra/api.test.ts.
+  it('points every function at that cluster as the owner login and grants it nothing beyond', () => {
+    // The API functions that use the registry are checked in test/infra/api.test.ts and
+    // test/infra/database-users.test.ts; the master secret goes to the setup only.
+    const owner = stack.resolve(stack.database.ownerSecret.secretArn);
     for (const fn of Object.values(stack.provision.functions)) {
       expect(template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables).toMatchObject({
         TENANTRY_DB_CLUSTER_ARN: EXISTING.clusterArn,
-        TENANTRY_DB_SECRET_ARN: EXISTING.secretArn,
+        TENANTRY_DB_SECRET_ARN: owner,
         TENANTRY_DB_NAME: EXISTING.databaseName,
       });
     }
@@ -432,7 +446,7 @@ describe('TenantryStack on an existing cluster', () => {
       expect(sorted(data)).toEqual(
         sorted([
           { actions: [...DATA_API_ACTIONS].sort(), resources: [EXISTING.clusterArn] },
-          { actions: ['secretsmanager:GetSecretValue'], resources: [EXISTING.secretArn] },
+          { actions: ['secretsmanager:GetSecretValue'], resources: [owner] },
         ]),
       );
     }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
@@ -16,6 +16,11 @@ import { splitSqlStatements } from '../../shared/sql/split';
  * SQL errors as BadRequestException `ERROR: <message>; SQLState: <code>`, the 1 MiB response and
  * 64 KB row limits, transactions that expire when idle, statement timeouts. It counts calls per operation and can
  * inject faults: a resuming cluster, or a connection dropped before or after the statement ran.
+ *
+ * Like the service, it can log in as the user a secret names (`logins`, Postgres backend only): the
+ * secret's password is checked against the role's SCRAM-SHA-256 verifier in pg_authid (the only
+ * encryption the service accepts on Aurora PostgreSQL 14+), so a wrong or stale password fails even
+ * on a server whose pg_hba.conf trusts every local connection.
  */
 
 export type DataApiOperation =
@@ -52,8 +57,20 @@ export type DataApiServerBackend =
   | { readonly kind: 'postgres'; readonly connectionString: string; readonly maxConnections?: number }
   | { readonly kind: 'pglite'; readonly db?: PGlite };
 
+/** The credentials a Secrets Manager secret holds, as the service reads them. */
+export interface DataApiLogin {
+  readonly username: string;
+  readonly password: string;
+}
+
 export interface DataApiServerOptions {
   readonly backend: DataApiServerBackend;
+  /**
+   * What each secret holds, read at every call as the service reads the secret (so a test can
+   * change a password). A secret it maps to a login connects as that user after the password
+   * check; any other secret connects as the backend's own user. @default - every secret is the backend's user
+   */
+  readonly logins?: (secretArn: string) => DataApiLogin | undefined;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** A transaction no call used for this long is rolled back and forgotten. @default 180000 (3 minutes, as the service) */
@@ -80,7 +97,8 @@ interface Session {
 }
 
 interface SessionSource {
-  acquire(): Promise<Session>;
+  /** A session as the backend's own user, or as `login` after its password is checked. */
+  acquire(login?: DataApiLogin): Promise<Session>;
   cancel(pid: number): Promise<void>;
   typeInfo(oids: readonly number[]): Promise<Map<number, PgType>>;
   close(): Promise<void>;
@@ -126,9 +144,26 @@ async function pgSource(options: {
   pool.on('error', () => {});
   const raw = { getTypeParser: () => (value: string) => value };
   const types = new Map<number, PgType>();
+  // One pool per login; each checked against pg_authid before it is used, as password auth would.
+  const loginPools = new Map<string, pg.Pool>();
+  const poolFor = async (login: DataApiLogin | undefined): Promise<pg.Pool> => {
+    if (!login) return pool;
+    await checkPassword(pool, login);
+    const key = `${login.username}\0${login.password}`;
+    let own = loginPools.get(key);
+    if (!own) {
+      const url = new URL(options.connectionString);
+      url.username = encodeURIComponent(login.username);
+      url.password = encodeURIComponent(login.password);
+      own = new pg.Pool({ connectionString: url.toString(), max: 2, options: '-c TimeZone=UTC' });
+      own.on('error', () => {});
+      loginPools.set(key, own);
+    }
+    return own;
+  };
   return {
-    async acquire() {
-      const client = await pool.connect();
+    async acquire(login) {
+      const client = await (await poolFor(login)).connect();
       const pidRow = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       return {
         pid: pidRow.rows[0]?.pid,
@@ -163,8 +198,48 @@ async function pgSource(options: {
       }
       return types;
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([...loginPools.values()].map((p) => p.end()));
+      await pool.end();
+    },
   };
+}
+
+/**
+ * Password authentication as the service does it: the role must exist, may log in, and have a
+ * SCRAM-SHA-256 verifier the password matches (RFC 5802: StoredKey = H(HMAC(SaltedPassword,
+ * "Client Key"))). Skipped when the backend's user may not read pg_authid (not a superuser).
+ */
+async function checkPassword(admin: pg.Pool, login: DataApiLogin): Promise<void> {
+  let row: { rolcanlogin: boolean; rolpassword: string | null } | undefined;
+  try {
+    ({
+      rows: [row],
+    } = await admin.query<{ rolcanlogin: boolean; rolpassword: string | null }>(
+      'SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1',
+      [login.username],
+    ));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42501') return;
+    throw error;
+  }
+  const refused = badRequest(
+    `FATAL: password authentication failed for user "${login.username}"; SQLState: 28P01`,
+  );
+  if (!row?.rolcanlogin || !row.rolpassword) throw refused;
+  const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(row.rolpassword);
+  if (!m) throw refused;
+  const salted = pbkdf2Sync(
+    login.password,
+    Buffer.from(m[2] as string, 'base64'),
+    Number(m[1]),
+    32,
+    'sha256',
+  );
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const stored = createHash('sha256').update(clientKey).digest();
+  const expected = Buffer.from(m[3] as string, 'base64');
+  if (expected.length !== stored.length || !timingSafeEqual(expected, stored)) throw refused;
 }
 
 async function pgliteSource(given: PGlite | undefined): Promise<SessionSource> {
@@ -181,7 +256,8 @@ async function pgliteSource(given: PGlite | undefined): Promise<SessionSource> {
   // One session: whoever holds it (a call, or a transaction from Begin to Commit) runs alone.
   let tail: Promise<void> = Promise.resolve();
   return {
-    async acquire() {
+    async acquire(login) {
+      if (login) throw badRequest('per-secret logins need the postgres backend (PGlite has one user)');
       let unlock = () => {};
       const previous = tail;
       tail = new Promise<void>((resolve) => {
@@ -465,6 +541,9 @@ interface OpenTransaction {
 export interface DataApiCall {
   readonly operation: DataApiOperation;
   readonly sql?: string;
+  /** The call's parameters as sent (`[{ name, value, typeHint? }]`), when it had some. */
+  readonly parameters?: readonly unknown[];
+  readonly secretArn?: string;
 }
 
 export class DataApiServer {
@@ -477,6 +556,7 @@ export class DataApiServer {
   private readonly statementTimeoutMs: number;
   private readonly maxResponseBytes: number;
   private readonly maxRowBytes: number;
+  private readonly logins: DataApiServerOptions['logins'];
 
   private constructor(
     private readonly http: Server,
@@ -488,6 +568,7 @@ export class DataApiServer {
     this.statementTimeoutMs = options.statementTimeoutMs ?? 45_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
     this.maxRowBytes = options.maxRowBytes ?? 64 * 1024;
+    this.logins = options.logins;
   }
 
   static async start(options: DataApiServerOptions): Promise<DataApiServer> {
@@ -581,7 +662,12 @@ export class DataApiServer {
       return;
     }
     const sql = typeof body.sql === 'string' ? body.sql : undefined;
-    this.log.push(sql === undefined ? { operation } : { operation, sql });
+    this.log.push({
+      operation,
+      ...(sql === undefined ? {} : { sql }),
+      ...(Array.isArray(body.parameters) ? { parameters: body.parameters as unknown[] } : {}),
+      ...(typeof body.secretArn === 'string' ? { secretArn: body.secretArn } : {}),
+    });
     const fault = this.takeFault(operation, sql);
     if (fault?.kind === 'resuming') {
       this.send(
@@ -704,9 +790,14 @@ export class DataApiServer {
     tx.session.release(broken);
   }
 
+  /** The login the call's secret holds, if the server was given logins and this secret is one. */
+  private loginOf(body: Record<string, unknown>): DataApiLogin | undefined {
+    return this.logins?.(String(body.secretArn));
+  }
+
   private async begin(body: Record<string, unknown>): Promise<unknown> {
     this.requireDatabase(body);
-    const session = await this.source.acquire();
+    const session = await this.source.acquire(this.loginOf(body));
     try {
       await session.run('BEGIN', []);
     } catch (error) {
@@ -736,9 +827,10 @@ export class DataApiServer {
     transactionId: unknown,
     fn: (session: Session) => Promise<T>,
     continueAfterTimeout: boolean,
+    login?: DataApiLogin,
   ): Promise<T> {
     const tx = transactionId === undefined ? undefined : this.transactionFor(transactionId);
-    const session = tx ? tx.session : await this.source.acquire();
+    const session = tx ? tx.session : await this.source.acquire(login);
     if (tx) {
       tx.busy = true;
       clearTimeout(tx.timer);
@@ -788,6 +880,7 @@ export class DataApiServer {
       body.transactionId,
       (session) => session.run(text, values),
       body.continueAfterTimeout === true,
+      this.loginOf(body),
     );
     const types = await this.source.typeInfo([...new Set(raw.fields.map((f) => f.dataTypeID))]);
     const typeOf = (oid: number) => types.get(oid) ?? { name: 'unknown', category: 'X', element: 0 };
@@ -833,6 +926,7 @@ export class DataApiServer {
         }
       },
       true,
+      this.loginOf(body),
     );
     return { updateResults: bound.map(() => ({ generatedFields: [] })) };
   }
