@@ -1,11 +1,12 @@
 import { secretsManagerSdk } from '../aws-sdk';
 import { ConfigError } from '../errors';
+import { traceClient } from '../observability/lambda';
 import { type LoginSecret, LoginSecretSchema } from './database-users';
 
 const { GetSecretValueCommand, SecretsManagerClient } = secretsManagerSdk();
 
 /** Created once per process; `AWS_ENDPOINT_URL` points it at LocalStack when set. */
-const client = new SecretsManagerClient({});
+const client = traceClient(new SecretsManagerClient({}));
 
 /**
  * A database login's username and password from its Secrets Manager secret (JSON with `username`
