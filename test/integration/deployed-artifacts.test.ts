@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -446,5 +447,71 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
         step: 'Validate',
       });
     }
+  });
+
+  it("traces a route's bundle on Lambda: X-Ray gets its handler's subsegment and one per Data API call", async () => {
+    const id = [...bundles.keys()].find((k) => k.startsWith('ApiFunctionsGetStats'));
+    const dir = id && bundles.get(id);
+    if (!dir) throw new Error('no bundle for the GetStats route');
+    // The X-Ray daemon, as Lambda runs one: UDP, a header line then a segment document per datagram.
+    const daemon = createSocket('udp4');
+    const documents: Record<string, unknown>[] = [];
+    daemon.on('message', (msg) => {
+      const [, body] = msg.toString('utf8').split('\n');
+      if (body) documents.push(JSON.parse(body) as Record<string, unknown>);
+    });
+    await new Promise<void>((ready) => daemon.bind(0, '127.0.0.1', ready));
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /stats',
+      rawPath: '/stats',
+      rawQueryString: '',
+      headers: {},
+      requestContext: { requestId: 'request-2', http: { method: 'GET', path: '/stats' } },
+      isBase64Encoded: false,
+    };
+    const script = `
+      const { handler } = await import(process.argv[1]);
+      const context = { functionName: 'tenantry-get-stats', functionVersion: '$LATEST', awsRequestId: 'request-2',
+        getRemainingTimeInMillis: () => 30000 };
+      const res = await handler(JSON.parse(process.argv[2]), context);
+      console.log('status ' + res.statusCode);`;
+    try {
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        ['--input-type=module', '-e', script, join(dir, 'index.mjs'), JSON.stringify(event)],
+        {
+          env: {
+            ...process.env,
+            AWS_LAMBDA_FUNCTION_NAME: 'tenantry-get-stats',
+            LAMBDA_TASK_ROOT: dir,
+            _HANDLER: 'index.handler',
+            AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+            AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+            _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272794;Parent=53995c3f42cd8ad9;Sampled=1',
+            AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+            AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+          },
+        },
+      );
+      expect(stdout).toContain('status 200');
+      // Datagrams on loopback arrive at once; give the socket a turn to read them.
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      daemon.close();
+    }
+    const traced = documents.filter((d) => d.trace_id === '1-5759e988-bd862e3fe1be46a994272794');
+    const names = traced.map((d) => d.name);
+    expect(names, JSON.stringify(names)).toContain('## index.handler');
+    const calls = traced.filter((d) => d.namespace === 'aws');
+    expect(calls.length).toBeGreaterThan(0);
+    for (const call of calls)
+      expect(call).toMatchObject({ name: 'RDSData', aws: { operation: 'ExecuteStatement' } });
+    const handlerSegment = traced.find((d) => d.name === '## index.handler') as { annotations?: unknown };
+    expect(handlerSegment.annotations).toMatchObject({
+      route: 'GetStats',
+      ColdStart: true,
+      Service: 'tenantry',
+    });
   });
 });
