@@ -7,9 +7,12 @@ import { logger } from './logger';
  * `injectLambdaContext` (cold start, function name, request id on every entry) and Tracer's
  * `captureLambdaHandler` (a subsegment per invocation, its errors and annotations).
  *
- * Tracer loads the X-Ray SDK, a tenth of a second of imports: it is loaded on Lambda only, at the
- * first invocation, before the handler opens its clients (`traceClient`). The local engine, the
- * CLI and the tests run the same handlers without it; there is no X-Ray to send to.
+ * Tracer brings the X-Ray SDK, a tenth of a second of imports: it is evaluated on Lambda only, at
+ * the first invocation, before the handler uses its clients (`traceClient`). The local engine, the
+ * CLI and the tests run the same handlers without it; there is no X-Ray to send to. In a Lambda
+ * bundle its code is inlined all the same, so it is parsed at import, and the node:http and
+ * node:https modules it patches are loaded then (esbuild hoists a bundled module's built-in
+ * imports): most of what it adds to a bundle's cold import (bench/results/README.md).
  */
 let tracer: Tracer | undefined;
 let loading: Promise<Tracer> | undefined;
