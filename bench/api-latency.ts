@@ -10,6 +10,7 @@
  * `--backend postgres` (the default when DATABASE_URL is set) uses a scratch database on that
  * server, dropped at the end; `pglite` an embedded database in a temporary folder.
  */
+import '../local/bin/node-version.mjs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -3,6 +3,7 @@
  * school-erp tenant of N rows on a Postgres server, Tenantry's way (exportSchema; a Provision with
  * `restore: true`) and pg_dump/pg_restore's way, interleaved in one run. See bench/README.md.
  */
+import '../local/bin/node-version.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';

@@ -12,6 +12,7 @@
  *
  * Writes bench/results/data-api-calls-<date>.json.
  */
+import '../local/bin/node-version.mjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -5,6 +5,7 @@
 // (a fresh node, `await import(index.mjs)`) is timed, interleaved, median of --runs; and, when
 // valgrind is installed, counted in instructions (callgrind, --jitless), which a busy machine does
 // not change, minus those of a node that imports nothing. Results in bench/results/.
+import '../local/bin/node-version.mjs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

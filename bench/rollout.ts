@@ -13,6 +13,7 @@
  * arm's result is checked: each tenant active at v2 in the registry, v2 in its ledger, and the v2
  * catalog of the lock. See bench/README.md.
  */
+import '../local/bin/node-version.mjs';
 import { cpSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';

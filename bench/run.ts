@@ -10,6 +10,7 @@
  * The results are the ratios median(engine) / median(floor) at 0 and at `--fleet` tenants, and how
  * the second compares with the first. See bench/README.md.
  */
+import '../local/bin/node-version.mjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -8,6 +8,7 @@
  * plan is checked (EXPLAIN) for a Seq Scan on any system catalog. Goal: the median at 5,000 within
  * 1.2x of the median at 0. Runs in a scratch database `tenantry_bench_verify_<pid>`, dropped at the end.
  */
+import '../local/bin/node-version.mjs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';

@@ -1,603 +1,646 @@
 #!/usr/bin/env -S npx tsx
+import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { requestRollout, resumeRollout, startRollout } from '../shared/api/rollouts';
-import {
-  cancelDeprovision,
-  cancelExecution,
-  deprovisionTenant,
-  getStats,
-  getTenant as getTenantRoute,
-  listAudit,
-  migrateTenant,
-  redriveExecution,
-  restoreTenant,
-  setTenantLabels,
-} from '../shared/api/routes';
-import { DeprovisionBodySchema, MigrateBodySchema, RolloutBodySchema } from '../shared/api/schemas';
+import { Command, CommanderError, Option } from 'commander';
+import type { z } from 'zod';
+import type { RouteId } from '../shared/api/route-table';
+import type {
+  AuditPageSchema,
+  CancelledSchema,
+  DeprovisionCancelledSchema,
+  DeprovisionScheduled,
+  DeprovisionStarted,
+  DriftReportResponseSchema,
+  ExecutionResponse,
+  Problem,
+  RolloutActionSchema,
+  RolloutPageSchema,
+  RolloutSchema,
+  RolloutStarted,
+  StartedExecutionResponse,
+  TemplateListSchema,
+  TemplateSchema,
+  TemplateVersionListSchema,
+  TenantPageSchema,
+  TenantSchema,
+} from '../shared/api/schemas';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
 import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '../shared/blueprint-lock';
-import { databaseConfigFromEnv } from '../shared/config';
-import type { DriftReport } from '../shared/drift/schemas';
-import { DEFAULT_VERIFY_CONCURRENCY, verifyFleet, verifyTenant } from '../shared/drift/verify';
+import { type DatabaseConfig, databaseConfigFromEnv } from '../shared/config';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../shared/drift/verify';
 import { BlueprintError, TenantryError } from '../shared/errors';
-import { LabelsSchema } from '../shared/labels';
-import type { HistoryEvent, StepProgress } from '../shared/progress';
-import { stepsFromHistory } from '../shared/progress';
+import { type HistoryEvent, stepsFromHistory } from '../shared/progress';
 import { reconcile } from '../shared/reconcile/reconcile';
-import { ensureControlSchema } from '../shared/registry/control';
-import { getTenant, listTenants, type TenantStatus } from '../shared/registry/tenants';
-import { planRollout } from '../shared/rollout/plan';
-import { allRolloutTenants, getRollout } from '../shared/rollout/records';
+import type { Reconciliation } from '../shared/reconcile/records';
+import type { RolloutPlan } from '../shared/rollout/schemas';
 import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
-import { generatePassword, hashPassword } from '../shared/templates/password';
-import type { TemplateDefinitionInput } from '../shared/templates/schema';
-import { type TemplateRecord, TemplateStore } from '../shared/templates/store';
-import { parseOrThrow } from '../shared/validation';
-import { DEPROVISION, MIGRATE, PROVISION, WORKFLOW_BY_NAME, type Workflow } from '../statemachine/workflows';
-import { ApiClient, DEPROVISION_OPTIONS, deprovisionBody, runRemote } from './api-client';
-import { AUDIT_OPTIONS, auditQuery, printAudit, printReconciliation } from './audit-cli';
+import { generatePassword } from '../shared/templates/password';
+import { auditQuery, printAudit, printReconciliation } from './audit-cli';
 import { LocalEngine } from './engine';
-import { LABELS_OPTIONS, labelsArgs, printLabels } from './labels-cli';
+import { labelsArgs, printLabels } from './labels-cli';
 import { recoverExpiredRuns } from './recovery';
+import {
+  describeStep,
+  type FrameClock,
+  LiveView,
+  StepLines,
+  shownSteps,
+  stepsFrame,
+  wavesFrame,
+} from './render';
 import {
   printPlan,
   printRollout,
   printRolloutAction,
   printRolloutStatus,
-  ROLLOUT_OPTIONS,
   rolloutExitCode,
   rolloutRequest,
   wavesLine,
 } from './rollout-cli';
-import { LocalDeletionScheduler } from './scheduler';
+import { httpTransport, InProcessTransport, type RouteCall, type Transport } from './transport';
 import { cliActor, labelsFlag, UsageError, wholeNumber } from './usage';
 import { LocalWorkflowEngine } from './workflow-engine';
 
-const USAGE = `tenantry: provision and inspect tenants with the local engine
+/**
+ * The `tenantry` command line. Every command is written once, against the HTTP API's routes
+ * (local/transport.ts): with `--api <url>` over HTTP, without it in this process, each route's own
+ * handler run with the local engine on the local database. So the commands, flags, output and exit
+ * codes are the same both ways; `--json` prints the route's response body as the API answers it.
+ */
 
-  tenantry provision <tenant-id> [--blueprint school-erp] [--name "Display name"] [--requested-by you]
-                     [--label key=value,...] [--watch]
-                     [--template <name> --admin-email you@example.com [--admin-name "Ada"]]
-  tenantry deprovision <tenant-id> [--grace-hours N] [--preserve-audit-logs|--no-preserve-audit-logs]
-                       [--preserve-backups] [--notify-users] [--reason "..."] [--watch]
-  tenantry cancel-deprovision <tenant-id>
-  tenantry migrate <tenant-id> [--to N] [--lock-timeout-ms 3000] [--watch]
-                                                     move an active tenant to a newer version of its blueprint
-  tenantry rollout plan|start --blueprint <name> [--to N] [--canary 5|5% | --canary-tenants a,b] [--growth 2]
-                        [--concurrency 4] [--canary-halt-at 0] [--halt-at 5%] [--tenants a,b] [--template id]
-                        [--status active] [--label key=value,...] [--plan] [--watch]
-                                                     a fleet to a newer version in waves, canary first (plan: change nothing)
-  tenantry rollout status|pause|resume|cancel <rollout-id>
-  tenantry labels <tenant-id> [key=value ...] [--clear]   replace a tenant's labels (none given: show them)
-  tenantry audit [<tenant-id>] [--action provision] [--since 2026-01-01T00:00:00Z] [--until ...] [--limit 100] [--next t]
-                                                     the audit trail, newest first
-  tenantry reconcile [--repair]                      registry, schemas and executions compared; --repair fixes what is safe
-  tenantry restore <tenant-id>                       re-provision a deprovisioned tenant from its backup
-  tenantry cancel <execution>                        stop a run (Provision, Deprovision, Migrate) and clean up after it
-  tenantry redrive <execution>                       run a failed, cancelled or interrupted request again
-  tenantry status <tenant-id>
-  tenantry verify <tenant-id>                        compare a live tenant with its blueprint version's lock
-  tenantry verify --all [--concurrency 4]            every active tenant, and a fleet summary
-  tenantry list [--status active]
-  tenantry stats                                     fleet counts, provisioning outcomes and the metrics the runs emitted
-  tenantry blueprint list
-  tenantry blueprint lock <name>
-  tenantry blueprint import <dump.sql> --name <name> [--data] [--schema public] [--force]
-                                                     a plain-SQL pg_dump made into a blueprint (TENANTRY_BLUEPRINTS_DIR)
-  tenantry template list | show <name> | versions <name> | archive <name> | delete <name>
-  tenantry template create --file t.json | update <name> --file t.json
-  tenantry --api <url> provision|status|list|deprovision|migrate|rollout|labels|audit|reconciliation|cancel-deprovision|restore|cancel <execution>|redrive <execution>|stats ...
-      talks to a deployed (SigV4-signed, default AWS credentials) or local (npm start) HTTP API instead
+/** The exit codes, as README "CLI" documents them. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
-Database: DATABASE_URL (a Postgres server) or embedded PGlite under TENANTRY_DATA_DIR (default .tenantry/pgdata).
-Every command first finishes runs whose process died (their lease, TENANTRY_LEASE_SECONDS, expired).`;
-
-const STEP_NAMES = PROVISION.tasks.map((t) => t.state);
-const SYMBOL: Record<StepProgress['status'], string> = {
-  pending: '·',
-  running: '▶',
-  retrying: '↻',
-  succeeded: '✓',
-  failed: '✗',
-  skipped: '-',
-  cancelled: '⊘',
-};
-
-function describeStep(step: StepProgress): string {
-  const duration = step.durationMs !== undefined ? `${step.durationMs} ms` : '';
-  const invocations = step.invocations ?? 1;
-  const attempts =
-    invocations > 1
-      ? ` (${invocations} invocations${step.attempts > invocations ? `, ${step.attempts} attempts` : ''})`
-      : step.attempts > 1
-        ? ` (${step.attempts} attempts)`
-        : '';
-  const error = step.error && step.status !== 'succeeded' ? `  ${step.error.error}: ${step.error.cause}` : '';
-  const warnings = step.warnings.map((w) => `\n      warning: ${w}`).join('');
-  const label = ['retrying', 'running', 'skipped'].includes(step.status) ? step.status : '';
-  return `  ${SYMBOL[step.status]} ${step.name.padEnd(14)} ${label || duration.padStart(8)}${attempts}${error}${warnings}`;
+/** The exit code of an API refusal, by its HTTP status. */
+export function exitCodeOf(status: number): number {
+  if (status === 400 || status === 413) return EXIT.usage;
+  if (status === 404) return EXIT.notFound;
+  if (status === 409) return EXIT.conflict;
+  return EXIT.failed;
 }
 
-function describeBackend(db: SqlClient): string {
-  const config = databaseConfigFromEnv();
+/** A route answered with an error: its problem document. */
+class ApiRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    const detail = (body as Partial<Problem> | null)?.detail ?? JSON.stringify(body);
+    super(status >= 500 ? `the API answered ${status}: ${detail}` : detail);
+  }
+}
+
+type Tenant = z.infer<typeof TenantSchema>;
+type Template = z.infer<typeof TemplateSchema>;
+type Rollout = z.infer<typeof RolloutSchema>;
+type RolloutTenant = Rollout['tenants'][number];
+type DriftReport = z.infer<typeof DriftReportResponseSchema>;
+
+export interface CliOptions {
+  /** Redraw live views in place. @default stdout is a terminal (not TERM=dumb, not CI) */
+  readonly tty?: boolean;
+  /** How often a followed run is asked for its progress. @default 50 ms in process, 500 ms over HTTP */
+  readonly pollMs?: number;
+}
+
+/** How a command prints. */
+interface Output {
+  readonly json: boolean;
+}
+
+/** What a command runs with: the transport to the routes, and how to print. */
+interface Session extends Output {
+  readonly t: Transport;
+  readonly tty: boolean;
+  /** In process only: the database itself, for what no route does (`reconcile`). */
+  readonly db?: SqlClient;
+}
+
+const out = (line: string) => console.log(line);
+const err = (line: string) => console.error(line);
+const printJson = (value: unknown) => out(JSON.stringify(value, null, 2));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The body of a 2xx answer; any other is an ApiRefusal (its exit code follows its status). */
+function ok<T>(res: { status: number; body: unknown }): T {
+  if (res.status >= 200 && res.status < 300) return res.body as T;
+  throw new ApiRefusal(res.status, res.body);
+}
+
+/** A gateway or transient fault (502, 503, 504) or no answer at all: a follower asks again. */
+const TRANSIENT_STATUSES = new Set([502, 503, 504]);
+/** How long a follower asks again through faults in a row before it gives up. */
+const FOLLOW_PATIENCE_MS = 10 * 60_000;
+
+/**
+ * A call made while following a run: a transient fault (the database restarting under the local
+ * engine, a gateway timeout) is asked again with a growing pause, as the run itself retries.
+ */
+async function callFollowing<T>(s: Session, id: RouteId, input: RouteCall): Promise<T> {
+  const since = Date.now();
+  for (let pause = s.t.pollMs; ; pause = Math.min(pause * 2, 5_000)) {
+    let res: { status: number; body: unknown } | undefined;
+    try {
+      res = await s.t.call(id, input);
+    } catch (error) {
+      if (!(error instanceof TypeError) || Date.now() - since > FOLLOW_PATIENCE_MS) throw error;
+    }
+    if (res && (!TRANSIENT_STATUSES.has(res.status) || Date.now() - since > FOLLOW_PATIENCE_MS))
+      return ok<T>(res);
+    await sleep(pause);
+  }
+}
+
+function describeBackend(config: DatabaseConfig, db: SqlClient): string {
   if (config.kind === 'pglite') return `embedded PGlite at ${config.dataDir}`;
   if (config.kind === 'postgres') return `Postgres at ${new URL(config.url).host}`;
   return `${db.backend}`;
 }
 
-async function provision(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      blueprint: { type: 'string' },
-      template: { type: 'string' },
-      'admin-email': { type: 'string' },
-      'admin-name': { type: 'string' },
-      name: { type: 'string' },
-      'requested-by': { type: 'string' },
-      label: { type: 'string' },
-      watch: { type: 'boolean', default: false },
-    },
-  });
-  const tenantId = positionals[0];
-  if (!tenantId || positionals.length > 1) throw new UsageError('provision takes exactly one tenant id');
-  const labels = labelsFlag(values.label);
-  const engine = new LocalEngine({ db });
-  // The admin's password is made here and shown once; only its hash goes into the workflow.
-  const password = values['admin-email'] ? generatePassword() : undefined;
-  const input = {
+/** Opens the session a command needs on first use, and closes it when the command is done. */
+class Sessions {
+  private current: Session | undefined;
+  private db: SqlClient | undefined;
+  code: number = EXIT.ok;
+
+  constructor(private readonly options: CliOptions) {}
+
+  async open(cmd: Command): Promise<Session> {
+    if (this.current) return this.current;
+    const g = cmd.optsWithGlobals<{ api?: string; json?: boolean }>();
+    const tty =
+      this.options.tty ??
+      (process.stdout.isTTY === true && process.env.TERM !== 'dumb' && !process.env.CI && !g.json);
+    const json = g.json === true;
+    if (g.api) {
+      const t = httpTransport(g.api, this.options.pollMs ? { pollMs: this.options.pollMs } : {});
+      this.current = { t, json, tty };
+      return this.current;
+    }
+    const config = databaseConfigFromEnv();
+    const db = await openDatabase(config);
+    this.db = db;
+    // Runs whose process died are finished first (their lease expired). The embedded database
+    // belongs to this process alone: there, every run still marked RUNNING was cut off.
+    const recovered = await recoverExpiredRuns(new LocalEngine({ db }), {
+      everyRun: config.kind === 'pglite',
+    }).catch((error: unknown) => {
+      err(`tenantry: could not look for interrupted runs: ${(error as Error).message}`);
+      return [];
+    });
+    for (const r of recovered)
+      err(`recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step}; cleaned up)`);
+    const t = await InProcessTransport.open(db, {
+      where: describeBackend(config, db),
+      caller: cliActor(),
+      ...(this.options.pollMs ? { pollMs: this.options.pollMs } : {}),
+    });
+    this.current = { t, json, tty, db };
+    return this.current;
+  }
+
+  /** Waits for the runs this process runs, then closes what was opened. */
+  async close(): Promise<void> {
+    try {
+      await this.current?.t.close();
+    } finally {
+      await this.db?.close();
+    }
+  }
+}
+
+/** The command's action: its session opened, its exit code kept. */
+function action<A extends unknown[]>(
+  sessions: Sessions,
+  fn: (s: Session, ...args: A) => Promise<number>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args.at(-1) as Command;
+    const s = await sessions.open(cmd);
+    sessions.code = await fn(s, ...(args.slice(0, -1) as A));
+  };
+}
+
+/** A command on this checkout's files: no database opened, no API called. */
+function filesAction<A extends unknown[]>(
+  sessions: Sessions,
+  fn: (o: Output, ...args: A) => Promise<number>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args.at(-1) as Command;
+    sessions.code = await fn(
+      { json: cmd.optsWithGlobals<{ json?: boolean }>().json === true },
+      ...(args.slice(0, -1) as A),
+    );
+  };
+}
+
+/** A command that works on this checkout's files or database only, never through an API. */
+function localOnly(cmd: Command, why: string): void {
+  if (cmd.optsWithGlobals<{ api?: string }>().api) throw new UsageError(`${cmd.name()} ${why}`);
+}
+
+const startedNote = (started: boolean) => (started ? '' : ' (already started: not starting another)');
+
+/** How a followed run is shown: a frame redrawn in place, lines as steps change, or nothing. */
+function runView(s: Session, watch: boolean) {
+  const live =
+    watch && !s.json && s.tty
+      ? new LiveView((t) => process.stdout.write(t), process.stdout.columns || 80)
+      : undefined;
+  const lines = watch && !s.json && !live ? new StepLines() : undefined;
+  let tick = 0;
+  const show = (run: Parameters<typeof stepsFrame>[0]) => {
+    if (live) live.draw(stepsFrame(run, { now: Date.now(), tick: tick++ }));
+    else for (const line of lines?.next(run.steps) ?? []) out(line);
+  };
+  return { live, lines, show };
+}
+
+/**
+ * Follows a run until it ends: with `watch`, its steps as they go (a frame redrawn in place on a
+ * terminal, else one line per change); without, quietly, then its steps once. --json shows nothing.
+ * The model is GET /executions/{id}'s; a run this process runs is also followed event by event
+ * (followPushed), so that no step's start is missed between two polls.
+ */
+async function followExecution(s: Session, execution: string, watch: boolean): Promise<ExecutionResponse> {
+  const view = runView(s, watch);
+  const events = watch && !s.json ? s.t.liveEvents(execution) : undefined;
+  const pushed = events !== undefined && (await followPushed(s, execution, events, view));
+  // A run of this process, waited for quietly: nothing is asked of the database until it ends,
+  // so an outage the run outlasts (its steps retry) does not end the command.
+  if (!watch) while (s.t.runsHere(execution)) await sleep(s.t.pollMs);
+  for (;;) {
+    const e = await callFollowing<ExecutionResponse>(s, 'GetExecution', {
+      params: { executionId: execution },
+    });
+    // After the events, only the stored end: a stored history may lag behind what was shown.
+    if (!pushed || e.status !== 'RUNNING') view.show(e);
+    if (e.status !== 'RUNNING') {
+      if (!watch && !s.json) for (const step of shownSteps(e.steps)) out(describeStep(step));
+      return e;
+    }
+    await animate(s.t.pollMs, view.live ? () => view.show(e) : undefined);
+  }
+}
+
+const RUN_ENDS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
+
+/**
+ * A run of this process, event by event: its history so far through GET /executions/{id}/history,
+ * then each event the engine appends, folded by the same mapper the route uses (shared/progress.ts)
+ * whenever the history is whole from its first event. Returns, once the run has ended and been
+ * stored, whether anything was shown.
+ */
+async function followPushed(
+  s: Session,
+  execution: string,
+  events: EventEmitter,
+  view: ReturnType<typeof runView>,
+): Promise<boolean> {
+  const byId = new Map<number, HistoryEvent>();
+  let ended = false;
+  let wake = () => {};
+  let names: string[] | undefined;
+  let startedAt = '';
+  let shown = 0;
+  /** Shows the history whole so far: as lines, each event's step model in turn, so no start is skipped. */
+  const show = () => {
+    const history: HistoryEvent[] = [];
+    for (let id = 1; byId.has(id); id++) history.push(byId.get(id) as HistoryEvent);
+    if (!names || history.length === 0) return false;
+    for (let n = view.lines ? shown + 1 : history.length; n <= history.length; n++) {
+      const progress = stepsFromHistory(names, history.slice(0, n));
+      view.show({ ...progress, startedAt, stoppedAt: null });
+    }
+    shown = Math.max(shown, history.length);
+    return history.length === byId.size;
+  };
+  const onEvent = (event: HistoryEvent) => {
+    byId.set(event.id, event);
+    if (RUN_ENDS.has(event.type)) ended = true;
+    show();
+    wake();
+  };
+  events.on('event', onEvent);
+  try {
+    const first = await callFollowing<ExecutionResponse>(s, 'GetExecution', {
+      params: { executionId: execution },
+    });
+    names = first.steps.map((step) => step.name);
+    startedAt = first.startedAt;
+    /** What was appended before this listener: stored in batches, so asked for until it joins up. */
+    const stored = async () => {
+      let nextToken: string | undefined;
+      do {
+        const page = await callFollowing<{ items: HistoryEvent[]; nextToken?: string }>(
+          s,
+          'GetExecutionHistory',
+          { params: { executionId: execution }, query: { limit: 1000, nextToken } },
+        );
+        for (const event of page.items) if (!byId.has(event.id)) byId.set(event.id, event);
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return show();
+    };
+    let whole = false;
+    while (!ended && s.t.runsHere(execution)) {
+      if (!whole) whole = await stored();
+      await Promise.race([sleep(whole ? 100 : s.t.pollMs), new Promise<void>((r) => (wake = r))]);
+      if (view.live) show();
+    }
+    // Its end is stored (history and record) once the engine lets go of it.
+    while (s.t.runsHere(execution)) await sleep(10);
+    if (!whole) await stored();
+  } finally {
+    events.off('event', onEvent);
+  }
+  return byId.size > 0;
+}
+
+/** Waits `ms`; a live view's spinner turns meanwhile, every 100 ms. */
+async function animate(ms: number, redraw: (() => void) | undefined): Promise<void> {
+  const until = Date.now() + ms;
+  while (redraw && until - Date.now() > 100) {
+    await sleep(100);
+    redraw();
+  }
+  await sleep(Math.max(0, until - Date.now()));
+}
+
+/**
+ * After a command started a run: a run this process runs (in process) is waited for, quietly or
+ * with --watch; one elsewhere is followed with --watch, or left to run (exit 0). When it ends,
+ * `succeeded` prints what it did; a failed, timed-out or aborted run is exit 1.
+ */
+async function afterStart(
+  s: Session,
+  execution: string,
+  options: { watch: boolean; started: boolean; what: string; succeeded: () => Promise<void> },
+): Promise<number> {
+  if (!options.watch && !s.t.runsHere(execution)) {
+    if (!options.started) {
+      // The same request ran before: its outcome, if it has one.
+      const e = ok<ExecutionResponse>(await s.t.call('GetExecution', { params: { executionId: execution } }));
+      if (e.status !== 'RUNNING') return finished(s, e, options);
+    }
+    if (!s.json) out(`  it runs on; follow it with: tenantry${apiFlag(s)} execution ${execution} --watch`);
+    return EXIT.ok;
+  }
+  return finished(s, await followExecution(s, execution, options.watch), options);
+}
+
+async function finished(
+  s: Session,
+  e: ExecutionResponse,
+  options: { what: string; succeeded: () => Promise<void> },
+): Promise<number> {
+  if (e.status === 'SUCCEEDED') {
+    if (!s.json) await options.succeeded();
+    return EXIT.ok;
+  }
+  err(`${options.what} ${e.status.toLowerCase()}: ${e.error?.error ?? e.status}: ${e.error?.cause ?? ''}`);
+  return EXIT.failed;
+}
+
+const apiFlag = (s: Session) => (s.t.where.startsWith('the API at ') ? ` --api ${s.t.where.slice(11)}` : '');
+
+async function getTenant(s: Session, tenantId: string): Promise<Tenant> {
+  return ok<Tenant>(await s.t.call('GetTenant', { params: { tenantId } }));
+}
+
+// ---- tenants ---------------------------------------------------------------------------------
+
+interface ProvisionFlags {
+  blueprint?: string;
+  template?: string;
+  adminEmail?: string;
+  adminName?: string;
+  name?: string;
+  requestedBy?: string;
+  label?: string;
+  watch?: boolean;
+}
+
+async function provision(s: Session, tenantId: string, o: ProvisionFlags): Promise<number> {
+  if (o.adminName && !o.adminEmail) throw new UsageError('--admin-name goes with --admin-email');
+  const labels = labelsFlag(o.label);
+  // The admin's password is made here and shown once; the route hashes it before anything keeps it.
+  const password = o.adminEmail ? generatePassword() : undefined;
+  const blueprint = o.template ? o.blueprint : (o.blueprint ?? 'school-erp');
+  const body = {
     tenantId,
-    displayName: values.name ?? tenantId,
-    ...(values.template ? { template: values.template } : { blueprint: values.blueprint ?? 'school-erp' }),
-    ...(values.blueprint && values.template ? { blueprint: values.blueprint } : {}),
-    ...(values['admin-email'] && password
-      ? {
-          adminUser: {
-            email: values['admin-email'],
-            ...(values['admin-name'] ? { name: values['admin-name'] } : {}),
-            passwordHash: await hashPassword(password),
-          },
-        }
+    displayName: o.name ?? tenantId,
+    ...(o.template ? { template: o.template } : {}),
+    ...(blueprint ? { blueprint } : {}),
+    ...(o.adminEmail && password
+      ? { adminUser: { email: o.adminEmail, ...(o.adminName ? { name: o.adminName } : {}), password } }
       : {}),
     ...(labels ? { labels } : {}),
-    requestedBy: values['requested-by'] ?? process.env.USER ?? 'cli',
-    actor: cliActor(),
+    requestedBy: o.requestedBy ?? process.env.USER ?? 'cli',
   };
-  const source = values.template ? `template ${values.template}` : (input.blueprint ?? 'school-erp');
-  console.log(`Provisioning ${tenantId} from ${source} on ${describeBackend(db)}`);
-  const run = await engine.start(PROVISION, tenantId, input);
-  console.log(
-    `  execution ${run.executionId}${run.alreadyRunning ? ' (already running: not starting another)' : ''}`,
-  );
-  if (values.watch) {
-    const history: HistoryEvent[] = [];
-    const shown = new Map<string, string>();
-    run.events.on('event', (event: HistoryEvent) => {
-      history.push(event);
-      for (const step of stepsFromHistory(STEP_NAMES, history).steps) {
-        if (step.status === 'pending' || step.status === 'skipped') continue;
-        const key = `${step.status}:${Math.max(step.attempts, 1)}`;
-        if (shown.get(step.name) === key) continue;
-        shown.set(step.name, key);
-        console.log(describeStep(step));
-      }
-    });
-  }
-  const record = await run.done;
-  const progress = await engine.progress(PROVISION, record.executionId);
-  if (!values.watch) {
-    for (const step of progress.steps)
-      if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
-  }
-  const tenant = await getTenant(db, tenantId);
-  if (record.status === 'SUCCEEDED' && tenant) {
-    const s = tenant.summary ?? {};
-    const seconds = (Number(s.durationMs ?? 0) / 1000).toFixed(2);
-    console.log(
-      `Tenant ${tenantId} is ${tenant.status}: schema ${tenant.schemaName}, ${s.tables} tables, ${s.indexes} indexes, ` +
-        `${s.seedRows} seed rows, ${seconds} s`,
-    );
-    if (password) console.log(`Admin ${values['admin-email']} password (shown once): ${password}`);
-    return 0;
-  }
-  const error = progress.error ?? { error: record.error ?? record.status, cause: record.cause ?? '' };
-  console.error(`Provisioning ${tenantId} ${record.status.toLowerCase()}: ${error.error}: ${error.cause}`);
-  return 1;
-}
-
-/** The API's runtime, in process: the local engine and scheduler on this database. */
-function localApi(db: SqlClient) {
-  const local = new LocalEngine({ db });
-  const engine = new LocalWorkflowEngine(local);
-  return { local, rt: { ...local.runtime, engine }, scheduler: new LocalDeletionScheduler(local) };
-}
-
-/**
- * Deprovisions now (waiting for the run, steps shown with --watch), or schedules it after
- * --grace-hours; a schedule fires while `npm start` runs (its scheduler polls), even after a restart.
- */
-async function deprovision(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: DEPROVISION_OPTIONS });
-  const tenantId = positionals[0];
-  if (!tenantId || positionals.length > 1) throw new UsageError('deprovision takes exactly one tenant id');
-  const raw = deprovisionBody(values);
-  if (typeof raw === 'string') throw new UsageError(raw);
-  const { local, rt, scheduler } = localApi(db);
-  const result = await deprovisionTenant(
-    rt,
-    scheduler,
-    tenantId,
-    parseOrThrow(DeprovisionBodySchema, raw),
-    cliActor(),
-  );
-  if (result.scheduled) {
-    console.log(`Tenant ${tenantId} is scheduled for deletion at ${result.dueAt} (${result.scheduleName})`);
-    console.log('  it runs when due while the local API server (npm start) is running');
-    return 0;
-  }
-  console.log(
-    `Deprovisioning ${tenantId} on ${describeBackend(db)}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
-  );
-  const progress = await followRun(local, DEPROVISION, result.executionId, values.watch === true);
-  const tenant = await getTenant(db, tenantId);
-  if (progress.status === 'SUCCEEDED') {
-    console.log(`Tenant ${tenantId} is ${tenant?.status}; backup at ${tenant?.backupLocation ?? 'none'}`);
-    return 0;
-  }
-  const e = progress.error;
-  console.error(`Deprovisioning ${tenantId} ${progress.status.toLowerCase()}: ${e?.error}: ${e?.cause}`);
-  return 1;
-}
-
-/** Waits for a run to end; with `watch`, prints each step as it starts, retries and ends. */
-async function followRun(local: LocalEngine, workflow: Workflow, executionId: string, watch: boolean) {
-  const shown = new Map<string, string>();
-  for (;;) {
-    const progress = await local.progress(workflow, executionId);
-    if (watch) {
-      for (const step of progress.steps) {
-        if (step.status === 'pending' || step.status === 'skipped') continue;
-        const key = `${step.status}:${Math.max(step.attempts, 1)}`;
-        if (shown.get(step.name) === key) continue;
-        shown.set(step.name, key);
-        console.log(describeStep(step));
-      }
-    }
-    if (progress.status !== 'RUNNING') return progress;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The workflow an execution ARN belongs to (`...:execution:<Workflow>:<name>`). */
-function workflowOf(executionId: string): Workflow {
-  const name = executionId.split(':').at(-2);
-  return Object.values(WORKFLOW_BY_NAME).find((w) => w.name === name) ?? PROVISION;
-}
-
-const MIGRATE_OPTIONS = {
-  to: { type: 'string' },
-  'lock-timeout-ms': { type: 'string' },
-  watch: { type: 'boolean' },
-} as const;
-
-/** Moves an active tenant to a newer version of its blueprint (the newest by default) and waits. */
-async function migrate(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: MIGRATE_OPTIONS });
-  const tenantId = positionals[0];
-  if (!tenantId || positionals.length > 1) throw new UsageError('migrate takes exactly one tenant id');
-  const targetVersion = wholeNumber('to', values.to);
-  const lockTimeoutMs = wholeNumber('lock-timeout-ms', values['lock-timeout-ms']);
-  const body = parseOrThrow(MigrateBodySchema, {
-    ...(targetVersion ? { targetVersion } : {}),
-    ...(lockTimeoutMs ? { lockTimeoutMs } : {}),
+  if (!s.json)
+    out(`Provisioning ${tenantId} from ${o.template ? `template ${o.template}` : blueprint} on ${s.t.where}`);
+  const started = ok<StartedExecutionResponse>(await s.t.call('StartTenant', { body }));
+  // --json: the route's answer, and the password (only the CLI knows it; it is never stored).
+  if (s.json) printJson(password && started.started ? { ...started, adminPassword: password } : started);
+  else out(`  execution ${started.executionName}${startedNote(started.started)}`);
+  return afterStart(s, started.executionName, {
+    watch: o.watch === true,
+    started: started.started,
+    what: `Provisioning ${tenantId}`,
+    succeeded: async () => {
+      const tenant = await getTenant(s, tenantId);
+      const summary = tenant.summary ?? {};
+      const seconds = (Number(summary.durationMs ?? 0) / 1000).toFixed(2);
+      out(
+        `Tenant ${tenantId} is ${tenant.status}: schema ${tenant.schemaName}, ${summary.tables} tables, ` +
+          `${summary.indexes} indexes, ${summary.seedRows} seed rows, ${seconds} s`,
+      );
+      if (password && started.started) out(`Admin ${o.adminEmail} password (shown once): ${password}`);
+    },
   });
-  const { local, rt } = localApi(db);
-  const result = await migrateTenant(rt, tenantId, body, cliActor());
-  console.log(
-    `Migrating ${tenantId} on ${describeBackend(db)}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
-  );
-  const progress = await followRun(local, MIGRATE, result.executionId, values.watch === true);
-  const tenant = await getTenant(db, tenantId);
-  if (progress.status === 'SUCCEEDED') {
-    console.log(
-      `Tenant ${tenantId} is ${tenant?.status} at ${tenant?.blueprint} v${tenant?.blueprintVersion}`,
-    );
-    return 0;
-  }
-  const e = progress.error;
-  console.error(
-    `Migrating ${tenantId} ${progress.status.toLowerCase()}: ${e?.error}: ${e?.cause}\n` +
-      `  tenant ${tenantId} is ${tenant?.status} at ${tenant?.blueprint} v${tenant?.blueprintVersion}`,
-  );
-  return 1;
 }
 
-/** Re-provisions a deprovisioned tenant from its backup and waits for the run, showing its steps. */
-async function restore(db: SqlClient, args: string[]): Promise<number> {
-  const tenantId = args[0];
-  if (!tenantId || args.length > 1) throw new UsageError('restore takes exactly one tenant id');
-  const { local, rt } = localApi(db);
-  const result = await restoreTenant(rt, tenantId, cliActor());
-  console.log(
-    `Restoring ${tenantId} from its backup on ${describeBackend(db)}\n  execution ${result.executionId}`,
-  );
-  for (;;) {
-    const progress = await local.progress(PROVISION, result.executionId);
-    if (progress.status !== 'RUNNING') {
-      for (const step of progress.steps) if (step.status !== 'skipped') console.log(describeStep(step));
-      if (progress.status === 'SUCCEEDED') {
-        const tenant = await getTenant(db, tenantId);
-        console.log(
-          `Tenant ${tenantId} is ${tenant?.status}: ${tenant?.summary?.restoredRows ?? 0} rows restored`,
-        );
-        return 0;
-      }
-      console.error(
-        `Restoring ${tenantId} ${progress.status.toLowerCase()}: ${progress.error?.error}: ${progress.error?.cause}`,
-      );
-      return 1;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+interface DeprovisionFlags {
+  graceHours?: string;
+  preserveAuditLogs?: boolean;
+  preserveBackups?: boolean;
+  notifyUsers?: boolean;
+  reason?: string;
+  requestedBy?: string;
+  watch?: boolean;
 }
 
-/** Waits for a run of this process to end, then prints its steps and outcome. */
-async function awaitRun(local: LocalEngine, executionId: string, what: string): Promise<number> {
-  const workflow = workflowOf(executionId);
-  for (;;) {
-    const progress = await local.progress(workflow, executionId);
-    if (progress.status !== 'RUNNING') {
-      for (const step of progress.steps) if (step.status !== 'skipped') console.log(describeStep(step));
-      if (progress.status === 'SUCCEEDED') {
-        console.log(`${what} succeeded`);
-        return 0;
-      }
-      console.error(
-        `${what} ${progress.status.toLowerCase()}: ${progress.error?.error}: ${progress.error?.cause}`,
-      );
-      return 1;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The body of `POST /tenants/{id}/deprovision` from the flags. */
+function deprovisionBody(o: DeprovisionFlags, both: boolean): Record<string, unknown> {
+  if (both) throw new UsageError('--preserve-audit-logs and --no-preserve-audit-logs contradict each other');
+  const hours = o.graceHours === undefined ? undefined : Number(o.graceHours);
+  if (hours !== undefined && (!/^\d+(\.\d+)?$/.test(o.graceHours ?? '') || !Number.isFinite(hours)))
+    throw new UsageError('--grace-hours takes a number of hours (0 or more)');
+  return {
+    ...(hours ? { gracePeriodHours: hours } : {}),
+    ...(o.preserveAuditLogs !== undefined ? { preserveAuditLogs: o.preserveAuditLogs } : {}),
+    ...(o.preserveBackups ? { preserveBackups: true } : {}),
+    ...(o.notifyUsers ? { notifyUsers: true } : {}),
+    ...(o.reason ? { reason: o.reason } : {}),
+    requestedBy: o.requestedBy ?? process.env.USER ?? 'cli',
+  };
 }
 
-/** Stops a run (of any process on this database) and cleans up after it, as POST /executions/{id}/cancel. */
-async function cancel(db: SqlClient, args: string[]): Promise<number> {
-  const ref = args[0];
-  if (!ref || args.length > 1) throw new UsageError('cancel takes exactly one execution name or ARN');
-  const { rt } = localApi(db);
-  const result = await cancelExecution(rt, ref, cliActor());
-  console.log(
-    `Cancelled ${result.executionId} in ${result.stoppedInStep}: execution ${result.status}, tenant ${result.tenantId} ${result.tenantStatus ?? 'gone'}` +
-      (result.droppedSchema ? ' (its schema dropped)' : ''),
-  );
-  return 0;
-}
-
-/** Runs a failed, cancelled or interrupted request again and waits for it, as POST /executions/{id}/redrive. */
-async function redrive(db: SqlClient, args: string[]): Promise<number> {
-  const ref = args[0];
-  if (!ref || args.length > 1) throw new UsageError('redrive takes exactly one execution name or ARN');
-  const { local, rt } = localApi(db);
-  const result = await redriveExecution(rt, ref);
-  console.log(
-    `Redriving ${result.redriveOf}\n  execution ${result.executionId}${result.started ? '' : ' (already started: not starting another)'}`,
-  );
-  const record = await local.describe(result.executionId);
-  if (record?.status === 'RUNNING' && !local.liveExecutionIds().includes(result.executionId)) {
-    console.log('  it is running in another process');
-    return 0;
-  }
-  const code = await awaitRun(local, result.executionId, `Redrive of ${result.tenantId}`);
-  const tenant = await getTenant(db, result.tenantId);
-  console.log(`Tenant ${result.tenantId} is ${tenant?.status ?? 'gone'}`);
-  return code;
-}
-
-/** `tenantry rollout plan ...`: which tenants a rollout would migrate, in which waves; changes nothing. */
-async function rollout(db: SqlClient, args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'plan':
-    case 'start':
-      return rolloutStart(db, sub, rest);
-    case 'status':
-    case 'pause':
-    case 'resume':
-    case 'cancel': {
-      const [id, ...extra] = rest;
-      if (!id || extra.length > 0) throw new UsageError(`rollout ${sub} takes exactly one rollout id`);
-      return rolloutById(db, sub, id);
-    }
-    default:
-      throw new UsageError(
-        `unknown rollout command '${sub ?? ''}' (rollout plan|start --blueprint <name> ..., rollout status|pause|resume|cancel <id>)`,
-      );
-  }
-}
-
-/** `rollout plan` prints the waves; `rollout start` (or `start --plan`) runs them here, waiting, wave by wave with --watch. */
-async function rolloutStart(db: SqlClient, sub: 'plan' | 'start', args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...ROLLOUT_OPTIONS, plan: { type: 'boolean' }, watch: { type: 'boolean' } },
-  });
-  if (positionals.length > 0)
-    throw new UsageError(`rollout ${sub} takes no positional arguments: ${positionals.join(' ')}`);
-  const { plan: dryRun, watch, ...flags } = values;
-  const request = rolloutRequest(flags);
-  await ensureControlSchema(db);
-  if (sub === 'plan' || dryRun) {
-    printPlan(await planRollout(db, new BlueprintCatalog().get(request.blueprint), request));
-    return 0;
-  }
-  const { local, rt } = localApi(db);
-  const { requestedBy, ...body } = request;
-  const started = await startRollout(rt, parseOrThrow(RolloutBodySchema, body), requestedBy);
-  console.log(
-    `Rollout ${started.rolloutId} of ${request.blueprint} on ${describeBackend(db)}\n  execution ${started.executionId}` +
-      (started.started ? '' : ' (already started: not starting another)'),
-  );
-  return followRollout(local, db, started.rolloutId, started.executionId, watch === true);
-}
-
-/** Waits for a rollout's execution to end, printing each wave's counts as they change with `watch`. */
-async function followRollout(
-  local: LocalEngine,
-  db: SqlClient,
-  rolloutId: string,
-  executionId: string,
-  watch: boolean,
+async function deprovision(
+  s: Session,
+  tenantId: string,
+  o: DeprovisionFlags,
+  auditFlags: number,
 ): Promise<number> {
-  let shown = '';
-  for (;;) {
-    const record = await local.describe(executionId);
-    const current = await getRollout(db, rolloutId);
-    if (watch && current) {
-      const line = wavesLine(current);
-      if (line !== shown) console.log(`  ${line}`);
-      shown = line;
+  const body = deprovisionBody(o, auditFlags > 1);
+  const res = ok<DeprovisionStarted | DeprovisionScheduled>(
+    await s.t.call('DeprovisionTenant', { params: { tenantId }, body }),
+  );
+  if (s.json) printJson(res);
+  if (res.scheduled) {
+    if (!s.json) {
+      out(`Tenant ${tenantId} is scheduled for deletion at ${res.dueAt} (${res.scheduleName})`);
+      if (s.db) out('  it runs when due while the local API server (npm start) is running');
     }
-    if (record?.status !== 'RUNNING') {
-      if (!current) return 1;
-      printRollout(current);
-      return rolloutExitCode(current.status);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+    return EXIT.ok;
   }
-}
-
-/** `rollout status|pause|resume|cancel <id>`; resume runs the rest here and waits. */
-async function rolloutById(db: SqlClient, sub: 'status' | 'pause' | 'resume' | 'cancel', rolloutId: string) {
-  await ensureControlSchema(db);
-  if (sub === 'status') {
-    const r = await getRollout(db, rolloutId);
-    if (!r) {
-      console.error(`no rollout '${rolloutId}'`);
-      return 1;
-    }
-    printRolloutStatus(r, await allRolloutTenants(db, rolloutId));
-    return 0;
-  }
-  if (sub === 'resume') {
-    const { local, rt } = localApi(db);
-    const resumed = await resumeRollout(rt, rolloutId, cliActor());
-    console.log(`Resuming ${rolloutId}: execution ${resumed.executionName}`);
-    return followRollout(
-      local,
-      db,
-      rolloutId,
-      rt.engine.executionArn(resumed.executionName, 'Rollout'),
-      false,
+  if (!s.json)
+    out(
+      `Deprovisioning ${tenantId} on ${s.t.where}\n  execution ${res.executionName}${startedNote(res.started)}`,
     );
-  }
-  const result = await requestRollout({ db, blueprints: new BlueprintCatalog() }, rolloutId, sub, cliActor());
-  printRolloutAction(rolloutId, result);
-  return 0;
-}
-
-/** `tenantry audit [<tenant-id>] [--action a] [--since t] [--until t] [--limit n]`: newest first. */
-async function audit(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: AUDIT_OPTIONS });
-  if (positionals.length > 1) throw new UsageError('audit takes at most one tenant id');
-  const page = await listAudit(
-    { db, blueprints: new BlueprintCatalog() },
-    auditQuery(values),
-    positionals[0],
-  );
-  printAudit(page.items);
-  if (page.nextToken) console.log(`(more: --next ${page.nextToken})`);
-  return 0;
-}
-
-/** `tenantry stats`: what GET /stats answers, the metrics the local runs emitted included. */
-async function stats(db: SqlClient, args: string[]): Promise<number> {
-  if (args.length > 0) throw new UsageError('stats takes no arguments');
-  const { rt } = localApi(db);
-  console.log(JSON.stringify(await getStats(rt), null, 2));
-  return 0;
-}
-
-/**
- * `tenantry reconcile [--repair]`: the registry, the tenant schemas and the executions compared
- * (shared/reconcile/); with --repair, what is safe is fixed. Exit 1 when findings are left.
- */
-async function reconcileCommand(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { repair: { type: 'boolean' } },
+  return afterStart(s, res.executionName, {
+    watch: o.watch === true,
+    started: res.started,
+    what: `Deprovisioning ${tenantId}`,
+    succeeded: async () => {
+      const tenant = await getTenant(s, tenantId);
+      out(`Tenant ${tenantId} is ${tenant.status}; backup at ${tenant.backupLocation ?? 'none'}`);
+    },
   });
-  if (positionals.length > 0) throw new UsageError('reconcile takes no arguments but --repair');
-  const { rt } = localApi(db);
-  // Scoped, so that its metrics are counted for `stats`, and stored before the command ends.
-  const run = await withRuntime(rt, () =>
-    reconcile(rt, { repair: values.repair === true, actor: cliActor() }),
+}
+
+async function cancelDeprovision(s: Session, tenantId: string): Promise<number> {
+  const res = ok<z.infer<typeof DeprovisionCancelledSchema>>(
+    await s.t.call('CancelDeprovision', { params: { tenantId } }),
   );
-  await rt.metrics?.flush();
-  return printReconciliation(run);
+  if (s.json) printJson(res);
+  else out(`Cancelled ${res.scheduleName}: tenant ${tenantId} is ${res.status} again`);
+  return EXIT.ok;
 }
 
-/** `tenantry labels <id> [key=value ...] [--clear]`: a tenant's labels replaced (none given: shown). */
-async function labels(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: LABELS_OPTIONS });
-  const [tenantId, ...pairs] = positionals;
-  if (!tenantId) throw new UsageError('labels takes a tenant id, then key=value pairs or --clear');
-  const next = labelsArgs(pairs, values.clear === true);
-  const { rt } = localApi(db);
-  const tenant = next
-    ? await setTenantLabels(rt, tenantId, parseOrThrow(LabelsSchema, next), cliActor())
-    : await getTenantRoute(rt, tenantId);
-  printLabels(tenant.tenantId, tenant.labels);
-  return 0;
+async function restore(s: Session, tenantId: string, o: { watch?: boolean }): Promise<number> {
+  const res = ok<StartedExecutionResponse>(await s.t.call('RestoreTenant', { params: { tenantId } }));
+  if (s.json) printJson(res);
+  else
+    out(
+      `Restoring ${tenantId} from its backup on ${s.t.where}\n  execution ${res.executionName}${startedNote(res.started)}`,
+    );
+  return afterStart(s, res.executionName, {
+    watch: o.watch === true,
+    started: res.started,
+    what: `Restoring ${tenantId}`,
+    succeeded: async () => {
+      const tenant = await getTenant(s, tenantId);
+      out(`Tenant ${tenantId} is ${tenant.status}: ${tenant.summary?.restoredRows ?? 0} rows restored`);
+    },
+  });
 }
 
-async function cancelDeprovisionCommand(db: SqlClient, args: string[]): Promise<number> {
-  const tenantId = args[0];
-  if (!tenantId || args.length > 1) throw new UsageError('cancel-deprovision takes exactly one tenant id');
-  const { rt, scheduler } = localApi(db);
-  const result = await cancelDeprovision(rt, scheduler, tenantId, cliActor());
-  console.log(`Cancelled ${result.scheduleName}: tenant ${tenantId} is ${result.status} again`);
-  return 0;
+async function migrate(
+  s: Session,
+  tenantId: string,
+  o: { to?: string; lockTimeoutMs?: string; watch?: boolean },
+): Promise<number> {
+  const targetVersion = wholeNumber('to', o.to);
+  const lockTimeoutMs = wholeNumber('lock-timeout-ms', o.lockTimeoutMs);
+  const body = { ...(targetVersion ? { targetVersion } : {}), ...(lockTimeoutMs ? { lockTimeoutMs } : {}) };
+  const res = ok<StartedExecutionResponse>(await s.t.call('MigrateTenant', { params: { tenantId }, body }));
+  if (s.json) printJson(res);
+  else
+    out(`Migrating ${tenantId} on ${s.t.where}\n  execution ${res.executionName}${startedNote(res.started)}`);
+  return afterStart(s, res.executionName, {
+    watch: o.watch === true,
+    started: res.started,
+    what: `Migrating ${tenantId}`,
+    succeeded: async () => {
+      const t = await getTenant(s, tenantId);
+      out(`Tenant ${tenantId} is ${t.status} at ${t.blueprint} v${t.blueprintVersion}`);
+    },
+  });
 }
 
-async function status(db: SqlClient, args: string[]): Promise<number> {
-  const tenantId = args[0];
-  if (!tenantId) throw new UsageError('status takes a tenant id');
-  await ensureControlSchema(db);
-  const tenant = await getTenant(db, tenantId);
-  if (!tenant) {
-    console.error(`no tenant '${tenantId}'`);
-    return 1;
+/** `status`: the registry row, the last verify's drift, and the last run's steps (its own workflow's). */
+async function status(s: Session, tenantId: string): Promise<number> {
+  const tenant = await getTenant(s, tenantId);
+  if (s.json) {
+    printJson(tenant);
+    return EXIT.ok;
   }
-  console.log(`${tenant.tenantId} (${tenant.displayName}): ${tenant.status}`);
-  console.log(`  schema ${tenant.schemaName}, blueprint ${tenant.blueprint} v${tenant.blueprintVersion}`);
-  console.log(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
+  out(`${tenant.tenantId} (${tenant.displayName}): ${tenant.status}`);
+  out(`  schema ${tenant.schemaName}, blueprint ${tenant.blueprint} v${tenant.blueprintVersion}`);
+  out(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
   const labels = Object.entries(tenant.labels);
-  if (labels.length > 0) console.log(`  labels ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  if (tenant.failedStep) console.log(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
+  if (labels.length > 0) out(`  labels ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (tenant.failedStep) out(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
   if (tenant.driftCheckedAt) {
     const d = tenant.drift;
-    console.log(
+    out(
       d
         ? `  DRIFT at ${tenant.driftCheckedAt}: ${d.missing.length} missing, ${d.unexpected.length} unexpected, ${d.changed.length} changed (tenantry verify ${tenant.tenantId})`
         : `  verified clean at ${tenant.driftCheckedAt}`,
     );
   }
-  const engine = new LocalEngine({ db });
-  const progress = await engine.progress(workflowOf(tenant.executionId), tenant.executionId);
-  console.log(`  last execution ${tenant.executionId}: ${progress.status}`);
-  for (const step of progress.steps)
-    if (step.status !== 'skipped' || step.name !== 'Cleanup') console.log(describeStep(step));
-  return 0;
+  const e = ok<ExecutionResponse>(
+    await s.t.call('GetExecution', { params: { executionId: tenant.executionId } }),
+  );
+  out(`  last execution ${e.name}: ${e.status}`);
+  for (const step of shownSteps(e.steps)) out(describeStep(step));
+  return EXIT.ok;
+}
+
+/** `execution <name>`: a run's status and steps; --watch follows it to its end. */
+async function execution(s: Session, name: string, o: { watch?: boolean }): Promise<number> {
+  const first = ok<ExecutionResponse>(await s.t.call('GetExecution', { params: { executionId: name } }));
+  const e = o.watch && first.status === 'RUNNING' ? await followExecution(s, name, true) : first;
+  if (s.json) printJson(e);
+  else if (!o.watch || first.status !== 'RUNNING') {
+    out(`${e.name} of ${e.tenantId}: ${e.status}${e.redriveOf ? ` (a redrive of ${e.redriveOf})` : ''}`);
+    for (const step of shownSteps(e.steps)) out(describeStep(step));
+    if (e.redrivenBy) out(`  redriven by ${e.redrivenBy}`);
+  }
+  if (e.status === 'RUNNING' || e.status === 'SUCCEEDED') return EXIT.ok;
+  if (o.watch)
+    err(`${e.name} ${e.status.toLowerCase()}: ${e.error?.error ?? e.status}: ${e.error?.cause ?? ''}`);
+  return EXIT.failed;
+}
+
+async function list(s: Session, o: { status?: string }): Promise<number> {
+  const items: Tenant[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page: z.infer<typeof TenantPageSchema> = ok(
+      await s.t.call('ListTenants', { query: { limit: 500, status: o.status, nextToken } }),
+    );
+    items.push(...page.items);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  if (s.json) {
+    printJson({ items });
+    return EXIT.ok;
+  }
+  if (items.length === 0) out('no tenants');
+  for (const t of items)
+    out(
+      `${t.tenantId.padEnd(24)} ${t.status.padEnd(14)} ${`${t.blueprint} v${t.blueprintVersion}`.padEnd(18)} ${t.schemaName}`,
+    );
+  return EXIT.ok;
 }
 
 function describeDrift(report: DriftReport): string[] {
@@ -618,72 +661,447 @@ function describeDrift(report: DriftReport): string[] {
 }
 
 /** `verify <id>` or `verify --all`: exit 0 when clean, 1 when drift was found (or a tenant could not be verified). */
-async function verify(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { all: { type: 'boolean', default: false }, concurrency: { type: 'string' } },
-  });
-  const rt = { db, blueprints: new BlueprintCatalog() };
-  if (values.all) {
-    if (positionals.length > 0) throw new UsageError('verify --all takes no tenant id');
-    const concurrency =
-      values.concurrency === undefined ? DEFAULT_VERIFY_CONCURRENCY : Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
-      throw new UsageError('--concurrency must be an integer from 1 to 64');
-    const summary = await verifyFleet(rt, {
-      concurrency,
-      onTenant: (entry) => {
-        if ('error' in entry)
-          console.log(`${entry.tenantId}: not verified: ${entry.error.name}: ${entry.error.message}`);
-        else for (const line of describeDrift(entry.report)) console.log(line);
-      },
-    });
-    console.log(
+async function verify(
+  s: Session,
+  tenantId: string | undefined,
+  o: { all?: boolean; concurrency?: string },
+): Promise<number> {
+  if (!o.all) {
+    if (!tenantId) throw new UsageError('verify takes one tenant id, or --all');
+    if (o.concurrency !== undefined) throw new UsageError('--concurrency goes with --all');
+    const report = ok<DriftReport>(await s.t.call('GetTenantDrift', { params: { tenantId } }));
+    if (s.json) printJson(report);
+    else for (const line of describeDrift(report)) out(line);
+    return report.drifted ? EXIT.failed : EXIT.ok;
+  }
+  if (tenantId) throw new UsageError('verify --all takes no tenant id');
+  const concurrency = o.concurrency === undefined ? DEFAULT_VERIFY_CONCURRENCY : Number(o.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new UsageError('--concurrency must be an integer from 1 to 64');
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page: z.infer<typeof TenantPageSchema> = ok(
+      await s.t.call('ListTenants', { query: { limit: 500, status: 'active', nextToken } }),
+    );
+    ids.push(...page.items.map((t) => t.tenantId));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  type Entry =
+    | { tenantId: string; report: DriftReport }
+    | { tenantId: string; error: { status: number; detail: string } };
+  const results: Entry[] = new Array(ids.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < ids.length; i = next++) {
+      const id = ids[i] as string;
+      const res = await s.t.call('GetTenantDrift', { params: { tenantId: id } });
+      const entry: Entry =
+        res.status === 200
+          ? { tenantId: id, report: res.body as DriftReport }
+          : {
+              tenantId: id,
+              error: { status: res.status, detail: new ApiRefusal(res.status, res.body).message },
+            };
+      results[i] = entry;
+      if (s.json) continue;
+      if ('error' in entry) out(`${id}: not verified: ${entry.error.detail}`);
+      else for (const line of describeDrift(entry.report)) out(line);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  const drifted = results.filter((r) => 'report' in r && r.report.drifted).length;
+  const failed = results.filter((r) => 'error' in r).length;
+  const summary = { tenants: ids.length, clean: ids.length - drifted - failed, drifted, failed };
+  if (s.json) printJson({ ...summary, results });
+  else
+    out(
       `${summary.tenants} active tenants: ${summary.clean} clean, ${summary.drifted} drifted, ${summary.failed} not verified`,
     );
-    return summary.drifted + summary.failed > 0 ? 1 : 0;
-  }
-  const tenantId = positionals[0];
-  if (!tenantId || positionals.length > 1) throw new UsageError('verify takes one tenant id, or --all');
-  const report = await verifyTenant(rt, tenantId, cliActor());
-  for (const line of describeDrift(report)) console.log(line);
-  return report.drifted ? 1 : 0;
+  return drifted + failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
-async function list(db: SqlClient, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { status: { type: 'string' } } });
-  await ensureControlSchema(db);
-  const tenants = await listTenants(
-    db,
-    values.status ? { status: values.status as TenantStatus, limit: 500 } : { limit: 500 },
+async function labels(
+  s: Session,
+  tenantId: string,
+  pairs: string[],
+  o: { clear?: boolean },
+): Promise<number> {
+  const next = labelsArgs(pairs, o.clear === true);
+  const tenant = next
+    ? ok<Tenant>(await s.t.call('SetTenantLabels', { params: { tenantId }, body: { labels: next } }))
+    : await getTenant(s, tenantId);
+  if (s.json) printJson(tenant);
+  else printLabels(tenant.tenantId, tenant.labels);
+  return EXIT.ok;
+}
+
+async function audit(
+  s: Session,
+  tenantId: string | undefined,
+  o: { action?: string; since?: string; until?: string; limit?: string; next?: string },
+): Promise<number> {
+  const query = auditQuery(o);
+  const page = ok<z.infer<typeof AuditPageSchema>>(
+    tenantId
+      ? await s.t.call('ListTenantAudit', { params: { tenantId }, query })
+      : await s.t.call('ListAudit', { query }),
   );
-  if (tenants.length === 0) console.log('no tenants');
-  for (const t of tenants) {
-    console.log(
-      `${t.tenantId.padEnd(24)} ${t.status.padEnd(14)} ${`${t.blueprint} v${t.blueprintVersion}`.padEnd(18)} ${t.schemaName}`,
+  if (s.json) {
+    printJson(page);
+    return EXIT.ok;
+  }
+  printAudit(page.items);
+  if (page.nextToken) out(`(more: --next ${page.nextToken})`);
+  return EXIT.ok;
+}
+
+/** `reconcile [--repair]`: runs the reconciler here (on AWS it runs on its schedule: see `reconciliation`). */
+async function reconcileCommand(s: Session, o: { repair?: boolean }): Promise<number> {
+  if (!s.db) throw new UsageError('reconcile runs here only');
+  const local = new LocalEngine({ db: s.db });
+  const rt = { ...local.runtime, engine: new LocalWorkflowEngine(local) };
+  // Scoped, so that its metrics are counted for `stats`, and stored before the command ends.
+  const run = await withRuntime(rt, () => reconcile(rt, { repair: o.repair === true, actor: cliActor() }));
+  await local.metrics.flush();
+  if (s.json) {
+    printJson(run);
+    return run.findings.every((f) => f.repaired) ? EXIT.ok : EXIT.failed;
+  }
+  return printReconciliation(run);
+}
+
+async function reconciliation(s: Session): Promise<number> {
+  const r = ok<Reconciliation>(await s.t.call('GetReconciliation'));
+  if (s.json) {
+    printJson(r);
+    return r.findings.every((f) => f.repaired) ? EXIT.ok : EXIT.failed;
+  }
+  return printReconciliation(r);
+}
+
+async function cancel(s: Session, executionName: string): Promise<number> {
+  const r = ok<z.infer<typeof CancelledSchema>>(
+    await s.t.call('CancelExecution', { params: { executionId: executionName } }),
+  );
+  if (s.json) printJson(r);
+  else
+    out(
+      `Cancelled ${r.executionId} in ${r.stoppedInStep}: execution ${r.status}, tenant ${r.tenantId} ${r.tenantStatus ?? 'gone'}` +
+        (r.droppedSchema ? ' (its schema dropped)' : ''),
+    );
+  return EXIT.ok;
+}
+
+async function redrive(s: Session, executionName: string, o: { watch?: boolean }): Promise<number> {
+  const r = ok<StartedExecutionResponse>(
+    await s.t.call('RedriveExecution', { params: { executionId: executionName } }),
+  );
+  if (s.json) printJson(r);
+  else
+    out(`Redriving ${r.redriveOf ?? executionName}\n  execution ${r.executionName}${startedNote(r.started)}`);
+  return afterStart(s, r.executionName, {
+    watch: o.watch === true,
+    started: r.started,
+    what: `Redrive of ${r.tenantId}`,
+    succeeded: async () => {
+      const res = await s.t.call<Tenant>('GetTenant', { params: { tenantId: r.tenantId } });
+      out(`Tenant ${r.tenantId} is ${res.status === 200 ? res.body.status : 'gone'}`);
+    },
+  });
+}
+
+async function stats(s: Session): Promise<number> {
+  printJson(ok(await s.t.call('GetStats')));
+  return EXIT.ok;
+}
+
+// ---- rollouts --------------------------------------------------------------------------------
+
+interface RolloutFlags {
+  blueprint?: string;
+  to?: string;
+  canary?: string;
+  canaryTenants?: string;
+  growth?: string;
+  concurrency?: string;
+  haltAt?: string;
+  canaryHaltAt?: string;
+  tenants?: string;
+  template?: string;
+  status?: string;
+  label?: string;
+  plan?: boolean;
+  watch?: boolean;
+}
+
+/** The body of POST /rollouts and /rollouts/plan from the flags (the caller is the actor, not a field). */
+function rolloutBody(o: RolloutFlags) {
+  const { requestedBy: _by, ...body } = rolloutRequest({
+    blueprint: o.blueprint,
+    to: o.to,
+    canary: o.canary,
+    'canary-tenants': o.canaryTenants,
+    growth: o.growth,
+    concurrency: o.concurrency,
+    'halt-at': o.haltAt,
+    'canary-halt-at': o.canaryHaltAt,
+    tenants: o.tenants,
+    template: o.template,
+    status: o.status,
+    label: o.label,
+  });
+  return body;
+}
+
+async function rolloutPlan(s: Session, o: RolloutFlags): Promise<number> {
+  const plan = ok<RolloutPlan>(await s.t.call('PlanRollout', { body: rolloutBody(o) }));
+  if (s.json) printJson(plan);
+  else printPlan(plan);
+  return EXIT.ok;
+}
+
+async function rolloutStart(s: Session, o: RolloutFlags): Promise<number> {
+  if (o.plan) return rolloutPlan(s, o);
+  const body = rolloutBody(o);
+  const started = ok<RolloutStarted>(await s.t.call('StartRollout', { body }));
+  if (s.json) printJson(started);
+  else
+    out(
+      `Rollout ${started.rolloutId} of ${body.blueprint} on ${s.t.where}\n  execution ${started.executionName}${startedNote(started.started)}`,
+    );
+  return afterRollout(s, started.rolloutId, started.executionName, o.watch === true);
+}
+
+/** Like afterStart, for a rollout: waited for when it runs here, followed wave by wave with --watch. */
+async function afterRollout(s: Session, rolloutId: string, executionName: string, watch: boolean) {
+  const here = s.t.runsHere(executionName);
+  if (!watch && !here) {
+    if (!s.json)
+      out(`  it runs on; follow it with: tenantry${apiFlag(s)} rollout status ${rolloutId} --watch`);
+    return EXIT.ok;
+  }
+  const r = await followRollout(s, rolloutId, executionName, watch);
+  if (!s.json) printRollout(r as Parameters<typeof printRollout>[0]);
+  return rolloutExitCode(r.status);
+}
+
+async function followRollout(
+  s: Session,
+  rolloutId: string,
+  executionName: string | undefined,
+  watch: boolean,
+) {
+  const here = executionName !== undefined && s.t.runsHere(executionName);
+  const live =
+    watch && !s.json && s.tty
+      ? new LiveView((t) => process.stdout.write(t), process.stdout.columns || 80)
+      : undefined;
+  let shown = '';
+  let tick = 0;
+  const clock = (): FrameClock => ({ now: Date.now(), tick: tick++ });
+  for (;;) {
+    const r = await callFollowing<Rollout>(s, 'GetRollout', { params: { rolloutId }, query: { limit: 1 } });
+    if (live) live.draw(wavesFrame(r, clock()));
+    else if (watch && !s.json) {
+      const line = wavesLine(r as Parameters<typeof wavesLine>[0]);
+      if (line !== shown) out(`  ${line}`);
+      shown = line;
+    }
+    // A rollout whose run here ended without finishing it (its process is this one) is not waited on.
+    if (r.status !== 'running' || (here && executionName && !s.t.runsHere(executionName))) return r;
+    await animate(s.t.pollMs, live ? () => live.draw(wavesFrame(r, clock())) : undefined);
+  }
+}
+
+async function rolloutStatus(s: Session, rolloutId: string, o: { watch?: boolean }): Promise<number> {
+  if (o.watch) {
+    const first = ok<Rollout>(await s.t.call('GetRollout', { params: { rolloutId }, query: { limit: 1 } }));
+    if (first.status === 'running') await followRollout(s, rolloutId, undefined, true);
+  }
+  const tenants: RolloutTenant[] = [];
+  let page: Rollout | undefined;
+  let nextToken: string | undefined;
+  do {
+    page = ok<Rollout>(
+      await s.t.call('GetRollout', { params: { rolloutId }, query: { limit: 500, nextToken } }),
+    );
+    tenants.push(...page.tenants);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const { nextToken: _next, ...whole } = { ...page, tenants };
+  if (s.json) printJson(whole);
+  else
+    printRolloutStatus(
+      whole as Parameters<typeof printRolloutStatus>[0],
+      tenants as Parameters<typeof printRolloutStatus>[1],
+    );
+  return EXIT.ok;
+}
+
+async function rolloutList(s: Session, o: { limit?: string; next?: string }): Promise<number> {
+  const page = ok<z.infer<typeof RolloutPageSchema>>(
+    await s.t.call('ListRollouts', { query: { limit: wholeNumber('limit', o.limit), nextToken: o.next } }),
+  );
+  if (s.json) {
+    printJson(page);
+    return EXIT.ok;
+  }
+  if (page.items.length === 0) out('no rollouts');
+  for (const r of page.items)
+    out(
+      `${r.rolloutId}  ${r.blueprint} v${r.targetVersion}  ${r.status.padEnd(9)}  ${r.createdAt}  by ${r.requestedBy}`,
+    );
+  if (page.nextToken) out(`(more: --next ${page.nextToken})`);
+  return EXIT.ok;
+}
+
+async function rolloutAction(
+  s: Session,
+  which: 'pause' | 'resume' | 'cancel',
+  rolloutId: string,
+  o: { watch?: boolean },
+): Promise<number> {
+  const id: RouteId =
+    which === 'pause' ? 'PauseRollout' : which === 'resume' ? 'ResumeRollout' : 'CancelRollout';
+  const r = ok<z.infer<typeof RolloutActionSchema>>(await s.t.call(id, { params: { rolloutId } }));
+  if (s.json) printJson(r);
+  if (which !== 'resume' || !r.executionName) {
+    if (!s.json) printRolloutAction(rolloutId, r);
+    return EXIT.ok;
+  }
+  if (!s.json) out(`Resuming ${rolloutId}: execution ${r.executionName}`);
+  return afterRollout(s, rolloutId, r.executionName, o.watch === true);
+}
+
+// ---- templates -------------------------------------------------------------------------------
+
+function showTemplate(t: Template): void {
+  out(
+    `${t.templateId} v${t.currentVersion} (${t.status}, ${t.category}, ${t.tenants} tenants): ${t.name}\n` +
+      JSON.stringify(t.definition, null, 2),
+  );
+}
+
+function templateFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function templateCall(s: Session, id: RouteId, input: RouteCall): Promise<number> {
+  const t = ok<Template>(await s.t.call(id, input));
+  if (s.json) printJson(t);
+  else showTemplate(t);
+  return EXIT.ok;
+}
+
+async function templateList(s: Session): Promise<number> {
+  const res = ok<z.infer<typeof TemplateListSchema>>(
+    await s.t.call('ListTemplates', { query: { includeArchived: true } }),
+  );
+  if (s.json) {
+    printJson(res);
+    return EXIT.ok;
+  }
+  for (const t of res.items) {
+    const limits = Object.entries((t.definition.limits ?? {}) as Record<string, unknown>)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    out(
+      `${t.templateId.padEnd(24)} v${String(t.currentVersion).padEnd(3)} ${t.status.padEnd(9)} ${t.category.padEnd(16)} ${limits}`,
     );
   }
-  return 0;
+  return EXIT.ok;
+}
+
+async function templateVersions(s: Session, name: string): Promise<number> {
+  const res = ok<z.infer<typeof TemplateVersionListSchema>>(
+    await s.t.call('ListTemplateVersions', { params: { templateId: name } }),
+  );
+  if (s.json) printJson(res);
+  else for (const v of res.items) out(`v${v.version} ${v.createdAt} by ${v.createdBy}`);
+  return EXIT.ok;
+}
+
+async function templateDelete(s: Session, name: string): Promise<number> {
+  ok(await s.t.call('DeleteTemplate', { params: { templateId: name } }));
+  if (!s.json) out(`deleted template ${name}`);
+  return EXIT.ok;
+}
+
+// ---- blueprints (this checkout's files) --------------------------------------------------------
+
+async function blueprintList(s: Output): Promise<number> {
+  const entries = new BlueprintCatalog().list();
+  const broken = entries.filter((e) => !e.blueprint).length;
+  if (s.json) {
+    printJson({
+      items: entries.map(({ name, blueprint: b, problems }) =>
+        b
+          ? {
+              name,
+              version: b.version,
+              locked: Boolean(b.lock[String(b.version)]),
+              description: b.description,
+            }
+          : { name, problems },
+      ),
+    });
+    return broken > 0 ? EXIT.failed : EXIT.ok;
+  }
+  for (const { name, blueprint: b, problems } of entries) {
+    if (!b) {
+      out(`${name.padEnd(16)} BROKEN: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
+      for (const p of problems) out(`    ${p}`);
+      continue;
+    }
+    const locked = b.lock[String(b.version)] ? 'locked' : 'NOT LOCKED';
+    out(`${name.padEnd(16)} v${b.version} ${locked}: ${b.description}`);
+  }
+  return broken > 0 ? EXIT.failed : EXIT.ok;
+}
+
+async function blueprintLock(s: Output, name: string): Promise<number> {
+  const db = await PgliteClient.open();
+  try {
+    const b = new BlueprintCatalog().get(name);
+    const entry = await computeBlueprintLock(db, b);
+    const path = writeBlueprintLock(b, entry);
+    if (s.json) {
+      printJson({
+        name,
+        version: b.version,
+        objects: entry.objects.length,
+        fingerprint: entry.fingerprint,
+        path,
+      });
+      return EXIT.ok;
+    }
+    out(
+      `${name} v${b.version}: ${entry.objects.length} catalog objects, fingerprint ${entry.fingerprint.slice(0, 16)}; wrote ${path}`,
+    );
+    for (const line of routineReportLines(entry.routines)) out(line);
+    return EXIT.ok;
+  } finally {
+    await db.close();
+  }
 }
 
 /** `blueprint import`: a plain-SQL pg_dump made into a blueprint folder, with the report of every change. */
-function importBlueprint(args: string[]): number {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      schema: { type: 'string' },
-      data: { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-    },
-  });
-  const [file, ...extra] = positionals;
-  if (!file || extra.length > 0 || !values.name)
-    throw new UsageError(
-      'usage: tenantry blueprint import <dump.sql> --name <blueprint> [--data] [--schema public] [--force]',
-    );
+async function blueprintImport(
+  s: Output,
+  file: string,
+  o: { name: string; schema?: string; data?: boolean; force?: boolean },
+): Promise<number> {
   let dump: string;
   try {
     dump = readFileSync(file, 'utf8');
@@ -691,191 +1109,419 @@ function importBlueprint(args: string[]): number {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
   const imported = importDump(dump, {
-    name: values.name,
-    data: values.data,
+    name: o.name,
+    data: o.data === true,
     source: file,
-    ...(values.schema ? { schema: values.schema } : {}),
+    ...(o.schema ? { schema: o.schema } : {}),
   });
   const root = new BlueprintCatalog().root;
   const dir = join(root, imported.name);
   let problems: readonly string[] = [];
   try {
-    writeImportedBlueprint(root, imported, { force: values.force });
+    writeImportedBlueprint(root, imported, { force: o.force === true });
   } catch (error) {
     if (!(error instanceof BlueprintError) || !existsSync(join(dir, 'blueprint.json'))) throw error;
     problems = error.problems.length > 0 ? error.problems : [error.message];
   }
-  console.log(formatImportReport(imported, dir));
-  if (problems.length === 0) return 0;
-  console.error(`\nThe blueprint was written but does not pass its checks (${problems.length}):`);
-  for (const p of problems) console.error(`  ${p}`);
-  return 1;
+  if (s.json) printJson({ name: imported.name, dir, problems });
+  else out(formatImportReport(imported, dir));
+  if (problems.length === 0) return EXIT.ok;
+  err(`\nThe blueprint was written but does not pass its checks (${problems.length}):`);
+  for (const p of problems) err(`  ${p}`);
+  return EXIT.failed;
 }
 
-async function blueprint(args: string[]): Promise<number> {
-  const [sub, name] = args;
-  if (sub === 'import') return importBlueprint(args.slice(1));
-  const engine = new LocalEngine({ db: await PgliteClient.open() });
-  try {
-    if (sub === 'list') {
-      let broken = 0;
-      for (const { name: n, blueprint: b, problems } of engine.blueprints.list()) {
-        if (!b) {
-          broken++;
-          console.log(
-            `${n.padEnd(16)} BROKEN: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
-          );
-          for (const p of problems) console.log(`    ${p}`);
-          continue;
-        }
-        const locked = b.lock[String(b.version)] ? 'locked' : 'NOT LOCKED';
-        console.log(`${n.padEnd(16)} v${b.version} ${locked}: ${b.description}`);
-      }
-      return broken > 0 ? 1 : 0;
-    }
-    if (sub === 'lock' && name) {
-      const b = engine.blueprints.get(name);
-      const entry = await computeBlueprintLock(engine.db, b);
-      const path = writeBlueprintLock(b, entry);
-      console.log(
-        `${name} v${b.version}: ${entry.objects.length} catalog objects, fingerprint ${entry.fingerprint.slice(0, 16)}; wrote ${path}`,
-      );
-      for (const line of routineReportLines(entry.routines)) console.log(line);
-      return 0;
-    }
-    throw new UsageError(
-      'usage: tenantry blueprint list | tenantry blueprint lock <name> | tenantry blueprint import <dump.sql> --name <name>',
+// ---- the program -------------------------------------------------------------------------------
+
+const HELP_AFTER = `
+Without --api, each command acts on the database here (embedded PGlite, or DATABASE_URL), and a run
+it starts runs in this process: the command waits for it to end (with --watch, showing each step as
+it goes). With --api, a command that starts a run returns once it has started; --watch follows it.
+Every command first finishes runs whose process died (their lease, TENANTRY_LEASE_SECONDS, expired).
+
+Output: --json prints the answer of the command's API route (the HTTP API's response body) instead
+of text; errors stay one line on stderr. On a terminal, --watch redraws the steps (or a rollout's
+waves) in place; elsewhere it prints a line whenever a step changes.
+
+Exit codes:
+  0  done
+  1  the operation failed: a run failed, timed out or was cancelled; drift or findings were found;
+     a rollout halted or failed; the API failed (5xx, 422)
+  2  bad usage or bad input (an unknown command or flag, a value the API refuses with 400)
+  3  not found (404: no such tenant, execution, rollout or template)
+  4  conflict (409: the tenant, execution or rollout is not in a state that allows it)
+
+Environment:
+  DATABASE_URL              a Postgres server (postgres://user@host:5432/db); unset: embedded PGlite
+  TENANTRY_DATA_DIR         embedded PGlite's folder (default .tenantry/pgdata)
+  TENANTRY_BACKUP_DIR       where deprovisioning writes backups (default .tenantry/backups)
+  TENANTRY_BLUEPRINTS_DIR   the blueprint folders (default shared/blueprints)
+  TENANTRY_LEASE_SECONDS    how long a run whose process died holds its tenant
+  AWS_REGION, AWS_PROFILE   with --api at a deployed API: requests are SigV4-signed with the default
+                            credential chain
+
+Help for a command: tenantry <command> --help, or tenantry help <command>.`;
+
+function collect(value: string, previous: string | undefined): string {
+  return previous ? `${previous},${value}` : value;
+}
+
+function buildProgram(sessions: Sessions): Command {
+  const program = new Command('tenantry')
+    .description('Provision, inspect, migrate and deprovision schema-per-tenant PostgreSQL tenants')
+    .option('--api <url>', 'talk to a deployed (SigV4-signed) or local (npm start) HTTP API instead')
+    .option('--json', "print the command's API answer as JSON")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => out(text.replace(/\n$/, '')),
+      writeErr: (text) => err(text.replace(/\n$/, '')),
+      // Parse errors are printed by `failure`, on one line with the command's --help.
+      outputError: () => {},
+    })
+    .addHelpText('after', HELP_AFTER);
+  const run = <A extends unknown[]>(fn: (s: Session, ...args: A) => Promise<number>) => action(sessions, fn);
+  const files = <A extends unknown[]>(fn: (o: Output, ...args: A) => Promise<number>) =>
+    filesAction(sessions, fn);
+  const watch = '--watch';
+  const watchText = 'show the steps as they go (on a terminal, redrawn in place)';
+
+  program
+    .command('provision')
+    .description('provision a tenant from a blueprint or a template, and wait for it (locally)')
+    .argument('<tenant-id>', 'lowercase letters, digits and -')
+    .option('--blueprint <name>', "the blueprint (default school-erp, or the template's)")
+    .option('--template <name>', 'a template (tenantry template list)')
+    .option('--admin-email <email>', "with a template that has an admin user: the admin's email")
+    .option('--admin-name <name>', "the admin's name")
+    .option('--name <display-name>', 'the display name (default the tenant id)')
+    .option('--requested-by <who>', 'who asked for it (default $USER)')
+    .option('--label <key=value,...>', 'labels (a rollout selects by them); may be given again', collect)
+    .option(watch, watchText)
+    .addHelpText('after', '\nThe same request again answers with the same execution (idempotent).')
+    .action(run(provision));
+
+  const deprovisionCmd = program
+    .command('deprovision')
+    .description('deprovision a tenant now (a backup, then its schema dropped), or after a grace period')
+    .argument('<tenant-id>')
+    .option('--grace-hours <hours>', 'schedule it this many hours from now (fires while npm start runs)')
+    .option('--preserve-audit-logs', "keep the tenant's audit trail (the default)")
+    .option('--no-preserve-audit-logs', "delete the tenant's audit trail too")
+    .option('--preserve-backups', 'keep the backup beyond the retention period')
+    .option('--notify-users', "tell the tenant's users")
+    .option('--reason <text>', 'why, for the audit trail')
+    .option('--requested-by <who>', 'who asked for it (default $USER)')
+    .option(watch, watchText);
+  let auditFlags = 0;
+  deprovisionCmd.on('option:preserve-audit-logs', () => auditFlags++);
+  deprovisionCmd.on('option:no-preserve-audit-logs', () => auditFlags++);
+  deprovisionCmd.action(
+    run((s, tenantId: string, o: DeprovisionFlags) => deprovision(s, tenantId, o, auditFlags)),
+  );
+
+  program
+    .command('cancel-deprovision')
+    .description('cancel a scheduled deprovisioning; the tenant gets its status back')
+    .argument('<tenant-id>')
+    .action(run(cancelDeprovision));
+
+  program
+    .command('restore')
+    .description('re-provision a deprovisioned tenant from its backup')
+    .argument('<tenant-id>')
+    .option(watch, watchText)
+    .action(run(restore));
+
+  program
+    .command('migrate')
+    .description('move an active tenant to a newer version of its blueprint (the newest by default)')
+    .argument('<tenant-id>')
+    .option('--to <version>', 'the target version')
+    .option('--lock-timeout-ms <ms>', 'how long a migration waits for a table lock (default 3000)')
+    .option(watch, watchText)
+    .action(run(migrate));
+
+  program
+    .command('status')
+    .description("a tenant: its registry row, the last verify's drift, and its last run's steps")
+    .argument('<tenant-id>')
+    .action(run(status));
+
+  program
+    .command('execution')
+    .description("a run's status and steps (Provision, Deprovision or Migrate)")
+    .argument('<execution>', 'an execution name or ARN')
+    .option(watch, 'follow it to its end')
+    .action(run(execution));
+
+  program
+    .command('list')
+    .description('the tenants, by id')
+    .addOption(new Option('--status <status>', 'only tenants in this status'))
+    .action(run(list));
+
+  program
+    .command('verify')
+    .description("compare a live tenant with its blueprint version's lock (exit 1 on drift)")
+    .argument('[tenant-id]')
+    .option('--all', 'every active tenant, then a fleet summary')
+    .option('--concurrency <n>', `with --all: how many at once (default ${DEFAULT_VERIFY_CONCURRENCY})`)
+    .action(run(verify));
+
+  program
+    .command('labels')
+    .description("replace a tenant's labels (none given: show them)")
+    .argument('<tenant-id>')
+    .argument('[key=value...]', 'every label the tenant has from now on')
+    .option('--clear', 'remove every label')
+    .action(run(labels));
+
+  program
+    .command('audit')
+    .description('the audit trail (of one tenant, or of all), newest first')
+    .argument('[tenant-id]')
+    .option('--action <action>', "an action ('provision.started') or a family ('provision')")
+    .option('--since <time>', 'entries at or after (ISO 8601, e.g. 2026-11-01T00:00:00Z)')
+    .option('--until <time>', 'entries before')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--next <token>', 'the page after the one that printed (more: --next <token>)')
+    .action(run(audit));
+
+  program
+    .command('reconcile')
+    .description('compare the registry, the schemas and the executions here (exit 1: findings left)')
+    .option('--repair', 'fix what is safe to fix')
+    .addHelpText(
+      'after',
+      '\nLocal only: on AWS the reconciler runs on its schedule (see: tenantry --api <url> reconciliation).',
+    )
+    .action(run((s, o: { repair?: boolean }) => reconcileCommand(s, o)))
+    .hook('preAction', (_, cmd) =>
+      localOnly(
+        cmd,
+        'runs the reconciler on this database; with --api, `reconciliation` shows its last report',
+      ),
     );
-  } finally {
-    await engine.db.close();
-  }
-}
 
-async function template(db: SqlClient, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { file: { type: 'string' } },
-  });
-  const [sub, name] = positionals;
-  const store = new TemplateStore(db, new BlueprintCatalog());
-  const actor = cliActor();
-  const fromFile = () => {
-    if (!values.file) throw new UsageError(`template ${sub} needs --file <template.json>`);
-    return JSON.parse(readFileSync(values.file, 'utf8')) as TemplateDefinitionInput;
-  };
-  const show = (t: TemplateRecord) =>
-    console.log(
-      `${t.templateId} v${t.currentVersion} (${t.status}, ${t.category}, ${t.tenants} tenants): ${t.name}\n` +
-        JSON.stringify(t.definition, null, 2),
+  program
+    .command('reconciliation')
+    .description("the reconciler's last report (exit 1: findings left to a person)")
+    .action(run(reconciliation));
+
+  program
+    .command('cancel')
+    .description('stop a run (Provision, Deprovision or Migrate) and clean up after it')
+    .argument('<execution>', 'an execution name or ARN')
+    .action(run(cancel));
+
+  program
+    .command('redrive')
+    .description('run a failed, cancelled or interrupted request again')
+    .argument('<execution>', 'an execution name or ARN')
+    .option(watch, watchText)
+    .action(run(redrive));
+
+  program
+    .command('stats')
+    .description('fleet counts, provisioning outcomes, and the metrics the local runs emitted (JSON)')
+    .action(run(stats));
+
+  const rollout = program
+    .command('rollout')
+    .description('migrate a blueprint fleet to a newer version in waves, canary first');
+  const rolloutFlags = (cmd: Command) =>
+    cmd
+      .option('--blueprint <name>', 'the blueprint (required)')
+      .option('--to <version>', 'the target version (default the newest)')
+      .option('--canary <n|n%>', 'the first wave: a count or a percentage of the tenants')
+      .option('--canary-tenants <a,b>', 'the first wave: these tenants')
+      .option('--growth <factor>', 'how much larger each wave is than the last (default 2)')
+      .option('--concurrency <n>', 'tenants migrated at once within a wave (default 4)')
+      .option('--halt-at <n|n%>', 'halt when a wave has more failures than this')
+      .option('--canary-halt-at <n|n%>', "the canary's tolerance (default 0)")
+      .option('--tenants <a,b>', 'select these tenants')
+      .option('--template <id>', 'select the tenants made from this template')
+      .option('--status <s,...>', 'select tenants in these statuses (default active)')
+      .option('--label <key=value,...>', 'select tenants with these labels; may be given again', collect);
+  rolloutFlags(rollout.command('plan').description('the waves a rollout would run; changes nothing')).action(
+    run((s, o: RolloutFlags) => rolloutPlan(s, o)),
+  );
+  rolloutFlags(rollout.command('start').description('start a rollout (locally: and wait for it)'))
+    .option('--plan', 'only show the plan, as rollout plan')
+    .option(watch, 'show each wave as it goes (on a terminal, redrawn in place)')
+    .action(run((s, o: RolloutFlags) => rolloutStart(s, o)));
+  rollout
+    .command('status')
+    .description('a rollout: its waves, and every failed or skipped tenant with why')
+    .argument('<rollout-id>')
+    .option(watch, 'follow a running rollout wave by wave first')
+    .action(run(rolloutStatus));
+  rollout
+    .command('list')
+    .description('the rollouts, newest first')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .option('--next <token>', 'the page after the one that printed (more: --next <token>)')
+    .action(run((s, o: { limit?: string; next?: string }) => rolloutList(s, o)));
+  for (const which of ['pause', 'resume', 'cancel'] as const) {
+    const cmd = rollout
+      .command(which)
+      .description(
+        which === 'pause'
+          ? 'pause a running rollout before its next wave'
+          : which === 'resume'
+            ? 'resume a paused or halted rollout; its failed tenants are tried again'
+            : 'cancel a rollout: no further tenant starts',
+      )
+      .argument('<rollout-id>');
+    if (which === 'resume') cmd.option(watch, 'show each wave as it goes');
+    cmd.action(run((s, id: string, o: { watch?: boolean }) => rolloutAction(s, which, id, o)));
+  }
+
+  const template = program
+    .command('template')
+    .description('templates: a blueprint version with settings, limits and data');
+  template
+    .command('list')
+    .description('every template, archived ones included')
+    .action(run((s) => templateList(s)));
+  template
+    .command('show')
+    .description('a template at its current version')
+    .argument('<name>', "the template's id or name")
+    .action(run((s, name: string) => templateCall(s, 'GetTemplate', { params: { templateId: name } })));
+  template
+    .command('versions')
+    .description("a template's versions, oldest first")
+    .argument('<name>')
+    .action(run((s, name: string) => templateVersions(s, name)));
+  template
+    .command('create')
+    .description('create a template from a JSON file (after a dry run of it)')
+    .requiredOption('--file <template.json>', 'the template definition')
+    .action(
+      run((s, o: { file: string }) => templateCall(s, 'CreateTemplate', { body: templateFile(o.file) })),
     );
-  switch (sub) {
-    case 'list':
-      for (const t of await store.list({ includeArchived: true })) {
-        const limits = Object.entries(t.definition.limits)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ');
-        console.log(
-          `${t.templateId.padEnd(24)} v${String(t.currentVersion).padEnd(3)} ${t.status.padEnd(9)} ${t.category.padEnd(16)} ${limits}`,
-        );
-      }
-      return 0;
-    case 'show':
-      if (!name) throw new UsageError('template show <name>');
-      show(await store.get(name));
-      return 0;
-    case 'versions':
-      if (!name) throw new UsageError('template versions <name>');
-      for (const v of await store.versions(name))
-        console.log(`v${v.version} ${v.createdAt} by ${v.createdBy}`);
-      return 0;
-    case 'create':
-      show(await store.create(fromFile(), actor));
-      return 0;
-    case 'update':
-      if (!name) throw new UsageError('template update <name> --file <template.json>');
-      show(await store.update(name, fromFile(), actor));
-      return 0;
-    case 'archive':
-      if (!name) throw new UsageError('template archive <name>');
-      show(await store.archive(name));
-      return 0;
-    case 'delete':
-      if (!name) throw new UsageError('template delete <name>');
-      await store.delete(name);
-      console.log(`deleted template ${name}`);
-      return 0;
-    default:
-      throw new UsageError('usage: tenantry template list|show|versions|create|update|archive|delete');
-  }
+  template
+    .command('update')
+    .description('save a new version of a template from a JSON file')
+    .argument('<name>')
+    .requiredOption('--file <template.json>', 'the template definition')
+    .action(
+      run((s, name: string, o: { file: string }) =>
+        templateCall(s, 'UpdateTemplate', { params: { templateId: name }, body: templateFile(o.file) }),
+      ),
+    );
+  template
+    .command('archive')
+    .description('archive a template: no new tenants from it')
+    .argument('<name>')
+    .action(run((s, name: string) => templateCall(s, 'ArchiveTemplate', { params: { templateId: name } })));
+  template
+    .command('delete')
+    .description('delete a template (refused while tenants use it, unless it is archived)')
+    .argument('<name>')
+    .action(run((s, name: string) => templateDelete(s, name)));
+
+  const blueprint = program
+    .command('blueprint')
+    .description("this checkout's blueprints (local only: they are files)")
+    .hook('preSubcommand', (cmd) =>
+      localOnly(cmd, 'works on the files of this checkout: run it without --api'),
+    );
+  blueprint
+    .command('list')
+    .description('every blueprint, its version and whether that version is locked (exit 1: one is broken)')
+    .action(files((o) => blueprintList(o)));
+  blueprint
+    .command('lock')
+    .description("compute a blueprint version's catalog lock and write it into its folder")
+    .argument('<name>')
+    .action(files((o, name: string) => blueprintLock(o, name)));
+  blueprint
+    .command('import')
+    .description('make a plain-SQL pg_dump into a blueprint (in TENANTRY_BLUEPRINTS_DIR)')
+    .argument('<dump.sql>')
+    .requiredOption('--name <name>', "the new blueprint's name")
+    .option('--data', 'keep the rows as seed data')
+    .option('--schema <schema>', 'the schema to take (default public)')
+    .option('--force', 'replace a blueprint of that name')
+    .action(
+      files((out, file: string, o: { name: string; schema?: string; data?: boolean; force?: boolean }) =>
+        blueprintImport(out, file, o),
+      ),
+    );
+  return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** The program's commands and flags, for help and for tests; it opens nothing until a command runs. */
+export function cliProgram(): Command {
+  return buildProgram(new Sessions({}));
+}
+
+/** The command the words name (`rollout start`), for a parse error's pointer to its help. */
+function commandPath(program: Command, argv: readonly string[]): string {
+  const path: string[] = [];
+  let cmd = program;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--api') i++;
+    if (word.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    path.push(sub.name());
+    cmd = sub;
+  }
+  return ['tenantry', ...path].join(' ');
+}
+
+/** An error as one line on stderr, and its exit code. */
+function failure(error: unknown, program?: Command, argv: readonly string[] = []): number {
+  if (error instanceof CommanderError) {
+    // Help asked for is exit 0; help shown because no command was given, and every parse error, 2.
+    if (error.exitCode === 0) return EXIT.ok;
+    if (error.code !== 'commander.help' && program)
+      err(`${error.message.replace(/^error: /, 'tenantry: ')} (see: ${commandPath(program, argv)} --help)`);
+    return EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    err(`tenantry: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (error instanceof ApiRefusal) {
+    err(`tenantry: ${error.message}`);
+    return exitCodeOf(error.status);
+  }
+  if (error instanceof TenantryError) {
+    // What the CLI itself refused (a blueprint it cannot read, bad input): as the API would answer.
+    err(`tenantry: ${error.message}`);
+    return exitCodeOf(error.status);
+  }
+  if (error instanceof TypeError && /fetch failed/.test(error.message)) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    err(`tenantry: cannot reach the API: ${cause ?? error.message}`);
+    return EXIT.failed;
+  }
+  err(`tenantry: unexpected error: ${(error as Error).message}`);
+  return EXIT.failed;
+}
+
+export async function main(argv: string[], options: CliOptions = {}): Promise<number> {
   process.env.TENANTRY_LOG_LEVEL ??= 'silent';
-  const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
-    return command ? 0 : 2;
+  const sessions = new Sessions(options);
+  const program = buildProgram(sessions);
+  let code: number;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    code = sessions.code;
+  } catch (error) {
+    code = failure(error, program, argv);
   }
   try {
-    if (command === '--api') {
-      const [url, sub, ...subArgs] = rest;
-      if (!url || !sub) throw new UsageError('usage: tenantry --api <url> <command> ...');
-      return await runRemote(new ApiClient(url), sub, subArgs, { describeStep });
-    }
-    if (command === 'blueprint') return await blueprint(rest);
-    const handlers: Record<string, (db: SqlClient, args: string[]) => Promise<number>> = {
-      provision,
-      deprovision,
-      migrate,
-      rollout,
-      labels,
-      audit,
-      reconcile: reconcileCommand,
-      'cancel-deprovision': cancelDeprovisionCommand,
-      cancel,
-      redrive,
-      restore,
-      status,
-      verify,
-      list,
-      stats,
-      template,
-    };
-    const run = handlers[command];
-    if (!run) throw new UsageError(`unknown command '${command}' (try: tenantry help)`);
-    const config = databaseConfigFromEnv();
-    const db = await openDatabase(config);
-    try {
-      // Runs whose process died are finished first (their lease expired). The embedded database
-      // belongs to this process alone: there, every run still marked RUNNING was cut off.
-      const recovered = await recoverExpiredRuns(new LocalEngine({ db }), {
-        everyRun: config.kind === 'pglite',
-      }).catch((error: unknown) => {
-        console.error(`tenantry: could not look for interrupted runs: ${(error as Error).message}`);
-        return [];
-      });
-      for (const r of recovered) {
-        console.error(
-          `recovered interrupted run ${r.executionId} of ${r.tenantId} (stopped in ${r.step}; cleaned up)`,
-        );
-      }
-      return await run(db, rest);
-    } finally {
-      await db.close();
-    }
+    await sessions.close();
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TenantryError) {
-      console.error(`tenantry: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`tenantry: ${error.message}`);
-      return 2;
-    }
-    console.error(`tenantry: unexpected error: ${(error as Error).message}`);
-    return 1;
+    return Math.max(code, failure(error));
   }
+  return code;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -269,6 +269,11 @@ export class LocalEngine {
     return [...this.live.keys()];
   }
 
+  /** A run this engine is running: it emits each history event (`event`) as the run appends it. */
+  eventsOf(executionId: string): EventEmitter | undefined {
+    return this.live.get(executionId)?.events;
+  }
+
   /** What the handlers run against: the database and the blueprints. */
   get runtime(): Runtime {
     return this.scope;

@@ -2,9 +2,6 @@ import type { Labels } from '../shared/labels';
 import { parseLabelPairs } from '../shared/labels';
 import { UsageError } from './usage';
 
-/** `tenantry labels <id> [key=value ...] [--clear]`, in process and with --api. */
-export const LABELS_OPTIONS = { clear: { type: 'boolean' } } as const;
-
 /** The labels to set from the command's pairs: undefined to only show them, {} with --clear. */
 export function labelsArgs(pairs: readonly string[], clear: boolean): Labels | undefined {
   if (clear && pairs.length > 0) throw new UsageError('labels takes key=value pairs or --clear, not both');

@@ -1,13 +1,10 @@
-import { parseArgs } from 'node:util';
 import type { RolloutRecord, RolloutTenantRecord } from '../shared/rollout/records';
 import { type RolloutPlan, type RolloutRequest, RolloutRequestSchema } from '../shared/rollout/schemas';
 import { parseOrThrow } from '../shared/validation';
-import type { ApiClient, ApiResponse } from './api-client';
 import { cliActor, labelsFlag, UsageError, wholeNumber } from './usage';
 
 /**
- * `tenantry rollout ...`: the flags, the request they make and how a rollout is shown, the same in
- * process (cli.ts) and against an HTTP API (`tenantry --api <url> rollout ...`, below).
+ * `tenantry rollout ...` (cli.ts): the request the flags make and how a rollout is shown.
  */
 
 export const ROLLOUT_OPTIONS = {
@@ -152,119 +149,4 @@ export function printRolloutAction(rolloutId: string, result: RolloutAction): vo
       (result.pauseRequested ? ': it pauses before its next wave' : '') +
       (result.cancelRequested && result.status === 'running' ? ': no further tenant starts' : ''),
   );
-}
-
-type RemoteRollout = RolloutRecord & { tenants: RolloutTenantRecord[]; nextToken?: string };
-
-/**
- * `tenantry --api <url> rollout plan|start|status|pause|resume|cancel ...`: the same commands and
- * output as in process, through the routes (POST /rollouts/plan, POST /rollouts, GET /rollouts/{id},
- * POST /rollouts/{id}/pause|resume|cancel). `start` and `resume` return once the rollout has
- * started, or follow it to its end with `--watch`. Exit codes: 0 done, 1 the API refused or the
- * rollout halted or failed, 2 bad usage.
- */
-export async function remoteRollout(
-  client: ApiClient,
-  args: readonly string[],
-  options: {
-    /** Prints the API's refusal and answers the exit code. */
-    readonly fail: (res: ApiResponse) => number;
-    readonly pollMs?: number;
-  },
-): Promise<number> {
-  const [sub, ...rest] = args;
-  const { fail } = options;
-  const follow = async (rolloutId: string): Promise<number> => {
-    let shown = '';
-    for (;;) {
-      const res = await client.call<RemoteRollout>('GetRollout', {
-        params: { rolloutId },
-        query: { limit: 1 },
-      });
-      if (res.status !== 200) return fail(res);
-      const line = wavesLine(res.body);
-      if (line !== shown) console.log(`  ${line}`);
-      shown = line;
-      if (res.body.status !== 'running') {
-        printRollout(res.body);
-        return rolloutExitCode(res.body.status);
-      }
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
-    }
-  };
-  switch (sub) {
-    case 'plan':
-    case 'start': {
-      const { values, positionals } = parseArgs({
-        args: [...rest],
-        allowPositionals: true,
-        options: { ...ROLLOUT_OPTIONS, plan: { type: 'boolean' }, watch: { type: 'boolean' } },
-      });
-      if (positionals.length > 0)
-        throw new UsageError(`rollout ${sub} takes no positional arguments: ${positionals.join(' ')}`);
-      const { plan: dryRun, watch, ...flags } = values;
-      // The actor is the caller the API authenticates, not a field of the body.
-      const { requestedBy: _by, ...body } = rolloutRequest(flags);
-      if (sub === 'plan' || dryRun) {
-        const res = await client.call<RolloutPlan>('PlanRollout', { body });
-        if (res.status !== 200) return fail(res);
-        printPlan(res.body);
-        return 0;
-      }
-      const res = await client.call<{ rolloutId: string; executionName: string; started: boolean }>(
-        'StartRollout',
-        { body },
-      );
-      if (res.status !== 202) return fail(res);
-      console.log(
-        `Rollout ${res.body.rolloutId} of ${body.blueprint}\n  execution ${res.body.executionName}` +
-          (res.body.started ? '' : ' (already started: not starting another)'),
-      );
-      return watch ? follow(res.body.rolloutId) : 0;
-    }
-    case 'status':
-    case 'pause':
-    case 'resume':
-    case 'cancel': {
-      const { values, positionals } = parseArgs({
-        args: [...rest],
-        allowPositionals: true,
-        options: { watch: { type: 'boolean' } },
-      });
-      const [rolloutId, ...extra] = positionals;
-      if (!rolloutId || extra.length > 0) throw new UsageError(`rollout ${sub} takes exactly one rollout id`);
-      if (sub === 'status') {
-        const tenants: RolloutTenantRecord[] = [];
-        let page: RemoteRollout | undefined;
-        let nextToken: string | undefined;
-        do {
-          const res: ApiResponse<RemoteRollout> = await client.call<RemoteRollout>('GetRollout', {
-            params: { rolloutId },
-            query: { limit: 500, nextToken },
-          });
-          if (res.status !== 200) return fail(res);
-          page = res.body;
-          tenants.push(...page.tenants);
-          nextToken = page.nextToken;
-        } while (nextToken);
-        printRolloutStatus(page, tenants);
-        return 0;
-      }
-      const id = sub === 'pause' ? 'PauseRollout' : sub === 'resume' ? 'ResumeRollout' : 'CancelRollout';
-      const res = await client.call<RolloutAction & { executionName?: string }>(id, {
-        params: { rolloutId },
-      });
-      if (res.status !== 200) return fail(res);
-      if (sub !== 'resume') {
-        printRolloutAction(rolloutId, res.body);
-        return 0;
-      }
-      console.log(`Resuming ${rolloutId}: execution ${res.body.executionName}`);
-      return values.watch ? follow(rolloutId) : 0;
-    }
-    default:
-      throw new UsageError(
-        `unknown rollout command '${sub ?? ''}' (rollout plan|start --blueprint <name> ..., rollout status|pause|resume|cancel <id>)`,
-      );
-  }
 }

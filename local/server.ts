@@ -1,36 +1,33 @@
 #!/usr/bin/env -S npx tsx
+import './bin/node-version.mjs';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '../shared/api/http';
 import { problemFor, problemResponse } from '../shared/api/http';
 import { openApiDocument } from '../shared/api/openapi';
-import { API_ROUTES, type ApiRoute, routeEntry } from '../shared/api/route-table';
+import { API_ROUTES, type ApiRoute } from '../shared/api/route-table';
 import { databaseConfigFromEnv } from '../shared/config';
 import { NotFoundError, PayloadTooLargeError } from '../shared/errors';
 import { logger } from '../shared/observability/logger';
-import { ensureLocalStore } from '../shared/registry/control';
-import { withRuntime } from '../shared/runtime';
 import { openDatabase } from '../shared/sql/connect';
 import type { SqlClient } from '../shared/sql/port';
-import { PostgresClient } from '../shared/sql/postgres';
+import { serveConsole } from './console-files';
 import { LocalEngine, type LocalEngineOptions } from './engine';
-import { handlerModuleUrl } from './handler-modules';
 import { LeaseSweeper, type RecoveredRun, recoverExpiredRuns } from './recovery';
-import { LocalDeletionScheduler } from './scheduler';
+import { invokeRoute, routeEvent, routeScopes } from './route-invoke';
+import type { LocalDeletionScheduler } from './scheduler';
 import { osUser } from './usage';
-import { LocalWorkflowEngine } from './workflow-engine';
+import type { LocalWorkflowEngine } from './workflow-engine';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The web console's built files (local/console/build.mjs), served at `GET /` beside the API. */
+const CONSOLE_DIR = resolve(ROOT, 'dist', 'console');
 /** Who every caller of the local API is (it has no IAM): the OS user it runs as. */
 const LOCAL_CALLER = `local:${osUser()}`;
-
-type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
 interface CompiledRoute {
   readonly route: ApiRoute;
@@ -48,20 +45,6 @@ function compile(route: ApiRoute): CompiledRoute {
 }
 
 const ROUTES = API_ROUTES.map(compile);
-const handlers = new Map<string, Promise<RouteHandler>>();
-
-function handlerFor(route: ApiRoute): Promise<RouteHandler> {
-  const entry = routeEntry(route);
-  let handler = handlers.get(entry);
-  if (!handler) {
-    handler = import(handlerModuleUrl(ROOT, entry)).then((mod: { handler?: RouteHandler }) => {
-      if (typeof mod.handler !== 'function') throw new Error(`${entry} does not export a handler`);
-      return mod.handler;
-    });
-    handlers.set(entry, handler);
-  }
-  return handler;
-}
 
 /**
  * The largest request API Gateway HTTP APIs take (10 MB): over it, they answer 413 without calling
@@ -120,59 +103,21 @@ export function toHttpEvent(
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = [v].flat().join(',');
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-  const now = Date.now();
-  const requestId = randomUUID();
-  const routeKey = `${match.route.method} ${match.route.path}`;
-  // No IAM here: every caller acts as the OS user the server runs as (the actor in the audit
-  // trail), in the place API Gateway puts the IAM caller (not in HttpEvent's type: hence a variable).
-  const requestContext = {
-    accountId: '000000000000',
-    apiId: 'local',
-    domainName: headers.host ?? 'localhost',
-    domainPrefix: 'localhost',
-    http: {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      protocol: `HTTP/${req.httpVersion}`,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-      userAgent: headers['user-agent'] ?? '',
-    },
-    requestId,
-    routeKey,
-    stage: '$default',
-    authorizer: { iam: { userArn: LOCAL_CALLER } },
-    time: new Date(now).toISOString(),
-    timeEpoch: now,
-  };
-  return {
-    version: '2.0',
-    routeKey,
+  // No IAM here: every caller acts as the OS user the server runs as (the actor in the audit trail).
+  return routeEvent({
+    route: match.route,
+    params: match.params,
+    method: req.method ?? 'GET',
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
+    query,
     headers,
-    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
-    ...(match.route.path.includes('{') ? { pathParameters: match.params } : {}),
-    ...(body ? { body, isBase64Encoded } : { isBase64Encoded: false }),
-    requestContext,
-  };
-}
-
-function lambdaContext(route: ApiRoute, requestId: string): Context {
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `tenantry-api-${route.id}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:tenantry-api-${route.id}`,
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/tenantry-api-${route.id}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+    body,
+    isBase64Encoded,
+    caller: LOCAL_CALLER,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    protocol: `HTTP/${req.httpVersion}`,
+  });
 }
 
 function send(res: ServerResponse, result: HttpResult): void {
@@ -206,17 +151,7 @@ export interface ApiServerOptions {
 }
 
 /** The database role the read-only routes act as on a Postgres server (control migration 0017). */
-export const READER_ROLE = 'tenantry_reader';
-
-/** Whether the login role may take this role (it exists, and the login is a member of it). */
-async function mayActAs(db: SqlClient, role: string): Promise<boolean> {
-  const { rows } = await db.query<{ ok: boolean }>(
-    `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
-                 THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END AS ok`,
-    [role],
-  );
-  return rows[0]?.ok === true;
-}
+export { READER_ROLE } from './route-invoke';
 
 export interface ApiServer {
   readonly url: string;
@@ -234,21 +169,8 @@ export interface ApiServer {
  * Lambda would get, and goes to that same handler module, with the local engine scoped in.
  */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const local = new LocalEngine({ db: options.db, ...options.engine });
-  const engine = new LocalWorkflowEngine(local);
-  const scheduler = new LocalDeletionScheduler(local);
-  const scope = { ...local.runtime, engine, scheduler };
-  await ensureLocalStore(options.db);
-  // On a Postgres server the read-only routes get connections of their own that act as the reader
-  // role: they can read the control schema and write nothing. PGlite has one user; the Data API
-  // one secret (on AWS each route's function has its own grants).
-  const reader =
-    options.db instanceof PostgresClient && (await mayActAs(options.db, READER_ROLE))
-      ? options.db.asRole(READER_ROLE)
-      : undefined;
-  if (options.db instanceof PostgresClient && !reader)
-    logger.warn(`no ${READER_ROLE} role this login may take: the read-only routes run as the login role`);
-  const readScope = reader ? { ...scope, db: reader } : scope;
+  const scopes = await routeScopes(options.db, options.engine);
+  const { local, engine, scheduler } = scopes;
   const interval = options.schedulerIntervalMs ?? 5_000;
   if (interval > 0) scheduler.start(interval);
   const sweeper = new LeaseSweeper(
@@ -274,7 +196,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         break;
       }
       if (!found) {
-        const error = new NotFoundError(`no route ${req.method} ${url.pathname}`, { field: '(path)' });
+        if (await serveConsole(CONSOLE_DIR, req, res, url.pathname)) return;
+        const detail =
+          url.pathname === '/'
+            ? 'the web console is not built (node local/bin/build.mjs builds it)'
+            : `no route ${req.method} ${url.pathname}`;
+        const error = new NotFoundError(detail, { field: '(path)' });
         send(res, problemResponse(problemFor(error)));
         return;
       }
@@ -284,10 +211,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       });
       if (!body) return;
       const event = toHttpEvent(req, url, body.body, found, body.isBase64Encoded);
-      const handler = await handlerFor(found.route);
-      const context = lambdaContext(found.route, event.requestContext.requestId);
-      const routeScope = found.route.readOnly ? readScope : scope;
-      send(res, await withRuntime(routeScope, () => handler(event, context)));
+      send(res, await invokeRoute(scopes, found.route, event));
     })().catch((error: unknown) => {
       logger.error('local server error', { error: String(error) });
       if (!res.headersSent) send(res, problemResponse(problemFor(error)));
@@ -309,7 +233,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         server.close((error) => (error ? fail(error) : done()));
         server.closeAllConnections();
       });
-      await reader?.close();
+      await scopes.close();
     },
   };
 }
@@ -331,6 +255,11 @@ async function main(argv: string[]): Promise<void> {
     console.log(`wrote ${OPENAPI_FILE}`);
     return;
   }
+  // The web console, built again when its sources are newer than the build (npm ci built it once).
+  const { ensureConsoleBuilt } = await import('./console/build.mjs');
+  await ensureConsoleBuilt().catch((error: unknown) =>
+    console.error(`tenantry api: the web console could not be built: ${(error as Error).message}`),
+  );
   const config = databaseConfigFromEnv();
   const db = await openDatabase(config);
   const report = (r: RecoveredRun) =>
@@ -348,6 +277,7 @@ async function main(argv: string[]): Promise<void> {
     host: process.env.HOST ?? '127.0.0.1',
   });
   console.log(`Tenantry API on ${api.url} (${config.kind}); try: curl ${api.url}/stats`);
+  console.log(`Web console on ${api.url}/`);
   const shutdown = () => {
     void api
       .close()

@@ -48,10 +48,29 @@ export type ErrorName = keyof typeof ERROR_CATALOGUE;
 
 const specOf = (name: ErrorName): ErrorSpec => ERROR_CATALOGUE[name];
 
-/** Errors whose name the workflow's Retry matches (statemachine/retry.ts adds Lambda's own). */
+/** The catalogue's errors a retry may help: the workflow's Retry matches them (and LAMBDA_SERVICE_ERRORS). */
 export const TRANSIENT_ERROR_NAMES: readonly ErrorName[] = (
   Object.keys(ERROR_CATALOGUE) as ErrorName[]
 ).filter((name) => specOf(name).retryable === true);
+
+/** The Lambda service's own throttling and transient failures, which the workflow retries too. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/**
+ * Every error name a workflow step's Retry matches (statemachine/retry.ts): a step that failed
+ * with one of these is retried; with any other, it has failed for good (its Catch runs).
+ */
+export const RETRIED_ERROR_NAMES: readonly string[] = [...TRANSIENT_ERROR_NAMES, ...LAMBDA_SERVICE_ERRORS];
+
+/** Whether the workflow retries a step that failed with this error name. */
+export function isRetriedError(name: string): boolean {
+  return RETRIED_ERROR_NAMES.includes(name);
+}
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `tenantId` or `limits.maxUsers`. */

@@ -1,3 +1,5 @@
+import { isRetriedError } from './errors';
+
 /**
  * The step-progress model the CLI and the API show, derived from an execution's history. The
  * history is in GetExecutionHistory's shape on both engines (the local engine writes it that way),
@@ -152,7 +154,8 @@ const INLINE_MAP_CLOSES: ReadonlySet<string> = new Set([
 /**
  * Folds history into one entry per task state, in workflow order. While a run is going, states
  * not reached are `pending`; once it has ended they are `skipped` (or `cancelled` when aborted).
- * A task that failed and is waiting for its next attempt is `retrying`. A Map state is a step like
+ * A task that failed with an error the workflow retries (RETRIED_ERROR_NAMES) and is waiting for
+ * its next attempt is `retrying`; with any other error it is `failed` at once. A Map state is a step like
  * a task (failed when its Map Run or Inline Map failed); the events of an Inline Map's iterations,
  * which GetExecutionHistory interleaves with the execution's own, are not steps of it.
  */
@@ -167,6 +170,9 @@ export function stepsFromHistory(
   let status: ExecutionStatus = 'RUNNING';
   let executionError: StepError | undefined;
 
+  /** A step whose last attempt failed and that has not ended yet: retried, or failed for good. */
+  const attemptFailed = (step: StepProgress) =>
+    step.status === 'retrying' || (step.status === 'failed' && step.endedAt === undefined);
   const close = (step: StepProgress, state: StepStatus, at: string) => {
     step.status = state;
     step.endedAt = at;
@@ -195,7 +201,7 @@ export function stepsFromHistory(
     }
     const entered = event.stateEnteredEventDetails;
     if (event.type.endsWith('StateEntered') && entered) {
-      if (current && (current.status === 'running' || current.status === 'retrying'))
+      if (current && (current.status === 'running' || attemptFailed(current)))
         close(current, 'failed', event.timestamp);
       current = steps.get(entered.name);
       if (current) {
@@ -221,8 +227,10 @@ export function stepsFromHistory(
         event.type === 'LambdaFunctionFailed') &&
       current
     ) {
-      current.status = 'retrying';
-      current.error = { error: failed?.error ?? 'Error', cause: causeMessage(failed?.cause) };
+      const error = failed?.error ?? 'Error';
+      // Retrying only when the workflow's Retry matches the error; any other has failed the step.
+      current.status = isRetriedError(error) ? 'retrying' : 'failed';
+      current.error = { error, cause: causeMessage(failed?.cause) };
       continue;
     }
     if (event.type === 'TaskSucceeded' && current) {
@@ -236,7 +244,7 @@ export function stepsFromHistory(
     const exited = event.stateExitedEventDetails;
     if (event.type.endsWith('StateExited') && exited) {
       const step = steps.get(exited.name);
-      if (step) close(step, step.status === 'retrying' ? 'failed' : 'succeeded', event.timestamp);
+      if (step) close(step, attemptFailed(step) ? 'failed' : 'succeeded', event.timestamp);
       current = undefined;
       continue;
     }
@@ -252,7 +260,7 @@ export function stepsFromHistory(
       }
       const endAs: StepStatus = terminal === 'ABORTED' ? 'cancelled' : 'failed';
       for (const step of steps.values()) {
-        if (step.status === 'running' || step.status === 'retrying') close(step, endAs, event.timestamp);
+        if (step.status === 'running' || attemptFailed(step)) close(step, endAs, event.timestamp);
         else if (step.status === 'pending') step.status = terminal === 'ABORTED' ? 'cancelled' : 'skipped';
       }
     }

@@ -1,19 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { TRANSIENT_ERROR_NAMES } from '../shared/errors';
+import { RETRIED_ERROR_NAMES } from '../shared/errors';
 
 /**
- * Errors worth retrying: the catalogue's retryable errors (shared/errors.ts), and the Lambda
- * service's own throttling and transient failures. Everything else is permanent and goes to
- * Cleanup at once.
+ * Errors worth retrying: the catalogue's retryable errors, and the Lambda service's own throttling
+ * and transient failures (RETRIED_ERROR_NAMES, shared/errors.ts, which the CLI's step view reads
+ * too). Everything else is permanent and goes to Cleanup at once.
  */
-export const RETRYABLE_ERRORS = [
-  ...TRANSIENT_ERROR_NAMES,
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
+export const RETRYABLE_ERRORS = [...RETRIED_ERROR_NAMES];
 
 /**
  * A step's retry of transient faults: 2 s, doubling, at most 60 s apart, 12 attempts. With full

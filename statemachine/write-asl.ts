@@ -1,4 +1,5 @@
 // `npm run asl`: renders each workflow's CDK chain to the ASL file the local engine loads.
+import '../local/bin/node-version.mjs';
 import { writeFileSync } from 'node:fs';
 import { ALL_WORKFLOWS, aslText } from './render';
 

@@ -5,10 +5,13 @@
 // the source file's own location, so what the code finds beside itself (shared/blueprints,
 // shared/registry/sql, statemachine/asl) is found in the source tree as under tsx.
 // Run by `npm ci` (prepare) and, when a source file is newer than the build, by local/bin/tenantry.mjs.
+// Run as a script, it also builds the web console into dist/console/ (local/console/build.mjs).
+import './node-version.mjs';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildConsole } from '../console/build.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = join(ROOT, 'dist');
@@ -42,8 +45,11 @@ const sourceLocations = {
 export async function buildCli() {
   const handlers = typescriptUnder('functions');
   const entryPoints = ['local/cli-main.ts', ...handlers].map((f) => join(ROOT, f));
-  rmSync(DIST, { recursive: true, force: true });
+  // Everything but the web console (dist/console/), which buildConsole makes on its own.
   mkdirSync(DIST, { recursive: true });
+  for (const f of readdirSync(DIST))
+    if (f !== 'console' && !f.startsWith('.console-'))
+      rmSync(join(DIST, f), { recursive: true, force: true });
   const result = await build({
     entryPoints,
     outdir: DIST,
@@ -76,7 +82,8 @@ export async function buildCli() {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = performance.now();
   const entries = await buildCli();
+  const consoleFiles = await buildConsole();
   console.log(
-    `built ${Object.keys(entries).length} modules into dist/ in ${Math.round(performance.now() - started)} ms`,
+    `built ${Object.keys(entries).length} modules into dist/ and the web console (${consoleFiles.length} files) into dist/console/ in ${Math.round(performance.now() - started)} ms`,
   );
 }

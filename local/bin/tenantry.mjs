@@ -2,8 +2,11 @@
 // The `tenantry` command: runs the prebuilt CLI in dist/ (local/bin/build.mjs), rebuilding it first
 // when a TypeScript source is newer than the build, so an edited checkout never runs stale code.
 // Starting from JavaScript spares every command the TypeScript compiler's start-up (bench:startup).
+// The Node version check comes first. node:module is imported whole: a named import of
+// enableCompileCache, which Node 20 lacks, would fail before the check could run.
+import './node-version.mjs';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
+import nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,7 +19,7 @@ import { setFlagsFromString } from 'node:v8';
 // Set before any WebAssembly is compiled; the API server (npm start) keeps V8's defaults.
 setFlagsFromString('--liftoff-only');
 // V8's compiled code of the CLI and PGlite, kept beside the cluster image (shared/sql/pglite.ts).
-enableCompileCache(
+nodeModule.enableCompileCache(
   join(
     process.env.TENANTRY_CACHE_DIR ||
       join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tenantry'),

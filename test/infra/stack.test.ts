@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DATA_API_ACTIONS, TENANTRY_RUNTIME } from '../../infra/constructs/tenantry-function';
+import { REPO_ROOT } from '../../infra/paths';
 import { API_ROUTES } from '../../shared/api/route-table';
 import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
 import { RETRYABLE_ERRORS } from '../../statemachine/retry';
@@ -29,6 +32,13 @@ const EXISTING = {
   secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tenants-admin-AbC123',
   databaseName: 'control',
 };
+
+/** The outputs infra/README.md lists: the first column of the table under its "## Outputs". */
+function documentedOutputs(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'infra', 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Outputs\n')) ?? '';
+  return [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1] ?? '').sort();
+}
 
 type Asl = { StartAt: string; TimeoutSeconds: number; States: Record<string, Record<string, unknown>> };
 
@@ -398,6 +408,11 @@ describe('TenantryStack with a new cluster', () => {
     template.hasOutput('OwnerSecretArn', { Value: resolve(stack.database.ownerSecret.secretArn) });
     template.hasOutput('ReaderSecretArn', { Value: resolve(stack.database.readerSecret.secretArn) });
   });
+
+  it('has the outputs infra/README.md lists, no more and no fewer', () => {
+    expect(documentedOutputs().length).toBeGreaterThan(10);
+    expect(Object.keys(template.toJSON().Outputs ?? {}).sort()).toEqual(documentedOutputs());
+  });
 });
 
 describe('TenantryStack on an existing cluster', () => {
@@ -405,6 +420,10 @@ describe('TenantryStack on an existing cluster', () => {
   let template: Synthesized['template'];
   beforeAll(() => {
     ({ stack, template } = synthStack({ database: { existing: EXISTING } }));
+  });
+
+  it('has the outputs infra/README.md lists as well', () => {
+    expect(Object.keys(template.toJSON().Outputs ?? {}).sort()).toEqual(documentedOutputs());
   });
 
   it("creates no cluster, master secret or network; only the two logins' secrets", () => {

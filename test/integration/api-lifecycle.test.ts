@@ -348,22 +348,22 @@ describe.each(testBackends())('Templates and deprovisioning over HTTP, on $name'
       .spyOn(console, 'error')
       .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     try {
-      const remote = (...args: string[]) => main(['--api', api.url, ...args]);
+      const remote = (...args: string[]) => main(['--api', api.url, ...args], { tty: false });
       expect(await remote('deprovision', 'via-cli-gone', '--grace-hours', '12'), err.join('\n')).toBe(0);
       expect(out.join('\n')).toMatch(/Tenant via-cli-gone is scheduled for deletion at /);
-      expect(await remote('deprovision', 'via-cli-gone', '--grace-hours', '12')).toBe(1);
-      expect(err.join('\n')).toMatch(/409 .*already scheduled/);
+      expect(await remote('deprovision', 'via-cli-gone', '--grace-hours', '12')).toBe(4);
+      expect(err.join('\n')).toMatch(/^tenantry: .*already scheduled/m);
       expect(await remote('cancel-deprovision', 'via-cli-gone')).toBe(0);
       expect(out.join('\n')).toMatch(/tenant via-cli-gone is active again/);
-      expect(await remote('cancel-deprovision', 'via-cli-gone')).toBe(1);
+      expect(await remote('cancel-deprovision', 'via-cli-gone')).toBe(4);
       expect(
         await remote('deprovision', 'via-cli-gone', '--no-preserve-audit-logs', '--watch'),
         err.join('\n'),
       ).toBe(0);
       expect(out.join('\n')).toMatch(/✓ DropSchema\s+\d+ ms/);
       expect(out.join('\n')).toMatch(/Tenant via-cli-gone is deprovisioned; backup at \S+/);
-      expect(await remote('deprovision', 'nobody-here')).toBe(1);
-      expect(err.join('\n')).toMatch(/404 no tenant 'nobody-here'/);
+      expect(await remote('deprovision', 'nobody-here')).toBe(3);
+      expect(err.join('\n')).toMatch(/^tenantry: no tenant 'nobody-here'$/m);
     } finally {
       log.mockRestore();
       error.mockRestore();

@@ -509,16 +509,20 @@ describe.each(testBackends())('HTTP API on the local server, over $name', (backe
       .spyOn(console, 'error')
       .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     try {
-      const code = await main(['--api', api.url, 'provision', 'via-cli', '--blueprint', 'docex', '--watch']);
+      const remote = (...args: string[]) => main(['--api', api.url, ...args], { tty: false });
+      const code = await remote('provision', 'via-cli', '--blueprint', 'docex', '--watch');
       expect(code, err.join('\n')).toBe(0);
       expect(out.join('\n')).toMatch(/✓ Register\s+\d+ ms/);
       expect(out.join('\n')).toMatch(/Tenant via-cli is active/);
-      expect(await main(['--api', api.url, 'status', 'via-cli'])).toBe(0);
-      expect(out.join('\n')).toMatch(/via-cli: active, schema tenant_via_cli/);
-      expect(await main(['--api', api.url, 'list', '--status', 'active'])).toBe(0);
+      expect(await remote('status', 'via-cli')).toBe(0);
+      expect(out.join('\n')).toMatch(
+        /via-cli \(via-cli\): active\n {2}schema tenant_via_cli, blueprint docex v1/,
+      );
+      expect(await remote('list', '--status', 'active')).toBe(0);
       expect(out.join('\n')).toMatch(/via-cli\s+active\s+docex/);
-      expect(await main(['--api', api.url, 'provision', 'X'])).toBe(1);
-      expect(err.join('\n')).toMatch(/400 .*\n\s+tenantId: 'X' is too short/);
+      // A 400 is bad input: exit 2, the problem's detail on one line.
+      expect(await remote('provision', 'X')).toBe(2);
+      expect(err.join('\n')).toMatch(/^tenantry: tenantId: 'X' is too short/m);
     } finally {
       log.mockRestore();
       error.mockRestore();

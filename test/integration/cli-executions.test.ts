@@ -86,9 +86,9 @@ describe('tenantry cancel and redrive on embedded PGlite', () => {
   it('answers a cancel or redrive of nothing with a one-line error', async () => {
     expect(await cli('cancel')).toMatchObject({
       code: 2,
-      err: 'tenantry: cancel takes exactly one execution name or ARN',
+      err: "tenantry: missing required argument 'execution' (see: tenantry cancel --help)",
     });
     const missing = await cli('redrive', 'nobody-0123456789abcdef');
-    expect(missing).toMatchObject({ code: 2, err: "tenantry: no execution 'nobody-0123456789abcdef'" });
+    expect(missing).toMatchObject({ code: 3, err: "tenantry: no execution 'nobody-0123456789abcdef'" });
   });
 });

@@ -41,15 +41,40 @@ describe('tenantry CLI on embedded PGlite', () => {
     expect(list.out).toMatch(/cli-acme\s+active\s+docex v1\s+tenant_cli_acme/);
   });
 
-  it('reports a refused request on one line with a non-zero exit', async () => {
+  it('answers the same request again with its run; refuses another on one line: conflict 4, bad input 2', async () => {
+    // POST /tenants is idempotent: the same request names the same execution, which succeeded.
     const again = await cli('provision', 'cli-acme', '--blueprint', 'docex');
-    expect(again.code).toBe(1);
-    expect(again.err).toBe(
-      'Provisioning cli-acme failed: TenantExistsError: tenant cli-acme already exists (status active)',
-    );
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(/execution cli-acme-\S+ \(already started: not starting another\)/);
+    expect(again.out).toMatch(/Tenant cli-acme is active: schema tenant_cli_acme/);
+    const other = await cli('provision', 'cli-acme', '--blueprint', 'school-erp');
+    expect(other).toMatchObject({
+      code: 4,
+      err: "tenantry: tenant 'cli-acme' already exists (status active)",
+    });
     const bad = await cli('provision', 'Bad Id');
-    expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/ValidationError: tenantId: 'Bad Id' is not allowed/);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^tenantry: tenantId: 'Bad Id' is not allowed/);
+  });
+
+  it('shows a step that failed for good as failed at once, never as retrying, and exits 1', async () => {
+    // An admin user without a template: the run's Validate refuses it (a ValidationError, not retried).
+    const failed = await cli(
+      'provision',
+      'cli-failing',
+      '--blueprint',
+      'docex',
+      '--admin-email',
+      'ada@example.com',
+      '--watch',
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/✗ Validate\s+ValidationError: adminUser: only a template/);
+    expect(failed.out).not.toContain('↻');
+    expect(failed.out).not.toContain('retrying');
+    expect(failed.err).toBe(
+      'Provisioning cli-failing failed: ValidationError: adminUser: only a template with an admin user can create one',
+    );
   });
 
   it('provisions from a template with an admin whose password is shown once and stored only as a hash', async () => {
@@ -145,15 +170,24 @@ describe('tenantry CLI on embedded PGlite', () => {
     expect(back.out).toMatch(/Tenant cli-cycle is active: 18 rows restored/);
     expect((await cli('provision', 'cli-stays', '--blueprint', 'docex')).code).toBe(0);
     const never = await cli('restore', 'cli-stays');
-    expect(never.code).toBe(2);
+    expect(never.code).toBe(4);
     expect(never.err).toMatch(/tenantry: tenant 'cli-stays' is active and has no backup to restore/);
   });
 
-  it('answers usage errors with exit code 2', async () => {
-    expect((await cli('frobnicate')).code).toBe(2);
-    expect((await cli('provision')).err).toBe('tenantry: provision takes exactly one tenant id');
-    expect((await cli('provision', 'x1y', '--colour')).code).toBe(2);
-    expect((await cli('status', 'nobody')).code).toBe(1);
+  it('answers usage errors with exit code 2, on one line naming the help to read; a missing tenant with 3', async () => {
+    expect(await cli('frobnicate')).toMatchObject({
+      code: 2,
+      err: "tenantry: unknown command 'frobnicate' (see: tenantry --help)",
+    });
+    expect(await cli('provision')).toMatchObject({
+      code: 2,
+      err: "tenantry: missing required argument 'tenant-id' (see: tenantry provision --help)",
+    });
+    expect(await cli('provision', 'x1y', '--colour')).toMatchObject({
+      code: 2,
+      err: "tenantry: unknown option '--colour' (see: tenantry provision --help)",
+    });
+    expect(await cli('status', 'nobody')).toMatchObject({ code: 3, err: "tenantry: no tenant 'nobody'" });
   });
 });
 

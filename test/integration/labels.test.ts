@@ -134,7 +134,7 @@ describe.each(testBackends())('tenant labels on $name', (backend) => {
     expect(oops.code).toBe(2);
     expect(oops.err).toMatch(/labels takes key=value pairs: 'oops' is not key=value/);
     const refused = await remote('labels', 'lb-plain', 'Tier=x');
-    expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/400 /);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/^tenantry: labels\.Tier: /);
   });
 });

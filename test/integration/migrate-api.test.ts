@@ -147,8 +147,9 @@ describe('tenantry migrate on embedded PGlite', () => {
 
   it('moves a tenant to the newest version with --watch, then shows it in status; bad flags exit 2', async () => {
     expect((await cli('provision', 'cm-1', '--blueprint', 'docex')).code).toBe(0);
+    // Nothing to migrate to: the API's 409 (the tenant as it is), exit 4.
     const nothing = await cli('migrate', 'cm-1');
-    expect(nothing.code).toBe(2);
+    expect(nothing.code).toBe(4);
     expect(nothing.err).toMatch(/already at docex v1/);
     await blueprints.addDocexVersion('0002_priority_and_notes.sql', DOCEX_V2);
     const run = await cli('migrate', 'cm-1', '--watch');

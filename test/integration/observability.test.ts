@@ -248,7 +248,16 @@ describe('tenantry stats', () => {
 
   it('shows the metrics the runs of earlier commands emitted', async () => {
     expect((await cli('provision', 'stats-a', '--blueprint', 'docex')).code).toBe(0);
-    expect((await cli('provision', 'stats-a', '--blueprint', 'docex')).code).not.toBe(0);
+    // A run that fails in Validate: an admin user without a template that makes one.
+    const failed = await cli(
+      'provision',
+      'stats-b',
+      '--blueprint',
+      'docex',
+      '--admin-email',
+      'ada@example.com',
+    );
+    expect(failed.code).toBe(1);
     const { code, out } = await cli('stats');
     expect(code).toBe(0);
     const stats = StatsSchema.parse(JSON.parse(out));

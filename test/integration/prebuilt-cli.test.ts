@@ -41,7 +41,7 @@ describe('the prebuilt CLI (local/bin/tenantry.mjs and dist/)', () => {
     expect(status.code).toBe(0);
     expect(status.out).toContain('active');
     const unknown = tenantry(data, 'status', 'nobody');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(3);
     expect(unknown.err).toContain("no tenant 'nobody'");
   });
 });

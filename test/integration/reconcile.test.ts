@@ -164,7 +164,8 @@ describe('tenantry reconcile and --api reconciliation', () => {
     });
     try {
       const remote = () => cli('--api', api.url, 'reconciliation');
-      expect((await remote()).code).toBe(1);
+      // None yet: 404, exit 3.
+      expect((await remote()).code).toBe(3);
       const local = engineFor(t.db);
       const rt = { ...local.runtime, engine: new LocalWorkflowEngine(local) };
       await reconcile(rt, { repair: false, actor: 'test' });

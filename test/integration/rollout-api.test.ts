@@ -198,20 +198,22 @@ describe.each(testBackends())('the rollout routes on $name', (backend) => {
     // The same request again: the same rollout, followed to its end with --watch.
     const watched = await remote('start', ...flags, '--watch');
     expect(watched.code, watched.err).toBe(0);
-    expect(watched.out).toMatch(new RegExp(`Rollout ${id} of docex\n {2}execution \\S+ \\(already started`));
+    expect(watched.out).toMatch(
+      new RegExp(`Rollout ${id} of docex on the API at \\S+\n {2}execution \\S+ \\(already started`),
+    );
     expect(watched.out).toMatch(new RegExp(`Rollout ${id} of docex to v3: succeeded \\(5 succeeded\\)`));
     expect(watched.out).toMatch(/wave 0: 2 succeeded \| wave 1: 3 succeeded/);
     expect(Object.values(await versions(t.db, 'ra-'))).toEqual(FLEET.map(() => 3));
     const status = await remote('status', id);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/ {2}wave 1: 3 succeeded/);
-    // Refusals exit 1 with the API's problem; bad usage exits 2 before any request.
+    // Refusals exit 4 (409) and 3 (404) with the API's problem; bad usage exits 2 before any request.
     const paused = await remote('pause', id);
-    expect(paused.code).toBe(1);
-    expect(paused.err).toMatch(/409 /);
+    expect(paused.code).toBe(4);
+    expect(paused.err).toMatch(/^tenantry: rollout \S+ is succeeded and cannot be paused/);
     const missing = await remote('status', 'r-0000000000000000');
-    expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/404 no rollout 'r-0000000000000000'/);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toBe("tenantry: no rollout 'r-0000000000000000'");
     const noBlueprint = await remote('start', '--canary', '2');
     expect(noBlueprint.code).toBe(2);
     expect(noBlueprint.err).toMatch(/rollout needs --blueprint <name>/);

@@ -107,9 +107,9 @@ describe('tenantry rollout plan on embedded PGlite', () => {
     const status = await cli('rollout', 'status', id);
     expect(status.out).toContain('wave 1: 2 succeeded');
     const again = await cli('rollout', 'pause', id);
-    expect(again.code).toBe(2);
+    expect(again.code).toBe(4);
     expect(again.err).toMatch(/is succeeded and cannot be paused/);
-    expect((await cli('rollout', 'status', 'r-0000000000000000')).code).toBe(1);
+    expect((await cli('rollout', 'status', 'r-0000000000000000')).code).toBe(3);
     expect((await cli('rollout', 'go', '--blueprint', 'docex')).code).toBe(2);
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, vi } from 'vitest';
 import { main } from '../../local/cli';
 import { resetBackupStore } from '../../shared/blobs/connect';
 
-/** Runs the CLI in process, capturing what it prints. */
+/** Runs the CLI in process, capturing what it prints (as to a pipe: no live redraw). */
 export async function cli(...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
@@ -14,7 +14,7 @@ export async function cli(...argv: string[]) {
     .spyOn(console, 'error')
     .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
   try {
-    const code = await main(argv);
+    const code = await main(argv, { tty: false });
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     log.mockRestore();

@@ -59,6 +59,23 @@ describe('stepsFromHistory', () => {
     expect(progress.steps.find((s) => s.name === 'Seed')?.status).toBe('pending');
   });
 
+  it('shows a step failed at once, never retrying, when its error is one the workflow does not retry', () => {
+    const events = fixture('provision-history-caught.json');
+    const seedFailed = events.findIndex(
+      (e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.error === 'DatabaseError',
+    );
+    expect(seedFailed).toBeGreaterThan(0);
+    // Between the permanent failure and the Catch's next state: failed already, not retrying.
+    const seed = stepsFromHistory(STEPS, events.slice(0, seedFailed + 1)).steps.find(
+      (s) => s.name === 'Seed',
+    );
+    expect(seed).toMatchObject({ status: 'failed', error: { error: 'DatabaseError' } });
+    expect(seed?.endedAt).toBeUndefined();
+    // Its run goes on to Cleanup: the step keeps its failure and gets its end.
+    const later = stepsFromHistory(STEPS, events).steps.find((s) => s.name === 'Seed');
+    expect(later).toMatchObject({ status: 'failed', endedAt: '2026-11-23T10:00:02.630Z' });
+  });
+
   it('treats a TaskStateExited after a caught failure as the failure of that step', () => {
     const events = fixture('provision-history-caught.json');
     const exited: HistoryEvent = {
