@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_SETUP_ENTRY } from '../../infra/constructs/database';
 import { DATA_API_ACTIONS, TenantryFunction } from '../../infra/constructs/tenantry-function';
@@ -12,6 +11,7 @@ import type { TenantryStackProps } from '../../infra/stack';
 import { API_ROUTES, type ApiRoute } from '../../shared/api/route-table';
 import { DatabaseUsersPropertiesSchema } from '../../shared/registry/database-users';
 import { tempDir } from '../support/temp-dirs';
+import { recordAcknowledgements } from './nag-findings';
 import { logicalId, roleStatements, type Synthesized, synthStack } from './synth';
 
 /**
@@ -184,33 +184,8 @@ describe.each<[string, TenantryStackProps]>([
 });
 
 describe('cdk-nag on the database logins', () => {
-  /** Unacknowledged AwsSolutions findings, errors and warnings alike, as `rule at path` lines. */
-  function findings(app: App): string[] {
-    app.synth();
-    const report = new AwsSolutionsChecks(app).validateScope(app);
-    return report.violations.flatMap((v) =>
-      v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
-    );
-  }
-
   it('acknowledges only findings that exist, on the construct that has them', () => {
-    const recorded: string[] = [];
-    const original = Object.getOwnPropertyDescriptor(Validations.prototype, 'acknowledge');
-    if (!original) throw new Error('Validations.prototype.acknowledge is gone');
-    Object.defineProperty(Validations.prototype, 'acknowledge', {
-      configurable: true,
-      value(this: { scope: { node: { path: string } } }, ...rules: { id: string }[]) {
-        for (const rule of rules) recorded.push(`${rule.id} at ${this.scope.node.path}`);
-      },
-    });
-    let raw: string[];
-    try {
-      raw = findings(synthStack().app);
-    } finally {
-      Object.defineProperty(Validations.prototype, 'acknowledge', original);
-    }
-    const found = new Set(raw.map((f) => f.replace(/^\w+ /, '')));
-    const exists = (ack: string): boolean => found.has(ack) || found.has(`${ack}/Resource`);
+    const { recorded, exists } = recordAcknowledgements(() => synthStack().app);
     const mine = recorded.filter((r) =>
       / at Tenantry\/Database\/(OwnerSecret|ReaderSecret|Logins\/|Cluster\/Secret)/.test(r),
     );

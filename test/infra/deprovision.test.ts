@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type App, Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantryDatabase } from '../../infra/constructs/database';
 import {
@@ -23,6 +22,7 @@ import {
   DEPROVISION_SUCCEEDED_STATE,
   DEPROVISION_TASKS,
 } from '../../statemachine/steps';
+import { nagFindings, recordAcknowledgements } from './nag-findings';
 import { definitionParts, logicalId, roleStatements, type Statement, testApp } from './synth';
 
 const EXISTING = {
@@ -63,15 +63,6 @@ function build(props: Partial<TenantryDeprovisioningProps> = {}): Built {
   const scheduling = deprovisioning.allowScheduling(new TenantryFunction(stack, 'Scheduling', { entry }));
   const bystander = new TenantryFunction(stack, 'Bystander', { entry });
   return { app, stack, deprovisioning, scheduling, bystander };
-}
-
-/** Unacknowledged AwsSolutions findings, errors and warnings alike, as `rule at path` lines. */
-function findings(app: App): string[] {
-  app.synth();
-  const report = new AwsSolutionsChecks(app).validateScope(app);
-  return report.violations.flatMap((v) =>
-    v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
-  );
 }
 
 function roleOf(stack: Stack, fn: TenantryFunction): string {
@@ -526,28 +517,12 @@ describe('TenantryDeprovisioning', () => {
 
 describe('cdk-nag AwsSolutions on TenantryDeprovisioning', () => {
   it('has no unacknowledged finding', () => {
-    expect(findings(build().app)).toEqual([]);
+    expect(nagFindings(build().app)).toEqual([]);
   });
 
   it('acknowledges only findings that exist, on the construct that has them', () => {
     // Record the acknowledgements instead of applying them, then check each against the findings.
-    const recorded: string[] = [];
-    const original = Object.getOwnPropertyDescriptor(Validations.prototype, 'acknowledge');
-    if (!original) throw new Error('Validations.prototype.acknowledge is gone');
-    Object.defineProperty(Validations.prototype, 'acknowledge', {
-      configurable: true,
-      value(this: { scope: { node: { path: string } } }, ...rules: { id: string }[]) {
-        for (const rule of rules) recorded.push(`${rule.id} at ${this.scope.node.path}`);
-      },
-    });
-    let raw: string[];
-    try {
-      raw = findings(build().app);
-    } finally {
-      Object.defineProperty(Validations.prototype, 'acknowledge', original);
-    }
-    const found = new Set(raw.map((f) => f.replace(/^\w+ /, '')));
-    const exists = (ack: string): boolean => found.has(ack) || found.has(`${ack}/Resource`);
+    const { recorded, exists } = recordAcknowledgements(() => build().app);
     const mine = recorded.filter((r) => r.includes('Deprovisioning/') || r.includes(' at Test/Scheduling'));
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.filter((r) => !exists(r))).toEqual([]);

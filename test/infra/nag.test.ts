@@ -1,10 +1,10 @@
 import type { App } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { addComplianceChecks } from '../../infra/checks';
 import type { TenantryStackProps } from '../../infra/stack';
+import { nagFindings } from './nag-findings';
 import { buildStack, type Synthesized, synthStack } from './synth';
 
 const EXISTING = {
@@ -12,21 +12,12 @@ const EXISTING = {
   secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tenants-admin-AbC123',
 };
 
-/** Unacknowledged AwsSolutions findings, errors and warnings alike, as `rule at path` lines. */
-function findings(app: App): string[] {
-  app.synth();
-  const report = new AwsSolutionsChecks(app).validateScope(app);
-  return report.violations.flatMap((v) =>
-    v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
-  );
-}
-
 describe.each<[string, TenantryStackProps]>([
   ['a new cluster', {}],
   ['an existing cluster', { database: { existing: EXISTING } }],
 ])('cdk-nag AwsSolutions on TenantryStack with %s', (_, props) => {
   it('has no unacknowledged finding', () => {
-    expect(findings(synthStack(props).app)).toEqual([]);
+    expect(nagFindings(synthStack(props).app)).toEqual([]);
   });
 
   it('synthesizes with the checks the app registers', () => {
