@@ -1,6 +1,5 @@
 import type middy from '@middy/core';
 import { TenantryError } from '../errors';
-import type { DimensionsOf, MetricName } from '../observability/catalog';
 import { type LogContext, logger } from '../observability/logger';
 import { putMetric } from '../observability/metrics';
 import type { StepEvent } from '../provision/schemas';
@@ -40,10 +39,6 @@ function blueprintOf(state: Loose): string {
   );
 }
 
-function put<M extends MetricName>(name: M, dimensions: DimensionsOf<M>, value?: number) {
-  putMetric(name, dimensions, value);
-}
-
 /**
  * The metrics a step's success says about its run (shared/observability/catalog.ts): the last
  * step of each workflow counts the tenant it finished and the run's duration; Cleanup counts the
@@ -54,17 +49,18 @@ function outcomeMetrics(step: StepRef, event: StepEvent, output: unknown): void 
   const blueprint = blueprintOf(event.state as Loose);
   const duration = () => {
     const started = Date.parse(event.execution.startTime);
-    if (Number.isFinite(started)) put('WorkflowDuration', { workflow }, Math.max(0, Date.now() - started));
+    if (Number.isFinite(started))
+      putMetric('WorkflowDuration', { workflow }, Math.max(0, Date.now() - started));
   };
   const finished = (
     metric: 'TenantsProvisioned' | 'TenantsRestored' | 'TenantsDeprovisioned' | 'TenantsMigrated',
   ) => {
-    put(metric, { workflow, blueprint });
+    putMetric(metric, { workflow, blueprint });
     duration();
   };
   if (state === 'Cleanup') {
-    put('WorkflowFailed', { workflow, step: text(field(output, 'step')) ?? 'unknown' });
-    if (workflow === 'Rollout') put('RolloutHalted', { workflow, blueprint });
+    putMetric('WorkflowFailed', { workflow, step: text(field(output, 'step')) ?? 'unknown' });
+    if (workflow === 'Rollout') putMetric('RolloutHalted', { workflow, blueprint });
     return;
   }
   if (workflow === 'Provision' && state === 'Register' && field(output, 'alreadyRegistered') !== true)
@@ -72,7 +68,7 @@ function outcomeMetrics(step: StepRef, event: StepEvent, output: unknown): void 
   else if (workflow === 'Deprovision' && state === 'Finalize') finished('TenantsDeprovisioned');
   else if (workflow === 'Migrate' && state === 'Record') finished('TenantsMigrated');
   else if (workflow === 'Rollout' && state === 'FinishWave' && field(output, 'halted') === true)
-    put('RolloutHalted', { workflow, blueprint });
+    putMetric('RolloutHalted', { workflow, blueprint });
   else if (workflow === 'Rollout' && state === 'NextWave' && field(output, 'action') === 'done') duration();
 }
 
@@ -91,19 +87,19 @@ export function stepMiddleware(step: StepRef): middy.MiddlewareObj<unknown, unkn
     before: (request) => {
       started.set(request, Date.now());
       const retryCount = Number(field(field(request.event, 'execution'), 'retryCount') ?? 0);
-      if (retryCount > 0) put('StepRetried', dimensions);
+      if (retryCount > 0) putMetric('StepRetried', dimensions);
       logger.info('step started', retryCount > 0 ? { retryCount } : {});
     },
     after: (request) => {
       const durationMs = elapsed(request);
-      put('StepDuration', dimensions, durationMs);
+      putMetric('StepDuration', dimensions, durationMs);
       outcomeMetrics(step, request.event as StepEvent, request.response);
       logger.info('step succeeded', { durationMs });
     },
     onError: (request) => {
       const durationMs = elapsed(request);
-      put('StepDuration', dimensions, durationMs);
-      put('StepFailed', dimensions);
+      putMetric('StepDuration', dimensions, durationMs);
+      putMetric('StepFailed', dimensions);
       const error = request.error;
       logger.error('step failed', {
         durationMs,

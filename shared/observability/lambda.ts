@@ -1,6 +1,6 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type middy from '@middy/core';
-import { logger } from './logger';
+import { logger, onLambda } from './logger';
 
 /**
  * The Powertools middleware every handler runs on Lambda, before its own: Logger's
@@ -16,8 +16,6 @@ import { logger } from './logger';
  */
 let tracer: Tracer | undefined;
 let loading: Promise<Tracer> | undefined;
-
-const onLambda = () => process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
 
 /** Clients made on Lambda before the tracer was loaded (at module scope): traced once it is. */
 const untraced: unknown[] = [];

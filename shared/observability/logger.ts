@@ -48,7 +48,8 @@ export function logContext(): LogContext {
   return context.getStore() ?? {};
 }
 
-const onLambda = (): boolean => process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+/** Whether this process is a Lambda function (the runtime sets its name), not the local engine. */
+export const onLambda = (): boolean => process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
 
 const SECRET_KEY = /pass(word)?|secret(?!arn)|token|credential|authorization|api_?key/i;
 /** A password hash as shared/templates/password.ts writes it, or the usual crypt(3) shapes. */

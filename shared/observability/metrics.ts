@@ -1,7 +1,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { scopedRuntime } from '../runtime';
 import { type DimensionsOf, METRICS, METRICS_NAMESPACE, type MetricName, type MetricUnit } from './catalog';
-import { logger } from './logger';
+import { logger, onLambda } from './logger';
 
 /** One data point, as the local engine counts it. */
 export interface MetricPoint {
@@ -80,7 +80,7 @@ export function putMetric<M extends MetricName>(name: M, dimensions: DimensionsO
       emf.clearMetrics();
       emf.clearDimensions();
     }
-    if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) process.stdout.write(`${document}\n`);
+    if (onLambda()) process.stdout.write(`${document}\n`);
     const point: MetricPoint = { name, unit: definition.unit, dimensions: ordered, value, emf: document };
     scopedRuntime()?.metrics?.record(point);
     for (const listener of listeners) listener(point);
