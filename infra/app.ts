@@ -15,11 +15,14 @@ if ((clusterArn === undefined) !== (secretArn === undefined)) {
   throw new Error('set the clusterArn and secretArn context values together, or neither');
 }
 const databaseName = context('databaseName');
+// `-c blueprints=<folder>` deploys your blueprints instead of the examples in shared/blueprints.
+const blueprints = context('blueprints');
 
 new TenantryStack(app, context('stackName') ?? 'Tenantry', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   database:
     clusterArn && secretArn ? { existing: { clusterArn, secretArn, databaseName } } : { databaseName },
+  blueprints,
 });
 Tags.of(app).add('project', 'tenantry');
 addComplianceChecks(app);

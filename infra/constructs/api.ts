@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -46,12 +46,18 @@ export interface TenantryApiProps {
   readonly rolloutStateMachine?: sfn.IStateMachine;
   /** @default - every route of shared/api/route-table.ts */
   readonly routes?: readonly ApiRoute[];
+  /**
+   * The blueprints every function's bundle carries (TenantryFunction `blueprintsDir`).
+   * @default - the blueprints shipped with Tenantry (shared/blueprints)
+   */
+  readonly blueprintsDir?: string;
 }
 
 /**
  * The HTTP API (API Gateway v2): one TenantryFunction per route, IAM authorization on every
  * route, access logs for the stage, and for each function exactly the Step Functions actions its
- * route needs, on the state machine or on its executions only.
+ * route needs, on the state machine or on its executions only. Its URL is `stage.url` (Tenantry
+ * outputs it as `ApiUrl`).
  */
 export class TenantryApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
@@ -90,6 +96,7 @@ export class TenantryApi extends Construct {
         entry: routeEntry(route),
         description: `API ${route.method} ${route.path}: ${route.summary}`,
         logRetention: retention,
+        blueprintsDir: props.blueprintsDir,
       });
       // A route that only reads the control schema acts as the reader login, which cannot write.
       if (route.database !== false) fn.useDatabase(props.database, route.readOnly ? 'reader' : 'owner');
@@ -129,8 +136,6 @@ export class TenantryApi extends Construct {
       functions[route.id] = fn;
     }
     this.functions = functions;
-
-    new CfnOutput(Stack.of(this), 'ApiUrl', { value: this.stage.url });
   }
 }
 

@@ -47,6 +47,12 @@ export interface TenantryDatabaseProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Retention of the VPC flow logs. @default logs.RetentionDays.ONE_MONTH */
   readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * The blueprints the setup function's bundle carries, like every TenantryFunction's (it reads
+   * none; the same folder everywhere keeps one rule). Allowed with `existing`.
+   * @default - the blueprints shipped with Tenantry (shared/blueprints)
+   */
+  readonly blueprintsDir?: string;
 }
 
 export const DEFAULT_DATABASE_NAME = 'tenantry';
@@ -59,6 +65,8 @@ export const loginUsername = (databaseName: string, login: DatabaseLogin): strin
 export const DATABASE_SETUP_ENTRY = 'functions/setup/database-users.ts';
 export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13;
 const ADMIN_USER = 'tenantry_admin';
+/** The props that do not shape a new cluster, so they go with `existing` too. */
+const NOT_SHAPING: ReadonlySet<string> = new Set(['existing', 'blueprintsDir']);
 const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z][A-Za-z0-9-]*$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
 
@@ -97,7 +105,7 @@ export class TenantryDatabase extends Construct {
     const { existing } = props;
     if (existing) {
       const shaping = Object.entries(props).filter(
-        ([key, value]) => key !== 'existing' && value !== undefined,
+        ([key, value]) => !NOT_SHAPING.has(key) && value !== undefined,
       );
       if (shaping.length > 0) {
         throw new Error(
@@ -120,7 +128,7 @@ export class TenantryDatabase extends Construct {
 
     this.ownerSecret = this.loginSecret('owner');
     this.readerSecret = this.loginSecret('reader');
-    ({ setup: this.setup, setupFunction: this.setupFunction } = this.setUpLogins());
+    ({ setup: this.setup, setupFunction: this.setupFunction } = this.setUpLogins(props.blueprintsDir));
   }
 
   /** The secret of a runtime login. */
@@ -204,7 +212,10 @@ export class TenantryDatabase extends Construct {
    * It runs again whenever the control SQL or the setup changes (`Fingerprint`), or a secret is
    * replaced. Delete leaves roles and data alone.
    */
-  private setUpLogins(): { setup: CustomResource; setupFunction: TenantryFunction } {
+  private setUpLogins(blueprintsDir: string | undefined): {
+    setup: CustomResource;
+    setupFunction: TenantryFunction;
+  } {
     const scope = new Construct(this, 'Logins');
     const setupFunction = new TenantryFunction(scope, 'Setup', {
       entry: DATABASE_SETUP_ENTRY,
@@ -212,6 +223,7 @@ export class TenantryDatabase extends Construct {
         'Deploy-time setup: the reader and owner database logins, the control schema owned by the owner',
       // A hand-over of thousands of tenant schemas, once; otherwise seconds.
       timeout: Duration.minutes(15),
+      blueprintsDir,
     });
     setupFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: [...DATA_API_ACTIONS], resources: [this.clusterArn] }),

@@ -56,6 +56,11 @@ export interface TenantryDeprovisioningProps {
   readonly scheduleGroupName?: string;
   /** How long a schedule that could not start its execution stays in the dead-letter queue (at most 14 days). @default Duration.days(14) */
   readonly scheduleDeadLetterRetention?: Duration;
+  /**
+   * The blueprints every function's bundle carries (TenantryFunction `blueprintsDir`).
+   * @default - the blueprints shipped with Tenantry (shared/blueprints)
+   */
+  readonly blueprintsDir?: string;
 }
 
 /**
@@ -100,6 +105,7 @@ export class TenantryDeprovisioning extends Construct {
       workflow: DEPROVISION_WORKFLOW,
       database: props.database,
       logRetention: props.logRetention,
+      blueprintsDir: props.blueprintsDir,
     });
     this.deprovisionStateMachine = this.workflow.stateMachine;
 

@@ -57,8 +57,12 @@ export interface MonitoredWorkflow {
 }
 
 export interface TenantryMonitoringProps {
-  /** Every workflow of shared/workflows.ts, as deployed: its state machine and its task functions. */
-  readonly workflows: Readonly<Record<WorkflowName, MonitoredWorkflow>>;
+  /**
+   * The workflows of shared/workflows.ts as deployed: each one's state machine and task functions.
+   * A workflow left out (the Rollout, when Tenantry leaves it out) gets no alarm and no widget;
+   * without the Rollout there is no `RolloutsHalted` alarm either.
+   */
+  readonly workflows: Readonly<Partial<Record<WorkflowName, MonitoredWorkflow>>>;
   /** Other functions, in named groups, each function by name (the API's routes, the reconciler). @default - none */
   readonly functions?: Readonly<Record<string, Readonly<Record<string, lambda.IFunction>>>>;
   /** The EventBridge Scheduler dead-letter queue: schedules that could not start their target. */
@@ -140,9 +144,9 @@ export class TenantryMonitoring extends Construct {
     this.alarmScope = new Construct(this, 'Alarms');
     this.alarms = this.created;
 
-    const workflows = Object.keys(WORKFLOWS) as WorkflowName[];
+    const workflows = (Object.keys(WORKFLOWS) as WorkflowName[]).filter((name) => props.workflows[name]);
     for (const name of workflows) {
-      const { stateMachine } = props.workflows[name];
+      const { stateMachine } = deployed(props.workflows, name);
       this.alarm(`${name}ExecutionsFailed`, {
         metric: stateMachine.metricFailed({ statistic: cw.Stats.SUM, period: ALARM_PERIOD }),
         threshold: ALARM_THRESHOLDS.executionsFailed,
@@ -158,7 +162,7 @@ export class TenantryMonitoring extends Construct {
     const groups: FunctionGroup[] = [
       ...workflows.map((name) => ({
         name,
-        functions: props.workflows[name].functions,
+        functions: deployed(props.workflows, name).functions,
         errorThreshold: ALARM_THRESHOLDS.stepFunctionErrors,
       })),
       ...Object.entries(props.functions ?? {}).map(([name, functions]) => ({
@@ -201,12 +205,14 @@ export class TenantryMonitoring extends Construct {
       description:
         'Data API calls are failing (the DataApiErrors metric, all error names together). The dashboard splits them by error.',
     });
-    this.alarm('RolloutsHalted', {
-      metric: insightsSum('RolloutHalted', 'Rollouts halted', { workflow: 'Rollout' }),
-      threshold: ALARM_THRESHOLDS.rolloutsHalted,
-      description:
-        'A rollout halted: a wave passed its failure tolerance, or the rollout failed. Resume or cancel it (GET /rollouts shows which).',
-    });
+    if (props.workflows.Rollout) {
+      this.alarm('RolloutsHalted', {
+        metric: insightsSum('RolloutHalted', 'Rollouts halted', { workflow: 'Rollout' }),
+        threshold: ALARM_THRESHOLDS.rolloutsHalted,
+        description:
+          'A rollout halted: a wave passed its failure tolerance, or the rollout failed. Resume or cancel it (GET /rollouts shows which).',
+      });
+    }
 
     this.dashboard = new cw.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? Stack.of(this).stackName,
@@ -294,7 +300,7 @@ export class TenantryMonitoring extends Construct {
     groups: readonly FunctionGroup[],
     cluster: string,
   ): void {
-    const quarter = 24 / workflows.length;
+    const quarter = 24 / Math.max(1, workflows.length);
     const d = this.dashboard;
     d.addWidgets(
       new cw.TextWidget({
@@ -315,7 +321,7 @@ export class TenantryMonitoring extends Construct {
 
     d.addWidgets(
       ...workflows.map((name) => {
-        const sm = props.workflows[name].stateMachine;
+        const sm = deployed(props.workflows, name).stateMachine;
         const sum = { statistic: cw.Stats.SUM, period: ALARM_PERIOD };
         return new cw.GraphWidget({
           title: `Executions: ${name}`,
@@ -369,7 +375,9 @@ export class TenantryMonitoring extends Construct {
 
     d.addWidgets(
       searchGraph('Failed runs by workflow and step', 'WorkflowFailed', cw.Stats.SUM, ALARM_PERIOD, 8),
-      searchGraph('Rollouts halted by blueprint', 'RolloutHalted', cw.Stats.SUM, ALARM_PERIOD, 8),
+      ...(props.workflows.Rollout
+        ? [searchGraph('Rollouts halted by blueprint', 'RolloutHalted', cw.Stats.SUM, ALARM_PERIOD, 8)]
+        : []),
       searchGraph('Data API errors by error', 'DataApiErrors', cw.Stats.SUM, ALARM_PERIOD, 8),
     );
     d.addWidgets(
@@ -422,6 +430,12 @@ export class TenantryMonitoring extends Construct {
       }),
     );
   }
+}
+
+function deployed(workflows: TenantryMonitoringProps['workflows'], name: WorkflowName): MonitoredWorkflow {
+  const workflow = workflows[name];
+  if (!workflow) throw new Error(`the ${name} workflow is not deployed`);
+  return workflow;
 }
 
 interface FunctionGroup {

@@ -26,6 +26,11 @@ export interface TenantryReconcilerProps {
   readonly repair?: boolean;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The blueprints every function's bundle carries (TenantryFunction `blueprintsDir`).
+   * @default - the blueprints shipped with Tenantry (shared/blueprints)
+   */
+  readonly blueprintsDir?: string;
 }
 
 /**
@@ -50,6 +55,7 @@ export class TenantryReconciler extends Construct {
       // A fleet of thousands: one catalog query per check and one DescribeExecution per busy tenant.
       timeout: Duration.minutes(5),
       logRetention: props.logRetention,
+      blueprintsDir: props.blueprintsDir,
       environment: { TENANTRY_RECONCILE_REPAIR: String(props.repair ?? true) },
     });
     this.function.useDatabase(props.database, 'owner');

@@ -1,11 +1,13 @@
-import { isAbsolute, join, relative } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { AssetStaging, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { BLUEPRINTS_DIR, CONTROL_SQL_DIR, LOCK_FILE, REPO_ROOT } from '../paths';
+import { checkBlueprintsDir } from '../blueprints';
+import { BLUEPRINTS_DIR, bundlingProject, CONTROL_SQL_DIR, REPO_ROOT } from '../paths';
 import type { DatabaseLogin, TenantryDatabase } from './database';
 
 /** The newest Node.js runtime aws-cdk-lib offers; cdk-nag's AwsSolutions-L1 accepts nothing older. */
@@ -20,12 +22,15 @@ export const DATA_API_ACTIONS = [
   'rds-data:RollbackTransaction',
 ] as const;
 
-/** Lets ESM bundles load the CommonJS dependencies that still call `require`. */
+/**
+ * Lets ESM bundles load the CommonJS dependencies that still call `require`. (`import.meta.filename`,
+ * not the URL: the package build rewrites every `import.meta.url` in the sources, local/bin/build.mjs.)
+ */
 const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.filename);";
 
 export interface TenantryFunctionProps {
-  /** The handler file, absolute or relative to the repository root. It exports `handler`. */
+  /** The handler file, absolute or relative to Tenantry's root (this repository, or the installed package). It exports `handler`. */
   readonly entry: string;
   /** What the function does, shown in the console. @default - no description */
   readonly description?: string;
@@ -39,16 +44,32 @@ export interface TenantryFunctionProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Extra environment variables; the database ones come from `useDatabase`. @default - none */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * The blueprints the bundle carries at `blueprints/`: a folder with one subfolder per blueprint,
+   * each with `blueprint.json` and `blueprint.lock.json` (checked at synth). A relative path
+   * resolves against the working directory. @default - the blueprints shipped with Tenantry (shared/blueprints)
+   */
+  readonly blueprintsDir?: string;
 }
 
 /**
  * The house Lambda: Node.js 24 on arm64, an ESM bundle with source maps, active X-Ray tracing,
  * JSON logs in its own log group with a retention, a role that starts with nothing but writing
- * to that log group, a copy of `shared/blueprints` at `<bundle>/blueprints/` and one of the control
- * schema's SQL (`shared/registry/sql`) at `<bundle>/sql/`.
+ * to that log group, a copy of the blueprints (`blueprintsDir`, by default `shared/blueprints`) at
+ * `<bundle>/blueprints/` and one of the control schema's SQL (`shared/registry/sql`) at `<bundle>/sql/`.
+ *
+ * The asset hash is the bundle's (NodejsFunction's AssetHashType.OUTPUT), copies included: a
+ * change in a blueprint changes the hash of every function that carries it.
  */
 export class TenantryFunction extends NodejsFunction {
+  /** The absolute path of the blueprints folder the bundle carries at `blueprints/`. */
+  public readonly blueprintsDir: string;
+
   constructor(scope: Construct, id: string, props: TenantryFunctionProps) {
+    const blueprintsDir = checkBlueprintsDir(props.blueprintsDir ?? BLUEPRINTS_DIR, 'blueprintsDir');
+    const project = bundlingProject();
+    // The project root as NodejsFunction finds it, wanted only to place a folder inside Docker's mount.
+    const projectRoot = () => project.projectRoot ?? lockFileFolder(process.cwd());
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
@@ -73,8 +94,7 @@ export class TenantryFunction extends NodejsFunction {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: LOCK_FILE,
+      ...project,
       bundling: {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
@@ -95,17 +115,23 @@ export class TenantryFunction extends NodejsFunction {
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) => {
             const copy = (dir: string, name: string) => {
-              const source = join(inputDir, relative(REPO_ROOT, dir));
+              const source = bundlingPath(inputDir, dir, projectRoot);
+              if (source === undefined) {
+                const why = `${dir} is outside the bundling project ${projectRoot()}, out of Docker's reach; install esbuild to bundle locally`;
+                return [`echo ${JSON.stringify(`tenantry: ${why}`)} >&2`, 'false'];
+              }
               const target = join(outputDir, name);
               return [`mkdir -p "${target}"`, `cp -R "${source}/." "${target}/"`];
             };
             // The control SQL is read at runtime like the blueprints: the files ship as they are,
             // so the checksums the database records are those of the files in the repository.
-            return [...copy(BLUEPRINTS_DIR, 'blueprints'), ...copy(CONTROL_SQL_DIR, 'sql')];
+            return [...copy(blueprintsDir, 'blueprints'), ...copy(CONTROL_SQL_DIR, 'sql')];
           },
         },
       },
     });
+
+    this.blueprintsDir = blueprintsDir;
 
     // Active tracing has just added its statement to the role's default policy.
     Validations.of(role.node.tryFindChild('DefaultPolicy') ?? role).acknowledge({
@@ -138,4 +164,26 @@ export class TenantryFunction extends NodejsFunction {
     this.node.addDependency(db.setup);
     return this;
   }
+}
+
+/** The lock files NodejsFunction looks for, in its order, when it is given none. */
+const LOCK_FILES = ['pnpm-lock.yaml', 'yarn.lock', 'bun.lockb', 'bun.lock', 'package-lock.json'];
+
+/** The nearest folder at or above `dir` with a lock file: the project root NodejsFunction picks. */
+function lockFileFolder(dir: string): string {
+  if (LOCK_FILES.some((file) => existsSync(join(dir, file)))) return dir;
+  const parent = dirname(dir);
+  return parent === dir ? process.cwd() : lockFileFolder(parent);
+}
+
+/**
+ * A folder on this machine as the bundling commands see it: as it is when esbuild runs locally
+ * (`inputDir` is then the project root itself), under the project root mounted at `/asset-input`
+ * when the bundling runs in Docker; undefined when Docker cannot see it (outside the project root).
+ */
+export function bundlingPath(inputDir: string, dir: string, projectRoot: () => string): string | undefined {
+  if (inputDir !== AssetStaging.BUNDLING_INPUT_DIR) return resolve(dir);
+  const inside = relative(projectRoot(), dir);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return undefined;
+  return posix.join(inputDir, ...inside.split(sep));
 }

@@ -17,6 +17,11 @@ export interface TenantryWorkflowProps {
   readonly logRetention?: logs.RetentionDays;
   /** The state machines of the workflows this one starts (`workflow.starts`), by workflow name. @default none */
   readonly stateMachines?: Readonly<Record<string, sfn.IStateMachine>>;
+  /**
+   * The blueprints every function's bundle carries (TenantryFunction `blueprintsDir`).
+   * @default - the blueprints shipped with Tenantry (shared/blueprints)
+   */
+  readonly blueprintsDir?: string;
 }
 
 /**
@@ -42,6 +47,7 @@ export class TenantryWorkflow extends Construct {
         description: `${workflow.name} ${task.state}: ${task.description}`,
         timeout: Duration.seconds(task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS),
         logRetention: retention,
+        blueprintsDir: props.blueprintsDir,
       }).useDatabase(database, 'owner');
     }
     this.functions = functions;

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DATA_API_ACTIONS, TENANTRY_RUNTIME } from '../../infra/constructs/tenantry-function';
-import { REPO_ROOT } from '../../infra/paths';
 import { API_ROUTES } from '../../shared/api/route-table';
 import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
 import { RETRYABLE_ERRORS } from '../../statemachine/retry';
@@ -19,6 +16,7 @@ import {
 } from '../../statemachine/steps';
 import {
   definitionParts,
+  documentedOutputs,
   logicalId,
   missingHandlers,
   roleStatements,
@@ -32,13 +30,6 @@ const EXISTING = {
   secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tenants-admin-AbC123',
   databaseName: 'control',
 };
-
-/** The outputs infra/README.md lists: the first column of the table under its "## Outputs". */
-function documentedOutputs(): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'infra', 'README.md'), 'utf8');
-  const section = readme.split(/^## /m).find((s) => s.startsWith('Outputs\n')) ?? '';
-  return [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1] ?? '').sort();
-}
 
 type Asl = { StartAt: string; TimeoutSeconds: number; States: Record<string, Record<string, unknown>> };
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,6 +10,9 @@ import { tempDir } from '../support/temp-dirs';
 /** The feature flags the CLI gives the app, so the tests synthesize what `cdk synth` does. */
 const CDK_CONTEXT = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: object })
   .context;
+
+/** Blueprints without lock files: test/fixtures/blueprints. */
+export const FIXTURE_BLUEPRINTS = join(REPO_ROOT, 'test', 'fixtures', 'blueprints');
 
 /** An app that skips bundling: fast, and stable asset hashes. Its output folder goes after the test file. */
 export function testApp(): App {
@@ -34,6 +37,29 @@ export function buildStack(props: TenantryStackProps = {}): Omit<Synthesized, 't
 export function synthStack(props: TenantryStackProps = {}): Synthesized {
   const { app, stack } = buildStack(props);
   return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** The outputs infra/README.md lists: the first column of the table under its "## Outputs". */
+export function documentedOutputs(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'infra', 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Outputs\n')) ?? '';
+  return [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1] ?? '').sort();
+}
+
+/**
+ * A user's blueprints folder: a copy of the test fixtures' (test/fixtures/blueprints), each with the
+ * `blueprint.lock.json` they lack (no locked version), in a temp folder of its own.
+ */
+export function userBlueprints(): string {
+  const dir = tempDir('tenantry-user-blueprints-');
+  cpSync(FIXTURE_BLUEPRINTS, dir, { recursive: true });
+  for (const name of readdirSync(dir)) {
+    writeFileSync(
+      join(dir, name, 'blueprint.lock.json'),
+      `${JSON.stringify({ blueprint: name, versions: {} })}\n`,
+    );
+  }
+  return dir;
 }
 
 /** Handler files the Provision workflow points at that are not in the repository (yet). */

@@ -40,7 +40,7 @@ describe('a TenantryFunction bundle', () => {
 
     // Run the bundle the way Lambda does: plain Node, ESM, no source tree beside it.
     const env = { ...process.env };
-    delete env.TENANTRY_BLUEPRINTS_DIR;
+    delete env.TENANTRY_BLUEPRINTS;
     const output = execFileSync(
       process.execPath,
       [
