@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import type { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
 import type { RouteId } from '../shared/api/route-table';
@@ -240,6 +240,26 @@ function filesAction<A extends unknown[]>(
   };
 }
 
+/**
+ * `--blueprints <dir>` (or TENANTRY_BLUEPRINTS): the folder every blueprint is read from, checked
+ * before the command opens anything. With --api the server's blueprints are used instead.
+ */
+function useBlueprintsFolder(cmd: Command): void {
+  const g = cmd.optsWithGlobals<{ api?: string; blueprints?: string }>();
+  if (g.blueprints !== undefined) {
+    if (g.api)
+      throw new UsageError(
+        '--blueprints names blueprints on this machine; with --api the server has its own',
+      );
+    process.env.TENANTRY_BLUEPRINTS = resolve(g.blueprints);
+  }
+  const dir = process.env.TENANTRY_BLUEPRINTS;
+  if (dir !== undefined && !g.api && !statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    const from = g.blueprints !== undefined ? '--blueprints' : 'TENANTRY_BLUEPRINTS';
+    throw new UsageError(`${from}: ${dir} is not a folder`);
+  }
+}
+
 /** A command that works on this checkout's files or database only, never through an API. */
 function localOnly(cmd: Command, why: string): void {
   if (cmd.optsWithGlobals<{ api?: string }>().api) throw new UsageError(`${cmd.name()} ${why}`);
@@ -416,6 +436,19 @@ async function getTenant(s: Session, tenantId: string): Promise<Tenant> {
 
 // ---- tenants ---------------------------------------------------------------------------------
 
+/** The blueprint when none is named: the only one in the blueprints folder, or the example school-erp. */
+function defaultBlueprint(s: Session): string {
+  // Through an API the server's blueprints count, and it is not asked: school-erp, as always.
+  if (apiFlag(s)) return 'school-erp';
+  const catalog = new BlueprintCatalog();
+  const names = catalog.names();
+  if (names.length === 1) return names[0] as string;
+  if (names.includes('school-erp')) return 'school-erp';
+  throw new UsageError(
+    `name the blueprint with --blueprint: ${catalog.root} holds ${names.length === 0 ? 'none' : names.join(', ')}`,
+  );
+}
+
 interface ProvisionFlags {
   blueprint?: string;
   template?: string;
@@ -432,7 +465,7 @@ async function provision(s: Session, tenantId: string, o: ProvisionFlags): Promi
   const labels = labelsFlag(o.label);
   // The admin's password is made here and shown once; the route hashes it before anything keeps it.
   const password = o.adminEmail ? generatePassword() : undefined;
-  const blueprint = o.template ? o.blueprint : (o.blueprint ?? 'school-erp');
+  const blueprint = o.template ? o.blueprint : (o.blueprint ?? defaultBlueprint(s));
   const body = {
     tenantId,
     displayName: o.name ?? tenantId,
@@ -1155,7 +1188,8 @@ Environment:
   DATABASE_URL              a Postgres server (postgres://user@host:5432/db); unset: embedded PGlite
   TENANTRY_DATA_DIR         embedded PGlite's folder (default .tenantry/pgdata)
   TENANTRY_BACKUP_DIR       where deprovisioning writes backups (default .tenantry/backups)
-  TENANTRY_BLUEPRINTS_DIR   the blueprint folders (default shared/blueprints)
+  TENANTRY_BLUEPRINTS       the folder of your blueprints, one folder each (as --blueprints; default
+                            the examples shipped in shared/blueprints)
   TENANTRY_LEASE_SECONDS    how long a run whose process died holds its tenant
   AWS_REGION, AWS_PROFILE   with --api at a deployed API: requests are SigV4-signed with the default
                             credential chain
@@ -1171,6 +1205,11 @@ function buildProgram(sessions: Sessions): Command {
     .description('Provision, inspect, migrate and deprovision schema-per-tenant PostgreSQL tenants')
     .option('--api <url>', 'talk to a deployed (SigV4-signed) or local (npm start) HTTP API instead')
     .option('--json', "print the command's API answer as JSON")
+    .option(
+      '--blueprints <dir>',
+      'the folder of your blueprints (default $TENANTRY_BLUEPRINTS, else the examples)',
+    )
+    .hook('preAction', (_, cmd) => useBlueprintsFolder(cmd))
     .exitOverride()
     .configureOutput({
       writeOut: (text) => out(text.replace(/\n$/, '')),
@@ -1189,7 +1228,10 @@ function buildProgram(sessions: Sessions): Command {
     .command('provision')
     .description('provision a tenant from a blueprint or a template, and wait for it (locally)')
     .argument('<tenant-id>', 'lowercase letters, digits and -')
-    .option('--blueprint <name>', "the blueprint (default school-erp, or the template's)")
+    .option(
+      '--blueprint <name>',
+      "the blueprint (default: the template's, or the only one in the blueprints folder, or school-erp)",
+    )
     .option('--template <name>', 'a template (tenantry template list)')
     .option('--admin-email <email>', "with a template that has an admin user: the admin's email")
     .option('--admin-name <name>', "the admin's name")
@@ -1326,6 +1368,19 @@ function buildProgram(sessions: Sessions): Command {
     .description('fleet counts, provisioning outcomes, and the metrics the local runs emitted (JSON)')
     .action(run(stats));
 
+  program
+    .command('serve')
+    .description('serve the HTTP API and the web console on this machine, until Ctrl-C')
+    .option('--port <port>', 'the port (default $PORT, else 3000)')
+    .option('--host <host>', 'the address to listen on (default $HOST, else 127.0.0.1)')
+    .action(async (o: { port?: string; host?: string }, cmd: Command) => {
+      localOnly(cmd, "serves this machine's database: run it without --api");
+      const port = wholeNumber('port', o.port ?? process.env.PORT) ?? 3000;
+      const host = o.host ?? process.env.HOST;
+      const { serveLocal } = await import('./server');
+      await (await serveLocal({ port, ...(host ? { host } : {}) })).closed;
+    });
+
   const rollout = program
     .command('rollout')
     .description('migrate a blueprint fleet to a newer version in waves, canary first');
@@ -1439,7 +1494,7 @@ function buildProgram(sessions: Sessions): Command {
     .action(files((o, name: string) => blueprintLock(o, name)));
   blueprint
     .command('import')
-    .description('make a plain-SQL pg_dump into a blueprint (in TENANTRY_BLUEPRINTS_DIR)')
+    .description('make a plain-SQL pg_dump into a blueprint (in TENANTRY_BLUEPRINTS)')
     .argument('<dump.sql>')
     .requiredOption('--name <name>', "the new blueprint's name")
     .option('--data', 'keep the rows as seed data')

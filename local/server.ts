@@ -245,21 +245,32 @@ export function openApiText(): string {
   return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
 }
 
-async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--write-openapi')) {
-    writeFileSync(OPENAPI_FILE, openApiText());
-    // In the layout the linter wants; the drift test compares the JSON, not the text.
-    spawnSync(resolve(ROOT, 'node_modules/.bin/biome'), ['format', '--write', OPENAPI_FILE], {
-      stdio: 'ignore',
-    });
-    console.log(`wrote ${OPENAPI_FILE}`);
-    return;
-  }
+export interface LocalServeOptions {
+  /** @default 3000 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+}
+
+export interface LocalServe {
+  readonly url: string;
+  /** Resolves once SIGINT or SIGTERM has closed the server and the database. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * The local API and web console on the database the environment names (DATABASE_URL, else
+ * embedded PGlite), until SIGINT or SIGTERM: `npm start` and `tenantry serve`.
+ */
+export async function serveLocal(options: LocalServeOptions = {}): Promise<LocalServe> {
   // The web console, built again when its sources are newer than the build (npm ci built it once).
-  const { ensureConsoleBuilt } = await import('./console/build.mjs');
-  await ensureConsoleBuilt().catch((error: unknown) =>
-    console.error(`tenantry api: the web console could not be built: ${(error as Error).message}`),
-  );
+  // The prebuilt CLI and the installed package carry it built, without the tools to build it.
+  if (process.env.TENANTRY_PREBUILT !== 'dist') {
+    const { ensureConsoleBuilt } = await import('./console/build.mjs');
+    await ensureConsoleBuilt().catch((error: unknown) =>
+      console.error(`tenantry api: the web console could not be built: ${(error as Error).message}`),
+    );
+  }
   const config = databaseConfigFromEnv();
   const db = await openDatabase(config);
   const report = (r: RecoveredRun) =>
@@ -273,19 +284,40 @@ async function main(argv: string[]): Promise<void> {
   const api = await startApiServer({
     db,
     onRecovered: report,
-    port: Number(process.env.PORT ?? 3000),
-    host: process.env.HOST ?? '127.0.0.1',
+    port: options.port ?? 3000,
+    host: options.host ?? '127.0.0.1',
   });
   console.log(`Tenantry API on ${api.url} (${config.kind}); try: curl ${api.url}/stats`);
   console.log(`Web console on ${api.url}/`);
-  const shutdown = () => {
-    void api
-      .close()
-      .then(() => db.close())
-      .finally(() => process.exit(0));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  const closed = new Promise<void>((done) => {
+    const shutdown = () => {
+      void api
+        .close()
+        .then(() => db.close())
+        .finally(done);
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  return { url: api.url, closed };
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--write-openapi')) {
+    writeFileSync(OPENAPI_FILE, openApiText());
+    // In the layout the linter wants; the drift test compares the JSON, not the text.
+    spawnSync(resolve(ROOT, 'node_modules/.bin/biome'), ['format', '--write', OPENAPI_FILE], {
+      stdio: 'ignore',
+    });
+    console.log(`wrote ${OPENAPI_FILE}`);
+    return;
+  }
+  const served = await serveLocal({
+    port: Number(process.env.PORT ?? 3000),
+    ...(process.env.HOST ? { host: process.env.HOST } : {}),
+  });
+  await served.closed;
+  process.exit(0);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

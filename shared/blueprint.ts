@@ -404,7 +404,7 @@ export function loadBlueprintFrom(dir: string): Blueprint {
 
 /** Where blueprints live: beside this file in the source tree, `./blueprints/` inside a Lambda bundle. */
 export function defaultBlueprintsDir(): string {
-  return process.env.TENANTRY_BLUEPRINTS_DIR ?? fileURLToPath(new URL('./blueprints/', import.meta.url));
+  return process.env.TENANTRY_BLUEPRINTS ?? fileURLToPath(new URL('./blueprints/', import.meta.url));
 }
 
 export type BlueprintListing =

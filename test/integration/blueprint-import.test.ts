@@ -36,12 +36,12 @@ const FIXTURES = ['legacy-pg96', 'modern-pg16'] as const;
 const DUMP_ROLES = /role "(legacy_owner|legacy_reporting|app_owner|app_reader)" does not exist/;
 
 const root = { dir: '' };
-const saved = process.env.TENANTRY_BLUEPRINTS_DIR;
+const saved = process.env.TENANTRY_BLUEPRINTS;
 const reports: Record<string, string> = {};
 
 beforeAll(async () => {
   root.dir = tempDir('import-blueprints-');
-  process.env.TENANTRY_BLUEPRINTS_DIR = root.dir;
+  process.env.TENANTRY_BLUEPRINTS = root.dir;
   for (const name of FIXTURES) {
     const imported = await cli('blueprint', 'import', join(DUMPS, `${name}.sql`), '--name', name, '--data');
     expect(imported.err).toBe('');
@@ -63,8 +63,8 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS_DIR;
-  else process.env.TENANTRY_BLUEPRINTS_DIR = saved;
+  if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS;
+  else process.env.TENANTRY_BLUEPRINTS = saved;
 });
 
 it('the import reports every change and warning at once, with dump lines', () => {

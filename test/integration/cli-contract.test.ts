@@ -142,9 +142,9 @@ function overHttp(): Mode {
   suiteBackupDir('tenantry-cli-contract-backups-');
   let t: TestDatabase | undefined;
   let api: ApiServer | undefined;
-  const saved = process.env.TENANTRY_BLUEPRINTS_DIR;
+  const saved = process.env.TENANTRY_BLUEPRINTS;
   beforeAll(async () => {
-    process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+    process.env.TENANTRY_BLUEPRINTS = sandbox.root;
     // On a Postgres server when there is one (DATABASE_URL): the read-only routes as the reader role.
     const backend = testBackends().find((b) => b.name === 'postgres') ?? testBackends()[0];
     t = await backend?.open();
@@ -159,8 +159,8 @@ function overHttp(): Mode {
   afterAll(async () => {
     await api?.close();
     await t?.close();
-    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS_DIR;
-    else process.env.TENANTRY_BLUEPRINTS_DIR = saved;
+    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS;
+    else process.env.TENANTRY_BLUEPRINTS = saved;
     sandbox.dispose();
   });
   return {
@@ -307,6 +307,12 @@ describe.each([
         err: 'tenantry: blueprint works on the files of this checkout: run it without --api',
       });
       expect((await mode.run('reconcile')).code).toBe(2);
+      expect((await mode.run('serve')).code).toBe(2);
+      // The server's blueprints are its own: a folder on this machine cannot be named.
+      expect(await mode.run('--blueprints', '.', 'list')).toMatchObject({
+        code: 2,
+        err: 'tenantry: --blueprints names blueprints on this machine; with --api the server has its own',
+      });
       // The reconciler has not run against this API's database: nothing to show.
       expect((await mode.run('reconciliation')).code).toBe(3);
     }

@@ -176,7 +176,7 @@ describe.runIf(serverUrl())('kill -9 in the middle of a run, on the Postgres ser
       for (const tenantId of ['cm-apply', 'cm-record'])
         expect((await provision(engine, tenantId, 'docex')).record.status).toBe('SUCCEEDED');
       await addDocexVersion(db, sandbox, catalog, '0002_priority_and_notes.sql', DOCEX_V2);
-      const withV2 = { ...env, TENANTRY_BLUEPRINTS_DIR: sandbox.root };
+      const withV2 = { ...env, TENANTRY_BLUEPRINTS: sandbox.root };
       for (const point of ['ApplyMigrations', 'Record']) {
         const tenantId = `cm-${point === 'Record' ? 'record' : 'apply'}`;
         const cli = new TsxProcess('local/cli.ts', ['migrate', tenantId], {

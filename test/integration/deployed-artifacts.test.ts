@@ -155,8 +155,8 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
       process.env[key] = value;
     }
     // The source tree's blueprints must not stand in for the ones each bundle carries.
-    saved.set('TENANTRY_BLUEPRINTS_DIR', process.env.TENANTRY_BLUEPRINTS_DIR);
-    delete process.env.TENANTRY_BLUEPRINTS_DIR;
+    saved.set('TENANTRY_BLUEPRINTS', process.env.TENANTRY_BLUEPRINTS);
+    delete process.env.TENANTRY_BLUEPRINTS;
 
     db = dataApi.connect();
     // The control schema first, so a fault aimed at a step's call cannot hit its definition.
@@ -270,7 +270,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     const sandbox = blueprintSandbox();
     try {
       await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
-      process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+      process.env.TENANTRY_BLUEPRINTS = sandbox.root;
       const migrated = await (
         await engine.start(MIGRATE, 'bundled-mig', { tenantId: 'bundled-mig', requestedBy: 'test' })
       ).done;
@@ -283,7 +283,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
       expect(again).toMatchObject({ status: 'FAILED', error: 'TenantStateError' });
       expect(await getTenant(db, 'bundled-mig')).toMatchObject({ status: 'active', blueprintVersion: 2 });
     } finally {
-      delete process.env.TENANTRY_BLUEPRINTS_DIR;
+      delete process.env.TENANTRY_BLUEPRINTS;
       sandbox.dispose();
     }
   });
@@ -295,7 +295,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
     const sandbox = blueprintSandbox();
     try {
       await addDocexVersion(db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
-      process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+      process.env.TENANTRY_BLUEPRINTS = sandbox.root;
       const record = await (
         await engine.start(ROLLOUT, 'r-bundled', {
           rolloutId: 'r-bundled',
@@ -327,7 +327,7 @@ describe('the synthesized workflows with their bundled handlers, on the Data API
       );
       expect(children).toEqual([{ status: 'SUCCEEDED', n: 3 }]);
     } finally {
-      delete process.env.TENANTRY_BLUEPRINTS_DIR;
+      delete process.env.TENANTRY_BLUEPRINTS;
       sandbox.dispose();
     }
   });

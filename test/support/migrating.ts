@@ -63,18 +63,18 @@ export function expectSteps(
 
 /**
  * For a suite that runs the CLI in process on its embedded database (embeddedCliFolder): a
- * blueprint sandbox the CLI reads (TENANTRY_BLUEPRINTS_DIR), and `addDocexVersion` locking a new
+ * blueprint sandbox the CLI reads (TENANTRY_BLUEPRINTS), and `addDocexVersion` locking a new
  * docex version in it against that database.
  */
 export function cliBlueprintSandbox() {
   const sandbox = blueprintSandbox();
-  const saved = process.env.TENANTRY_BLUEPRINTS_DIR;
+  const saved = process.env.TENANTRY_BLUEPRINTS;
   beforeAll(() => {
-    process.env.TENANTRY_BLUEPRINTS_DIR = sandbox.root;
+    process.env.TENANTRY_BLUEPRINTS = sandbox.root;
   });
   afterAll(() => {
-    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS_DIR;
-    else process.env.TENANTRY_BLUEPRINTS_DIR = saved;
+    if (saved === undefined) delete process.env.TENANTRY_BLUEPRINTS;
+    else process.env.TENANTRY_BLUEPRINTS = saved;
     sandbox.dispose();
   });
   return {
