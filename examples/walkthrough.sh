@@ -88,7 +88,7 @@ expect 202 curl -s -X POST $API/tenants -H 'content-type: application/json' \
 check "b.started === false && b.executionName === '$EXEC'" 'the same execution again'
 finished "$EXEC" SUCCEEDED
 
-# The run's steps and raw history, the tenant, its labels, a drift check and its audit trail.
+# The run's steps and raw history, the tenant, its labels and domain, a drift check and its audit trail.
 expect 200 curl -s $API/executions/$EXEC
 check 'b.steps.every((s) => s.status === "succeeded" || s.status === "skipped")' 'every step succeeded or skipped'
 expect 200 curl -s "$API/executions/$EXEC/history?limit=50"
@@ -100,6 +100,10 @@ check 'b.status === "active" && b.blueprint === "docex"' 'globex active on docex
 expect 200 curl -s $API/tenants/globex/executions
 expect 200 curl -s -X PUT $API/tenants/globex/labels -H 'content-type: application/json' -d '{"labels":{"tier":"gold"}}'
 check 'b.labels.tier === "gold"' 'the label tier=gold'
+expect 200 curl -s -X PUT $API/tenants/globex/domains -H 'content-type: application/json' -d '{"domains":["globex.example.com"]}'
+check 'b.domains.join() === "globex.example.com"' 'the domain globex.example.com'
+expect 200 curl -s "$API/resolve?host=Globex.Example.com"
+check 'b.tenantId === "globex" && b.schema === "tenant_globex" && b.status === "active"' 'the host resolves to globex'
 expect 200 curl -s $API/tenants/globex/drift
 check 'b.drifted === false' 'no drift'
 expect 200 curl -s "$API/tenants/globex/audit?limit=20"
@@ -129,10 +133,11 @@ expect 202 curl -s -X POST $API/tenants/globex/deprovision -H 'content-type: app
 finished "$(json b.executionName)" SUCCEEDED
 expect 200 curl -s $API/tenants/globex
 check 'b.status === "deprovisioned" && b.backupLocation !== null' 'globex deprovisioned, with a backup'
+expect 410 curl -s "$API/resolve?host=globex.example.com"
 expect 202 curl -s -X POST $API/tenants/globex/restore
 finished "$(json b.executionName)" SUCCEEDED
 expect 200 curl -s $API/tenants/globex
-check 'b.status === "active" && b.labels.tier === "gold"' 'globex active again, labels kept'
+check 'b.status === "active" && b.labels.tier === "gold" && b.domains.join() === "globex.example.com"' 'globex active again, labels and domain kept'
 
 # Templates: create one from examples/template.json, provision from it, update it (version 2: the
 # tenant keeps version 1), then archive and delete it (refused before the archive: a tenant uses it).

@@ -1,5 +1,6 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { type RouteId, routeById, routePath } from '../shared/api/route-table';
+import { parseJsonExact } from '../shared/json';
 
 export interface ApiResponse<T = unknown> {
   readonly status: number;
@@ -83,7 +84,8 @@ export class ApiClient {
     const raw = await res.text();
     let parsed: unknown = raw;
     try {
-      parsed = raw ? JSON.parse(raw) : null;
+      // Exactly: a number past 2^53 (a tenant's limits) stays as written, and prints back so.
+      parsed = raw ? parseJsonExact(raw) : null;
     } catch {
       // not JSON: keep the text
     }

@@ -41,6 +41,7 @@ import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
 import { generatePassword } from '../shared/templates/password';
 import { auditQuery, printAudit, printReconciliation } from './audit-cli';
+import { domainsArgs, printDomains, valueText } from './domains-cli';
 import { LocalEngine } from './engine';
 import { labelsArgs, printLabels } from './labels-cli';
 import { recoverExpiredRuns } from './recovery';
@@ -260,6 +261,15 @@ function useBlueprintsFolder(cmd: Command): void {
   }
 }
 
+/** `serve --port`: a TCP port, 0 for any free one (printed); 3000 when not given. */
+function portNumber(text: string | undefined): number {
+  if (text === undefined) return 3000;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65_535)
+    throw new UsageError(`--port takes a port number from 0 (any free one) to 65535, not '${text}'`);
+  return n;
+}
+
 /** A command that works on this checkout's files or database only, never through an API. */
 function localOnly(cmd: Command, why: string): void {
   if (cmd.optsWithGlobals<{ api?: string }>().api) throw new UsageError(`${cmd.name()} ${why}`);
@@ -457,6 +467,7 @@ interface ProvisionFlags {
   name?: string;
   requestedBy?: string;
   label?: string;
+  domain?: string[];
   watch?: boolean;
 }
 
@@ -475,6 +486,7 @@ async function provision(s: Session, tenantId: string, o: ProvisionFlags): Promi
       ? { adminUser: { email: o.adminEmail, ...(o.adminName ? { name: o.adminName } : {}), password } }
       : {}),
     ...(labels ? { labels } : {}),
+    ...(o.domain && o.domain.length > 0 ? { domains: o.domain } : {}),
     requestedBy: o.requestedBy ?? process.env.USER ?? 'cli',
   };
   if (!s.json)
@@ -621,6 +633,18 @@ async function status(s: Session, tenantId: string): Promise<number> {
   out(`  requested by ${tenant.requestedBy}, updated ${tenant.updatedAt}`);
   const labels = Object.entries(tenant.labels);
   if (labels.length > 0) out(`  labels ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (tenant.domains.length > 0) out(`  domains ${tenant.domains.join(', ')}`);
+  if (tenant.templateId)
+    out(
+      `  template ${tenant.templateName ?? tenant.templateId} v${tenant.templateVersion} (${tenant.templateId})`,
+    );
+  for (const [what, values] of [
+    ['settings', tenant.settings],
+    ['limits', tenant.limits],
+  ] as const) {
+    const pairs = Object.entries(values);
+    if (pairs.length > 0) out(`  ${what} ${pairs.map(([k, v]) => `${k}=${valueText(v)}`).join(', ')}`);
+  }
   if (tenant.failedStep) out(`  failed at ${tenant.failedStep}: ${JSON.stringify(tenant.lastError)}`);
   if (tenant.driftCheckedAt) {
     const d = tenant.drift;
@@ -766,6 +790,21 @@ async function labels(
     : await getTenant(s, tenantId);
   if (s.json) printJson(tenant);
   else printLabels(tenant.tenantId, tenant.labels);
+  return EXIT.ok;
+}
+
+async function domains(
+  s: Session,
+  tenantId: string,
+  hosts: string[],
+  o: { clear?: boolean },
+): Promise<number> {
+  const next = domainsArgs(hosts, o.clear === true);
+  const tenant = next
+    ? ok<Tenant>(await s.t.call('SetTenantDomains', { params: { tenantId }, body: { domains: next } }))
+    : await getTenant(s, tenantId);
+  if (s.json) printJson(tenant);
+  else printDomains(tenant.tenantId, tenant.domains);
   return EXIT.ok;
 }
 
@@ -1200,6 +1239,11 @@ function collect(value: string, previous: string | undefined): string {
   return previous ? `${previous},${value}` : value;
 }
 
+/** A flag given again and again, as the list of its values. */
+function collectList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function buildProgram(sessions: Sessions): Command {
   const program = new Command('tenantry')
     .description('Provision, inspect, migrate and deprovision schema-per-tenant PostgreSQL tenants')
@@ -1238,6 +1282,11 @@ function buildProgram(sessions: Sessions): Command {
     .option('--name <display-name>', 'the display name (default the tenant id)')
     .option('--requested-by <who>', 'who asked for it (default $USER)')
     .option('--label <key=value,...>', 'labels (a rollout selects by them); may be given again', collect)
+    .option(
+      '--domain <host>',
+      'a host that resolves to the tenant (GET /resolve); may be given again',
+      collectList,
+    )
     .option(watch, watchText)
     .addHelpText('after', '\nThe same request again answers with the same execution (idempotent).')
     .action(run(provision));
@@ -1319,6 +1368,14 @@ function buildProgram(sessions: Sessions): Command {
     .action(run(labels));
 
   program
+    .command('domains')
+    .description("replace a tenant's domains, the hosts that resolve to it (none given: show them)")
+    .argument('<tenant-id>')
+    .argument('[host...]', 'every host the tenant holds from now on (a host another tenant holds: exit 4)')
+    .option('--clear', 'remove every domain')
+    .action(run(domains));
+
+  program
     .command('audit')
     .description('the audit trail (of one tenant, or of all), newest first')
     .argument('[tenant-id]')
@@ -1371,11 +1428,11 @@ function buildProgram(sessions: Sessions): Command {
   program
     .command('serve')
     .description('serve the HTTP API and the web console on this machine, until Ctrl-C')
-    .option('--port <port>', 'the port (default $PORT, else 3000)')
+    .option('--port <port>', 'the port (default $PORT, else 3000; 0: any free port)')
     .option('--host <host>', 'the address to listen on (default $HOST, else 127.0.0.1)')
     .action(async (o: { port?: string; host?: string }, cmd: Command) => {
       localOnly(cmd, "serves this machine's database: run it without --api");
-      const port = wholeNumber('port', o.port ?? process.env.PORT) ?? 3000;
+      const port = portNumber(o.port ?? process.env.PORT);
       const host = o.host ?? process.env.HOST;
       const { serveLocal } = await import('./server');
       await (await serveLocal({ port, ...(host ? { host } : {}) })).closed;

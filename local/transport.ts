@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { type ApiRoute, type RouteId, routeById, routePath } from '../shared/api/route-table';
+import { parseJsonExact } from '../shared/json';
 import type { SqlClient } from '../shared/sql/port';
 import { ApiClient, type ApiClientOptions, type ApiResponse } from './api-client';
 import type { LocalEngineOptions } from './engine';
@@ -115,7 +116,7 @@ export class InProcessTransport implements Transport {
     });
     const result = await invokeRoute(this.scopes, route, event);
     const text = result.body ?? '';
-    return { status: result.statusCode ?? 200, body: (text ? JSON.parse(text) : null) as T };
+    return { status: result.statusCode ?? 200, body: (text ? parseJsonExact(text) : null) as T };
   }
 
   runsHere(execution: string): boolean {

@@ -44,7 +44,8 @@ async function runAt(tx: SqlTransaction, file: string, stmt: SplitStatement): Pr
  * this version. The routines are secured as SyncTables secures a tenant's, by the same control
  * function (secure_routines.sql, hence the control schema): an undeclared SECURITY DEFINER, or a
  * declaration that names no SECURITY DEFINER routine, is a BlueprintError. Leaves nothing behind:
- * the scratch schema and a definer role made for it go with the rolled-back transaction.
+ * the scratch schema and the role made for it (the owner of its declared SECURITY DEFINER routines,
+ * as a tenant's role is) go with the rolled-back transaction.
  */
 export async function computeBlueprintLock(
   db: SqlClient,
@@ -111,7 +112,7 @@ export function writeBlueprintLock(blueprint: Blueprint, entry: BlueprintLockVer
 const ROUTINE_ACTIONS: Readonly<Record<RoutineReport['action'], string>> = {
   pinned: 'pinned: search_path = <tenant schema>, pg_temp',
   'from-current': 'kept: search_path FROM CURRENT (the tenant schema)',
-  definer: "declared SECURITY DEFINER: pinned, owned by the tenant's definer role",
+  definer: "declared SECURITY DEFINER: pinned, owned by the tenant's role",
   skipped: 'left as it is: not sql or plpgsql',
 };
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { BlueprintError, ValidationError } from './errors';
 import { assertIdentifier } from './identifiers';
+import { parseJsonExact } from './json';
 import { codeOnly, type SqlToken, splitSqlStatements, tokenize } from './sql/split';
 
 /**
@@ -259,20 +260,7 @@ function readJson(path: string, exact = false): unknown {
   }
 }
 
-const { rawJSON } = JSON as unknown as { rawJSON(text: string): unknown };
-
-/**
- * JSON.parse that keeps every number exactly as written: a number JavaScript cannot hold as
- * written (a bigint, a 30-digit numeric, 1.50) stays raw JSON text, which JSON.stringify writes
- * back unchanged. Seed values reach Postgres as the text in seed.json.
- */
-export function parseJsonExact(text: string): unknown {
-  return JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
-    typeof value === 'number' && context?.source !== undefined && String(value) !== context.source
-      ? rawJSON(context.source)
-      : value,
-  );
-}
+export { parseJsonExact };
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const result = schema.safeParse(value);

@@ -20,10 +20,12 @@ import type { SqlExecutor } from './sql/port';
  * - `enum e (...)`, `domain d ...`, `type t (<attributes>)`, `range r ...`
  * - `grant <object>@<grantee> <privileges>`: only where an ACL differs from what the object got
  *   when it was created (its owner's default, plus the owner's ALTER DEFAULT PRIVILEGES): a
- *   granted privilege, or `-PRIVILEGE` for one revoked. The owner reads `<owner>`, the schema's definer role
- *   (secure_routines.sql) `<definer>` and the tenant
+ *   granted privilege, or `-PRIVILEGE` for one revoked. The owner reads `<owner>` and the tenant
  *   schema `<schema>`, whoever provisions (postgres on PGlite, another role on a server, the Data
- *   API's). MAINTAIN (Postgres 17+) is left out so that an 18 lock verifies on 15.
+ *   API's). MAINTAIN (Postgres 17+) is left out so that an 18 lock verifies on 15. The grants to the
+ *   schema's own role (tenant_role.sql) are left out too: Tenantry makes them at each migration run
+ *   (grant_tenant_role.sql), the blueprint cannot (it may not GRANT), and a lock's scratch schema
+ *   has such a role only when the blueprint declares SECURITY DEFINER routines.
  *
  * Read in one statement that never scans a whole catalog: it starts from the schema's OID, finds
  * the schema's objects through pg_depend's index on the referenced object (each table, view,
@@ -255,36 +257,53 @@ export interface CatalogFingerprint {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/**
- * The schema's definer role as a grantee (secure_routines.sql, definer_role.sql): its name is the
- * schema's first 40 bytes, `_definer_` and a hash of the database and the schema, so it differs
- * between tenants, databases and the lock's scratch schema. It reads `<definer>`.
- */
-function definerRole(schema: string): RegExp {
-  return new RegExp(`(?<=@)"?${escapeRegExp(definerPrefix(schema))}_definer_[0-9a-f]{8}"?(?= )`, 'g');
+/** The schema's name cut to at most `bytes` bytes, as the roles' names cut it. */
+function bytePrefix(schema: string, bytes: number): string {
+  let prefix = schema;
+  while (Buffer.byteLength(prefix) > bytes) prefix = prefix.slice(0, -1);
+  return prefix;
 }
 
-function definerPrefix(schema: string): string {
-  let prefix = schema;
-  while (Buffer.byteLength(prefix) > 40) prefix = prefix.slice(0, -1);
-  return prefix;
+/**
+ * A `grant` line (as read, before normalising) whose grantee is the schema's own role: its tenant
+ * role (tenant_role.sql: the schema's first 48 bytes, `_role_` and a hash of the database and the
+ * schema, so it differs between tenants, databases and the lock's scratch schema), or a definer
+ * role left from release 8 and before (40 bytes, `_definer_`, renamed to the tenant role by control
+ * migration 0018). Such lines are not part of the catalog.
+ */
+function tenantRoleGrant(schema: string): RegExp {
+  const role = `(?:${escapeRegExp(bytePrefix(schema, 48))}_role_|${escapeRegExp(bytePrefix(schema, 40))}_definer_)`;
+  return new RegExp(`^grant .*@"?${role}[0-9a-f]{8}"? `);
+}
+
+/** What a lock made before release 9 wrote for a grant to the schema's definer role. */
+const DEFINER_GRANT = /^grant .*@<definer> /;
+
+/**
+ * A lock entry as the catalog reads today: a lock made before release 9 lists the grants to the
+ * schema's definer role (`grant t@<definer> ...`), which are no longer part of the catalog; they
+ * are left out, and the fingerprint is computed again over the lines that remain.
+ */
+export function withoutDefinerGrants<
+  T extends { readonly fingerprint: string; readonly objects: readonly string[] },
+>(lock: T): T {
+  if (!lock.objects.some((line) => DEFINER_GRANT.test(line))) return lock;
+  const objects = lock.objects.filter((line) => !DEFINER_GRANT.test(line));
+  return { ...lock, objects, fingerprint: fingerprintOf(objects) };
 }
 
 /** Normalises one schema's lines; its patterns are built once per catalog read, not per line. */
 function normaliser(schema: string): (line: string) => string {
   const name = escapeRegExp(schema);
-  const definer = definerRole(schema);
   // The schema named as a value, as in a function's `SET search_path = <schema>, pg_temp`.
   const asValue = new RegExp(`(?<=[=,] ?)(?:"${name}"|${name})(?=,|$| )`, 'g');
   const quoted = `"${schema}".`;
   const plain = `${schema}.`;
-  // Every replacement below needs the schema's name, or the definer role's prefix of it, in the
-  // line: most lines have neither, and skip the patterns.
-  const prefix = definerPrefix(schema);
+  // Every replacement below needs the schema's name in the line: most lines do not have it, and
+  // skip the patterns.
   return (line) => {
-    const named = line.includes(prefix)
+    const named = line.includes(schema)
       ? line
-          .replace(definer, '<definer>')
           // Names of objects in the schema itself print qualified unless the schema is on search_path.
           .replaceAll(quoted, '')
           .replaceAll(plain, '')
@@ -356,7 +375,9 @@ export async function readCatalog(db: SqlExecutor, schema: string): Promise<Cata
     { prepare: 'tenantry_catalog' },
   );
   const normalise = normaliser(schema);
+  const ownRole = tenantRoleGrant(schema);
   const objects = rows
+    .filter((r) => !(r.line.startsWith('grant ') && ownRole.test(r.line)))
     .map((r) => {
       const line = normalise(r.line);
       if (r.body === null) return line;

@@ -27,6 +27,10 @@ export const ERROR_CATALOGUE = {
   SchemaNameTakenError: { status: 409 },
   TenantStateError: { status: 409, sqlstates: ['TY007'] },
   TenantBusyError: { status: 409, sqlstates: ['TY001'] },
+  // TY010: a domain another tenant holds (take_domains.sql); DETAIL is the field naming it.
+  DomainTakenError: { status: 409, sqlstates: ['TY010'] },
+  // GET /resolve: the tenant exists no longer, for an application (disabled, deprovisioned, ...).
+  TenantGoneError: { status: 410 },
   TransientDatabaseError: { status: 503, retryable: true },
   // TY900: a write to an append-only or immutable control table, a bug wherever it comes from.
   DatabaseError: { status: 500, sqlstates: ['TY900'] },
@@ -185,6 +189,25 @@ export class TenantBusyError extends ConflictError {
       ...options,
     });
   }
+}
+
+/**
+ * A domain (a host name) that another tenant holds: a host maps to one tenant at a time. Its
+ * field names the entry of the request that asked for it (`domains.2`).
+ */
+export class DomainTakenError extends ConflictError {
+  override readonly name: ErrorName = 'DomainTakenError';
+  constructor(message: string, options?: TenantryErrorOptions) {
+    super(message, { field: 'domains', ...options });
+  }
+}
+
+/**
+ * The tenant is known but gone for an application (GET /resolve answers 410): disabled, being
+ * deprovisioned or deprovisioned. The message says which.
+ */
+export class TenantGoneError extends TenantryError {
+  override readonly name: ErrorName = 'TenantGoneError';
 }
 
 /** A fault that may go away by itself: the workflow retries these, and only these. */

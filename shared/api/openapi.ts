@@ -120,5 +120,6 @@ const PROBLEM_TEXT: Readonly<Record<number, string>> = {
   400: 'Invalid input (a NUL or invalid Unicode anywhere included): every invalid field and why',
   404: 'Not found',
   409: 'Conflict with the tenant or execution as it is',
+  410: 'Gone: the tenant is disabled, being deprovisioned or deprovisioned (the detail says which)',
   413: `Request body over ${MAX_BODY_BYTES} bytes`,
 };

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   AuditQuerySchema,
   DeprovisionBodySchema,
+  DomainsBodySchema,
   ExecutionIdParamSchema,
   LabelsBodySchema,
   ListTemplatesQuerySchema,
@@ -9,6 +10,7 @@ import {
   MigrateBodySchema,
   PageQuerySchema,
   ProvisionFromTemplateSchema,
+  ResolveQuerySchema,
   RolloutBodySchema,
   RolloutIdParamSchema,
   StartTenantSchema,
@@ -113,6 +115,30 @@ export const API_ROUTES = [
     method: 'PUT',
     path: '/tenants/{tenantId}/labels',
     summary: "Replace a tenant's labels (what a rollout's selector matches), audited",
+    sfn: [],
+  },
+  {
+    id: 'SetTenantDomains',
+    params: TenantIdParamSchema,
+    body: DomainsBodySchema,
+    ok: [200, 'Tenant'],
+    errors: [400, 404, 409],
+    method: 'PUT',
+    path: '/tenants/{tenantId}/domains',
+    summary:
+      "Replace a tenant's domains (the hosts GET /resolve maps to it), audited; a host another tenant holds is a 409",
+    sfn: [],
+  },
+  {
+    id: 'ResolveTenant',
+    readOnly: true,
+    query: ResolveQuerySchema,
+    ok: [200, 'ResolvedTenant'],
+    errors: [400, 404, 410],
+    method: 'GET',
+    path: '/resolve',
+    summary:
+      'The tenant a host (exact match, case-insensitive) or a tenant id names, as an application needs it: 200 for a tenant in use, 404 unknown (or not provisioned yet), 410 disabled or deprovisioned',
     sfn: [],
   },
   {

@@ -4,6 +4,7 @@ import {
   scheduleDeprovision,
 } from '../deprovision/schedule';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
+import type { Domains } from '../domains';
 import type { DriftReport } from '../drift/schemas';
 import { verifyTenant } from '../drift/verify';
 import {
@@ -16,7 +17,14 @@ import {
 } from '../engine/names';
 import type { ExecutionDescription, WorkflowName } from '../engine/port';
 import { fullHistory } from '../engine/port';
-import { ConflictError, NotFoundError, TenantBusyError, TenantStateError, ValidationError } from '../errors';
+import {
+  ConflictError,
+  NotFoundError,
+  TenantBusyError,
+  TenantGoneError,
+  TenantStateError,
+  ValidationError,
+} from '../errors';
 import type { Labels } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
 import { putMetric } from '../observability/metrics';
@@ -27,7 +35,9 @@ import { lastReconciliation, type Reconciliation } from '../reconcile/records';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import { deprovisionRefusal, migrateRefusal, provisionRefusal } from '../registry/lifecycle';
+import { type ResolvedTenant, resolveOutcome, resolveTenant } from '../registry/resolve';
 import {
+  assertDomainsFree,
   assertSchemaNameFree,
   auditPage,
   getTenant as readTenant,
@@ -49,6 +59,7 @@ import type {
   MigrateBody,
   PageQuery,
   ProvisionFromTemplate,
+  ResolveQuery,
   StartedExecutionResponse,
   StartTenant,
   Stats,
@@ -129,6 +140,7 @@ export async function startTenant(
       if (refusal) throw refusal;
     }
     await assertSchemaNameFree(rt.db, tenantId);
+    await assertDomainsFree(rt.db, tenantId, request.domains ?? []);
   }
   // Who asked is not part of the request: the same request from another caller is the same run.
   const input = {
@@ -228,6 +240,40 @@ export async function setTenantLabels(
     ]);
   });
   return getTenant(rt, tenantId);
+}
+
+/**
+ * `PUT /tenants/{tenantId}/domains`: the hosts the tenant holds, replaced whole (an empty list
+ * clears them), audited (`domains.set`, with what they were), in one control function call
+ * (set_domains.sql). A host another tenant holds is a 409 naming it, decided by the database's
+ * unique index on held hosts whatever races; a deprovisioned tenant is a 409 (it holds none).
+ */
+export async function setTenantDomains(
+  rt: Runtime,
+  tenantId: string,
+  domains: Domains,
+  actor: string,
+): Promise<TenantRecord> {
+  await ensureControlSchema(rt.db);
+  await callControl(rt.db, tenantId, 'set_domains', [tenantId, jsonArg(domains), actor]);
+  return getTenant(rt, tenantId);
+}
+
+/**
+ * `GET /resolve?host=|id=`: resolveTenant (shared/registry/resolve.ts), one statement, answered by
+ * the tenant's status (TENANT_LIFECYCLE `resolve`): 200 for a tenant in use, 404 for no tenant (or
+ * one not provisioned yet), 410 for one that is gone, the problem saying its status.
+ */
+export async function resolve(rt: Runtime, query: ResolveQuery): Promise<ResolvedTenant> {
+  await ensureControlSchema(rt.db);
+  const key = query.host !== undefined ? { host: query.host } : { id: query.id ?? '' };
+  const field = 'host' in key ? 'host' : 'id';
+  const named = 'host' in key ? `host ${key.host}` : `tenant id ${key.id}`;
+  const tenant = await resolveTenant(rt.db, key);
+  if (!tenant) throw new NotFoundError(`no tenant answers to ${named}`, { field });
+  if (resolveOutcome(tenant.status) === 'gone')
+    throw new TenantGoneError(`tenant '${tenant.tenantId}' (${named}) is ${tenant.status}`, { field });
+  return tenant;
 }
 
 /** `GET /tenants/{tenantId}/drift`: verify the live tenant against its blueprint version's lock, and record it. */

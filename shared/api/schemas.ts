@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DeprovisionRequestSchema } from '../deprovision/schemas';
+import { DomainsSchema, HostSchema } from '../domains';
 import { DriftReportSchema, TenantDriftSchema } from '../drift/schemas';
 import { LabelsSchema } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
@@ -249,17 +250,38 @@ export const LabelsBodySchema = z
   .register(apiSchemas, { id: 'LabelsRequest' });
 export type LabelsBody = z.infer<typeof LabelsBodySchema>;
 
-/** A tenant id in a path: one that breaks the tenant id rules names no tenant, and is a 400. */
-export const TenantIdParamSchema = z.object({
-  tenantId: z
-    .string()
-    .min(1)
-    .max(TENANT_ID_MAX)
-    .superRefine((id, ctx) => {
-      const problem = tenantIdProblem(id);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-});
+/** The body of PUT /tenants/{tenantId}/domains: every host the tenant holds from now on ([] clears them). */
+export const DomainsBodySchema = z
+  .object({ domains: DomainsSchema })
+  .strict()
+  .register(apiSchemas, { id: 'DomainsRequest' });
+export type DomainsBody = z.infer<typeof DomainsBodySchema>;
+
+/** A tenant id: one that breaks the tenant id rules names no tenant, and is a 400. */
+const TenantIdSchema = z
+  .string()
+  .min(1)
+  .max(TENANT_ID_MAX)
+  .superRefine((id, ctx) => {
+    const problem = tenantIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A tenant id in a path. */
+export const TenantIdParamSchema = z.object({ tenantId: TenantIdSchema });
+
+/** `GET /resolve`: exactly one of `host` (matched exactly once normalised) and `id` (a tenant id). */
+export const ResolveQuerySchema = z
+  .object({ host: HostSchema.optional(), id: TenantIdSchema.optional() })
+  .strict()
+  .superRefine((q, ctx) => {
+    if ((q.host === undefined) === (q.id === undefined)) {
+      const reason =
+        q.host === undefined ? 'give host=<host name> or id=<tenant id>' : 'give host or id, not both';
+      for (const field of ['host', 'id']) ctx.addIssue({ code: 'custom', path: [field], message: reason });
+    }
+  });
+export type ResolveQuery = z.infer<typeof ResolveQuerySchema>;
 /** A template's id or its name. */
 export const TemplateIdParamSchema = z.object({ templateId: z.string().min(1).max(100) });
 /** An execution's name, or its full ARN (URL-encoded). */
@@ -319,7 +341,15 @@ export const TenantSchema = z
     updatedAt: z.string(),
     provisionedAt: z.string().nullable(),
     templateId: z.string().nullable(),
+    templateName: z.string().nullable(),
+    /** The version of the template it was provisioned from (a tenant keeps it). */
     templateVersion: z.number().int().nullable(),
+    /** The template version's settings, as stored on the tenant ({} without a template); numbers exact. */
+    settings: z.record(z.string(), z.unknown()),
+    /** The template version's limits, as stored on the tenant; numbers exact. */
+    limits: z.record(z.string(), z.unknown()),
+    /** The hosts that resolve to it (GET /resolve), in their order; none once deprovisioned. */
+    domains: z.array(z.string()),
     /** When a scheduled deprovisioning runs. */
     deletionDueAt: z.string().nullable(),
     backupLocation: z.string().nullable(),
@@ -331,6 +361,25 @@ export const TenantSchema = z
     labels: z.record(z.string(), z.string()),
   })
   .register(apiSchemas, { id: 'Tenant' });
+
+/** `GET /resolve`: what an application needs to serve a tenant (shared/registry/resolve.ts). */
+export const ResolvedTenantSchema = z
+  .object({
+    tenantId: z.string(),
+    schema: z.string(),
+    /** The tenant schema's database role, `tenantry.tenant_role(schema)`. */
+    role: z.string(),
+    status: TenantStatusSchema,
+    blueprint: z.string(),
+    blueprintVersion: z.number().int(),
+    /** The template and the version of it the tenant was provisioned from; null without one. */
+    template: z.object({ id: z.string(), name: z.string(), version: z.number().int() }).nullable(),
+    /** As stored; a number past 2^53 is written exactly as Postgres holds it. */
+    settings: z.record(z.string(), z.unknown()),
+    limits: z.record(z.string(), z.unknown()),
+    domains: z.array(z.string()),
+  })
+  .register(apiSchemas, { id: 'ResolvedTenant' });
 
 export const DriftReportResponseSchema = DriftReportSchema.register(apiSchemas, { id: 'DriftReport' });
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DomainsSchema } from '../domains';
 import { LabelsSchema } from '../labels';
 import { AdminUserRequestSchema } from '../templates/schema';
 import { tenantIdProblem } from '../tenant-id';
@@ -18,6 +19,8 @@ export const ProvisionRequestSchema = z.object({
   adminUser: AdminUserRequestSchema.strict().optional(),
   /** Labels to pick the tenant out by later (a rollout's selector): shared/labels.ts. */
   labels: LabelsSchema.optional(),
+  /** The hosts applications resolve to the tenant (GET /resolve): shared/domains.ts. */
+  domains: DomainsSchema.optional(),
   requestedBy: z.string().trim().min(1).max(200).default('unknown'),
   /**
    * Who asked, as the API authenticated them (the IAM principal on AWS, the OS user locally): the
@@ -49,9 +52,12 @@ export const ProvisionPlanSchema = z.object({
   template: TemplateRefSchema.optional(),
   adminUser: AdminUserRequestSchema.optional(),
   labels: LabelsSchema.optional(),
+  domains: z.array(z.string()).optional(),
   actor: z.string().optional(),
   /** Set for a restore: the backup manifest RestoreRows loads. */
   restore: z.object({ manifest: z.string() }).optional(),
+  /** What the run should know of, kept on the tenant by Register (a restore's domains it could not take back). */
+  warnings: z.array(z.string()).optional(),
 });
 export type ProvisionPlan = z.infer<typeof ProvisionPlanSchema>;
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Blueprint, BlueprintLockVersion, SeedTable } from '../blueprint';
-import { type CatalogDiff, diffCatalog, readCatalog } from '../catalog';
+import { type CatalogDiff, diffCatalog, readCatalog, withoutDefinerGrants } from '../catalog';
 import {
   BlueprintError,
   type FieldIssue,
@@ -55,7 +55,10 @@ export function migrationsUpTo(blueprint: Blueprint, version: number) {
   return blueprint.migrations.filter((m) => m.version <= version);
 }
 
-/** The lock of a blueprint version, or BlueprintError when it has none or its migrations changed since. */
+/**
+ * The lock of a blueprint version (as the catalog reads today: withoutDefinerGrants), or
+ * BlueprintError when it has none or its migrations changed since.
+ */
 export function lockOf(blueprint: Blueprint, version: number): BlueprintLockVersion {
   const lock = blueprint.lock[String(version)];
   const relock = `run 'tenantry blueprint lock ${blueprint.name}' and commit ${blueprint.name}/blueprint.lock.json`;
@@ -69,7 +72,7 @@ export function lockOf(blueprint: Blueprint, version: number): BlueprintLockVers
       `blueprint ${blueprint.name} v${version} lock is stale (${changed.join(', ')} changed): ${relock}`,
     );
   }
-  return lock;
+  return withoutDefinerGrants(lock);
 }
 
 /** The template a request names, at its current version; it must be active and match the blueprint. */
@@ -139,6 +142,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     ...(template ? { template: { id: template.templateId, version: template.currentVersion } } : {}),
     ...(request.adminUser ? { adminUser: request.adminUser } : {}),
     ...(request.labels ? { labels: request.labels } : {}),
+    ...(request.domains ? { domains: request.domains } : {}),
     ...(request.actor ? { actor: request.actor } : {}),
   };
   const claim = await callControl(rt.db, plan.tenantId, 'claim_tenant', [
@@ -169,6 +173,14 @@ async function validateRestore(
     blueprintVersion: claimed.blueprintVersion,
     requestedBy: request.requestedBy,
     restore: { manifest: claimed.manifest },
+    domains: claimed.domains,
+    ...(claimed.unavailableDomains.length > 0
+      ? {
+          warnings: claimed.unavailableDomains.map(
+            (d) => `domain ${d.host} is held by tenant '${d.heldBy}' now: restored without it`,
+          ),
+        }
+      : {}),
     claimed: true,
     previousStatus: 'deprovisioned',
   };
@@ -355,7 +367,7 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
     plan.tenantId,
     event.execution.id,
     jsonArg(summary),
-    jsonArg(indexes.warnings),
+    jsonArg([...indexes.warnings, ...(plan.warnings ?? [])]),
   ]);
   return { ...result, summary };
 }

@@ -26,6 +26,7 @@
  *   TY003 tenant exists / not provisionable   TY004 schema name taken by another tenant
  *   TY005 no such template version            TY006 no such tenant
  *   TY007 tenant in the wrong state for this   TY008 tenant already scheduled for deletion
+ *   TY010 domain held by another tenant (DETAIL: the request's field naming it)
  *   TY900 write to an append-only or immutable table
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -15,7 +15,8 @@ import { type ControlSql, loadControlSql } from './control-files';
  *
  * - the **owner**, for the workflow steps, the writing API routes and the reconciler: it owns the
  *   control schema and the tenant schemas it creates (CREATE on the database; CREATEROLE for the
- *   definer roles of SECURITY DEFINER routines, sql/functions/secure_routines.sql);
+ *   role of each tenant, sql/functions/grant_tenant_role.sql, and tenantry_app, control migration
+ *   0018);
  * - the **reader**, for the read-only API routes: a member of `tenantry_reader` (control migration
  *   0017), which may read the control schema and nothing else.
  *
@@ -59,9 +60,9 @@ export interface DatabaseUsersReport {
   readonly created: readonly string[];
   /** Schemas and objects the master owned that now belong to the owner. */
   readonly transferred: number;
-  /** Definer roles made before the owner existed, now administered by it too. */
+  /** Tenant roles (definer roles before release 9) made before the owner existed, now administered by it too. */
   readonly definerRoles: readonly string[];
-  /** Definer roles the master could not hand over (made by another role): the owner cannot drop them. */
+  /** Tenant roles the master could not hand over (made by another role): the owner cannot drop them. */
   readonly unmanagedDefinerRoles: readonly string[];
   /** The control schema's version after the run. */
   readonly controlVersion: number;

@@ -21,54 +21,63 @@ export const TENANT_LIFECYCLE = {
     provision: 'busy',
     deprovision: 'busy',
     migrate: 'busy',
+    resolve: 'absent',
   },
   active: {
     meaning: 'provisioned and in use',
     provision: 'exists',
     deprovision: 'allowed',
     migrate: 'allowed',
+    resolve: 'serve',
   },
   migrating: {
     meaning: 'a Migrate execution is moving it to a newer blueprint version',
     provision: 'exists',
     deprovision: 'busy',
     migrate: 'busy',
+    resolve: 'serve',
   },
   failed: {
     meaning: 'a workflow failed; Provision may claim it again',
     provision: 'allowed',
     deprovision: 'refused',
     migrate: 'refused',
+    resolve: 'absent',
   },
   cancelled: {
     meaning: 'a Provision was cancelled; Provision may claim it again',
     provision: 'allowed',
     deprovision: 'refused',
     migrate: 'refused',
+    resolve: 'absent',
   },
   disabled: {
     meaning: 'apps no longer resolve it',
     provision: 'exists',
     deprovision: 'allowed',
     migrate: 'refused',
+    resolve: 'gone',
   },
   scheduled_for_deletion: {
     meaning: 'a Deprovision is scheduled for its due time',
     provision: 'exists',
     deprovision: 'scheduled',
     migrate: 'refused',
+    resolve: 'serve',
   },
   deprovisioning: {
     meaning: 'a Deprovision execution holds it',
     provision: 'busy',
     deprovision: 'busy',
     migrate: 'busy',
+    resolve: 'gone',
   },
   deprovisioned: {
     meaning: 'its schema is dropped; a backup may restore it',
     provision: 'exists',
     deprovision: 'refused',
     migrate: 'refused',
+    resolve: 'gone',
   },
 } as const satisfies Readonly<
   Record<
@@ -81,6 +90,11 @@ export const TENANT_LIFECYCLE = {
       readonly deprovision: 'allowed' | 'busy' | 'refused' | 'scheduled';
       /** A Migrate request: allowed, busy (another execution holds it), or refused (not active). */
       readonly migrate: 'allowed' | 'busy' | 'refused';
+      /**
+       * What an application resolving it gets (GET /resolve, resolveTenant): `serve` (200, in
+       * use), `absent` (404: it does not exist yet for an application), `gone` (410).
+       */
+      readonly resolve: 'serve' | 'absent' | 'gone';
     }
   >
 >;

@@ -18,6 +18,9 @@ export const CONTROL_RESULTS = {
     blueprint: z.string(),
     blueprintVersion: z.number().int(),
     manifest: z.string(),
+    /** The domains it holds again; those another tenant took meanwhile are forgotten, and listed. */
+    domains: z.array(z.string()),
+    unavailableDomains: z.array(z.object({ host: z.string(), heldBy: z.string() })),
   }),
   create_tenant_schema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
   sync_migrations: z.object({ applied: z.array(z.number().int()), routines: z.array(RoutineReportSchema) }),
@@ -100,6 +103,7 @@ export const CONTROL_RESULTS = {
   }),
   rollout_cleanup: z.object({ owned: z.boolean(), status: z.string().nullable() }),
   record_drift: z.object({ drifted: z.boolean(), checkedAt: z.string(), changed: z.boolean() }),
+  set_domains: z.object({ domains: z.array(z.string()), previous: z.array(z.string()) }),
 } as const;
 
 export type ControlFunction = keyof typeof CONTROL_RESULTS;

@@ -1,5 +1,6 @@
 import { type TenantDrift, TenantDriftSchema } from '../drift/schemas';
-import { SchemaNameTakenError } from '../errors';
+import { DomainTakenError, SchemaNameTakenError } from '../errors';
+import { jsonbText } from '../json';
 import type { SqlExecutor } from '../sql/port';
 import { schemaNameFor } from '../tenant-id';
 
@@ -23,9 +24,18 @@ export interface TenantRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly provisionedAt: string | null;
-  /** The template (and its version) the tenant was made from, if any. */
+  /** The template (its id, name and version) the tenant was made from, if any. */
   readonly templateId: string | null;
+  readonly templateName: string | null;
   readonly templateVersion: number | null;
+  /**
+   * The template version's settings and limits, as ApplySettings stored them ({} without a
+   * template). Read as text: a number JavaScript cannot hold exactly stays its text (shared/json.ts).
+   */
+  readonly settings: Record<string, unknown>;
+  readonly limits: Record<string, unknown>;
+  /** The hosts it holds, in their order (shared/domains.ts); a deprovisioned tenant holds none. */
+  readonly domains: string[];
   /** When a scheduled deprovisioning runs (status `scheduled_for_deletion`). */
   readonly deletionDueAt: string | null;
   /** Where a deprovisioned tenant's backup is. */
@@ -50,9 +60,16 @@ export interface AuditEntry {
   readonly at: string;
 }
 
+/** Held domains of the row `tenants`, in their order, as a jsonb array. */
+const DOMAINS_OF = (tenant: string) =>
+  `(SELECT coalesce(jsonb_agg(d.host ORDER BY d.position), '[]'::jsonb) FROM tenantry.tenant_domains d
+     WHERE d.tenant_id = ${tenant}.tenant_id AND d.released_at IS NULL)`;
+
 const TENANT_COLUMNS = `tenant_id, display_name, schema_name, status, blueprint, blueprint_version, requested_by,
   execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at,
-  template_id, template_version, deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at, labels`;
+  template_id, (SELECT p.name FROM tenantry.templates p WHERE p.template_id = tenants.template_id) AS template_name,
+  template_version, settings::text AS settings, limits::text AS limits, ${DOMAINS_OF('tenants')} AS domains,
+  deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at, labels`;
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 
@@ -74,7 +91,11 @@ function toTenant(r: Record<string, unknown>): TenantRecord {
     updatedAt: iso(r.updated_at) ?? '',
     provisionedAt: iso(r.provisioned_at),
     templateId: (r.template_id as string | null) ?? null,
+    templateName: (r.template_name as string | null) ?? null,
     templateVersion: (r.template_version as number | null) ?? null,
+    settings: jsonbText(r.settings, {}),
+    limits: jsonbText(r.limits, {}),
+    domains: (r.domains as string[] | null) ?? [],
     deletionDueAt: iso(r.deletion_due_at),
     backupLocation: (r.backup_location as string | null) ?? null,
     deprovisionedAt: iso(r.deprovisioned_at),
@@ -104,6 +125,29 @@ export async function assertSchemaNameFree(db: SqlExecutor, tenantId: string): P
   );
   const holder = rows[0]?.tenant_id;
   if (holder) throw new SchemaNameTakenError(tenantId, schemaName, holder);
+}
+
+/**
+ * DomainTakenError naming the first of `domains` another tenant holds: checked before a start, so
+ * no execution is started only to fail its claim (claim_tenant refuses it too, and the unique index
+ * on held hosts settles a race).
+ */
+export async function assertDomainsFree(
+  db: SqlExecutor,
+  tenantId: string,
+  domains: readonly string[],
+): Promise<void> {
+  if (domains.length === 0) return;
+  const { rows } = await db.query<{ host: string; tenant_id: string }>(
+    `SELECT host, tenant_id FROM tenantry.tenant_domains
+      WHERE host = ANY ($1::text[]) AND released_at IS NULL AND tenant_id <> $2`,
+    [`{${domains.join(',')}}`, tenantId],
+  );
+  const held = rows.map((r) => ({ ...r, at: domains.indexOf(r.host) })).sort((a, b) => a.at - b.at)[0];
+  if (held)
+    throw new DomainTakenError(`domain ${held.host} is held by tenant ${held.tenant_id}`, {
+      field: `domains.${held.at}`,
+    });
 }
 
 export interface ListTenantsOptions {

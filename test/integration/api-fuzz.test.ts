@@ -5,6 +5,7 @@ import { type ApiServer, GATEWAY_MAX_BODY_BYTES, startApiServer } from '../../lo
 import { MAX_BODY_BYTES } from '../../shared/api/input';
 import {
   DeprovisionBodySchema,
+  DomainsBodySchema,
   type ExecutionResponse,
   LabelsBodySchema,
   MigrateBodySchema,
@@ -160,6 +161,7 @@ const BODY_SCHEMAS = {
   MigrateRequest: MigrateBodySchema,
   RolloutRequest: RolloutBodySchema,
   LabelsRequest: LabelsBodySchema,
+  DomainsRequest: DomainsBodySchema,
 } as const;
 
 function getAt(value: Json, path: Path): Json {
@@ -269,6 +271,7 @@ function makeCase(
     // A new version of a template keeps its name.
     name: op.operationId === 'UpdateTemplate' ? fx.templateName : `Fuzz Template ${serial}`,
     nextToken: '1',
+    domains: [`fuzz-${serial}.example.com`],
   };
   const query = new URLSearchParams();
   for (const q of queryParams) {

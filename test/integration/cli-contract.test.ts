@@ -41,6 +41,7 @@ describe('tenantry --help', () => {
       'list',
       'verify',
       'labels',
+      'domains',
       'audit',
       'reconcile',
       'reconciliation',
@@ -206,6 +207,10 @@ describe.each([
       labels: { tier: 'gold' },
     });
     await json('GetTenant', ['labels', 'ct-one']);
+    expect(await json('SetTenantDomains', ['domains', 'ct-one', 'CT-One.example.com'])).toMatchObject({
+      domains: ['ct-one.example.com'],
+    });
+    await json('GetTenant', ['domains', 'ct-one']);
     await json('ListTenantAudit', ['audit', 'ct-one']);
     await json('ListAudit', ['audit', '--limit', '5']);
     expect(await json('GetTenantDrift', ['verify', 'ct-one'])).toMatchObject({ drifted: false });

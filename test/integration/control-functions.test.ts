@@ -358,6 +358,8 @@ describe('the control functions, each called directly, on PGlite', () => {
       blueprint: 'docex',
       blueprintVersion: 1,
       manifest: 'm.json',
+      domains: [],
+      unavailableDomains: [],
     });
     await expect(callControl(db, 'beta', 'claim_restore', ['beta', 'r2', 'test'])).rejects.toBeInstanceOf(
       TenantStateError,

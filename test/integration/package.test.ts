@@ -1,4 +1,4 @@
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -214,6 +214,36 @@ try {
       notFound: 404,
       handler: 'function',
     });
+  });
+
+  it('serves the HTTP API and the web console with `npx tenantry serve`, until SIGTERM', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TENANTRY_BLUEPRINTS: join(consumer, 'blueprints') };
+    delete env.NODE_OPTIONS;
+    delete env.DATABASE_URL;
+    // The installed bin itself (what npx runs), so that SIGTERM reaches the server and no npm between.
+    const bin = join(consumer, 'node_modules', '.bin', 'tenantry');
+    const server = spawn(bin, ['serve', '--port', '0'], { cwd: consumer, env });
+    try {
+      let printed = '';
+      const url = await new Promise<string>((found, fail) => {
+        server.stdout.on('data', (chunk: Buffer) => {
+          printed += chunk.toString();
+          const m = /Tenantry API on (http:\/\/\S+)/.exec(printed);
+          if (m?.[1]) found(m[1]);
+        });
+        server.once('exit', (code) => fail(new Error(`tenantry serve exited ${code}: ${printed}`)));
+      });
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>Tenantry console</title>');
+      const tenant = await fetch(`${url}/tenants/demo1`);
+      expect(await tenant.json()).toMatchObject({ tenantId: 'demo1', blueprint: 'notes', status: 'active' });
+      const exited = new Promise<number | null>((done) => server.once('exit', done));
+      server.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 
   it('types its entries for a TypeScript consumer with NodeNext resolution', () => {

@@ -39,6 +39,39 @@ async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
+/**
+ * Drops the tenant roles (shared/registry/sql/functions/tenant_role.sql) the tenants of a dropped
+ * test database left behind: roles are cluster-wide and outlive their database. Each one's comment
+ * names its database (grant_tenant_role.sql, control migration 0018).
+ */
+async function dropTenantRoles(url: string, database: string): Promise<void> {
+  await adminQuery(
+    url,
+    `DO $$
+     DECLARE
+       r text;
+     BEGIN
+       FOR r IN SELECT a.rolname FROM pg_roles a
+                  JOIN pg_shdescription d ON d.objoid = a.oid AND d.classoid = 'pg_authid'::regclass
+                 WHERE d.description LIKE 'Tenantry: the role of tenant schema %'
+                   AND right(d.description, ${database.length + 13}) = ' in database ${database}'
+       LOOP
+         BEGIN
+           EXECUTE format('DROP ROLE %I', r);
+         EXCEPTION WHEN OTHERS THEN
+           RAISE WARNING 'cannot drop role %: %', r, SQLERRM;
+         END;
+       END LOOP;
+     END $$`,
+  );
+}
+
+/** Drops a test database, then the tenant roles its tenants left. */
+async function dropDatabase(url: string, name: string): Promise<void> {
+  await adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await dropTenantRoles(url, name);
+}
+
 export function serverUrl(): string | undefined {
   return process.env.DATABASE_URL || undefined;
 }
@@ -71,7 +104,7 @@ function postgres(url: string): TestBackend {
         },
         async close() {
           await Promise.all([db, ...others].map((c) => c.close()));
-          await adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await dropDatabase(url, name);
         },
       };
     },
@@ -88,7 +121,7 @@ export async function freshServerDatabase(
   return {
     name,
     url: dbUrl.toString(),
-    drop: () => adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => dropDatabase(url, name),
   };
 }
 

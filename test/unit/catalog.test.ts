@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { catalogKey, diffCatalog, unqualifyView } from '../../shared/catalog';
+import {
+  catalogKey,
+  diffCatalog,
+  fingerprintOf,
+  unqualifyView,
+  withoutDefinerGrants,
+} from '../../shared/catalog';
 
 describe('catalogKey', () => {
   it.each([
@@ -30,6 +36,35 @@ describe('diffCatalog', () => {
         },
       ],
     });
+  });
+});
+
+describe('withoutDefinerGrants: a lock made before release 9, as the catalog reads today', () => {
+  const today = ['column items.id integer not null', 'grant items@reporting SELECT', 'table items'];
+
+  it("leaves out the grants to the schema's definer role, and sums the rest again", () => {
+    const before = [
+      'column items.id integer not null',
+      'grant items@<definer> DELETE, INSERT, SELECT, UPDATE',
+      'grant items@reporting SELECT',
+      'grant secret_of(p_id integer)@<definer> EXECUTE',
+      'table items',
+    ];
+    const lock = {
+      fingerprint: fingerprintOf(before),
+      migrations: { '0001_init.sql': 'x' },
+      objects: before,
+    };
+    expect(withoutDefinerGrants(lock)).toEqual({
+      fingerprint: fingerprintOf(today),
+      migrations: { '0001_init.sql': 'x' },
+      objects: today,
+    });
+  });
+
+  it('returns a lock without such grants as it is', () => {
+    const lock = { fingerprint: 'as recorded', objects: today };
+    expect(withoutDefinerGrants(lock)).toBe(lock);
   });
 });
 

@@ -44,7 +44,7 @@ describe('the routine report of blueprint lock', () => {
           kind: 'function',
           language: 'plpgsql',
           action: 'definer',
-          owner: 'x_definer_12345678',
+          owner: 'x_role_12345678',
         },
         { routine: 'text_length(text)', kind: 'function', language: 'internal', action: 'skipped' },
       ]),
@@ -52,7 +52,7 @@ describe('the routine report of blueprint lock', () => {
       'routines: 4 (1 pinned, 1 FROM CURRENT, 1 SECURITY DEFINER, 1 skipped)',
       '  function item_names() [plpgsql]: pinned: search_path = <tenant schema>, pg_temp',
       '  function kept() [sql]: kept: search_path FROM CURRENT (the tenant schema)',
-      "  function secret_of(p_id integer) [plpgsql]: declared SECURITY DEFINER: pinned, owned by the tenant's definer role",
+      "  function secret_of(p_id integer) [plpgsql]: declared SECURITY DEFINER: pinned, owned by the tenant's role",
       '  function text_length(text) [internal]: left as it is: not sql or plpgsql',
     ]);
     expect(routineReportLines([])).toEqual(['routines: none']);

@@ -25,6 +25,8 @@ BEGIN
     RAISE EXCEPTION 'schema % is already used by another tenant', p->>'schemaName' USING ERRCODE = 'TY004';
   END;
   IF FOUND THEN
+    -- The request's domains (take_domains.sql): one another tenant holds fails the claim (TY010).
+    PERFORM tenantry.take_domains(v_tenant, p->'domains');
     PERFORM tenantry.audit(v_tenant, 'provision.started', v_actor, v_exec,
       jsonb_build_object('blueprint', p->>'blueprint', 'blueprintVersion', (p->>'blueprintVersion')::integer,
                          'requestedBy', p->>'requestedBy'));
@@ -43,6 +45,7 @@ BEGIN
            schema_created_by = NULL, failed_step = NULL, last_error = NULL,
            warnings = '[]'::jsonb, summary = NULL, updated_at = now()
      WHERE tenant_id = v_tenant;
+    PERFORM tenantry.take_domains(v_tenant, p->'domains');
     PERFORM tenantry.audit(v_tenant, 'provision.started', v_actor, v_exec,
       jsonb_build_object('blueprint', p->>'blueprint', 'previousStatus', t.status,
                          'blueprintVersion', (p->>'blueprintVersion')::integer, 'requestedBy', p->>'requestedBy'));

@@ -1,5 +1,6 @@
 -- Cleanup: undo what this execution made, never more. A schema is dropped only if this
--- execution created it; a tenant this execution does not own is not touched (only audited).
+-- execution created it, and the tenant's role with it (drop_tenant_role.sql); a tenant this
+-- execution does not own is not touched (only audited).
 CREATE OR REPLACE FUNCTION tenantry.cleanup_tenant(p_tenant text, p_execution text, p_step text, p_error jsonb, p_status text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -18,7 +19,7 @@ BEGIN
   END IF;
   IF t.schema_created_by = p_execution AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
     EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
-    PERFORM tenantry.drop_definer_role(t.schema_name);
+    PERFORM tenantry.drop_tenant_role(t.schema_name);
     v_dropped := true;
   END IF;
   UPDATE tenantry.tenants

@@ -1,15 +1,12 @@
--- The name of a tenant schema's definer role: the NOLOGIN role that owns the blueprint's declared
--- SECURITY DEFINER routines (secure_routines.sql). Roles are cluster-wide, so the name carries a hash
--- of the database and the schema: two databases of one cluster with a schema of the same name get
--- two roles. At most 40 bytes of the schema name + '_definer_' + 8 hex digits: <= 57 bytes.
+-- The role that owns a tenant schema's declared SECURITY DEFINER routines (secure_routines.sql):
+-- since release 9 the schema's tenant role (tenant_role.sql), one role per tenant. Kept for its
+-- callers (the deploy-time setup, sql/setup/logins.sql, which also runs against a database of an
+-- older release, where this still names the definer role of that release). Until release 8 it was
+-- a role of its own, `<schema, 40 bytes>_definer_<8 hex digits>`, made only for a tenant with such
+-- routines; control migration 0018 renamed each to its tenant role.
 CREATE OR REPLACE FUNCTION tenantry.definer_role(p_schema text)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  v_prefix text := left(p_schema, 40);
 BEGIN
-  WHILE octet_length(v_prefix) > 40 LOOP
-    v_prefix := left(v_prefix, -1);
-  END LOOP;
-  RETURN v_prefix || '_definer_' || left(md5(current_database() || '.' || p_schema), 8);
+  RETURN tenantry.tenant_role(p_schema);
 END
 $$;

@@ -1,5 +1,5 @@
--- DropSchema: keep the audit rows if asked (same transaction), then drop the schema and its definer
--- role (drop_definer_role.sql). Idempotent.
+-- DropSchema: keep the audit rows if asked (same transaction), then drop the schema and, after it,
+-- the tenant's role (drop_tenant_role.sql). Idempotent.
 CREATE OR REPLACE FUNCTION tenantry.drop_tenant_schema(p_tenant text, p_execution text, p_audit_tables jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,7 +22,7 @@ BEGIN
     EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
     v_dropped := true;
   END IF;
-  PERFORM tenantry.drop_definer_role(t.schema_name);
+  PERFORM tenantry.drop_tenant_role(t.schema_name);
   UPDATE tenantry.tenants SET status = 'deprovisioning', updated_at = now() WHERE tenant_id = p_tenant;
   PERFORM tenantry.audit(p_tenant, 'tenant.schema_dropped', NULL, p_execution,
     jsonb_build_object('archivedAuditRows', v_archived, 'dropped', v_dropped));

@@ -3,8 +3,10 @@
 -- schema on search_path, recording each in the schema's ledger. Refuses a ledger that disagrees
 -- with the blueprint (TY002). Each migration comes as its statements with their lines
 -- ('statements': [{line, sql}]; 'sql' alone still works), so an error names the file and line. Then
--- pins the schema's routines (secure_routines.sql; p_security_definer: blueprint.json
--- "securityDefiner"). The caller owns the tenant (own_tenant) before calling.
+-- makes or brings up to date the tenant's role (grant_tenant_role.sql: its grants cover what the
+-- migrations created) and pins the schema's routines (secure_routines.sql; p_security_definer:
+-- blueprint.json "securityDefiner"; a declared SECURITY DEFINER one goes to the tenant's role). The
+-- caller owns the tenant (own_tenant) before calling.
 CREATE OR REPLACE FUNCTION tenantry.migrate_schema(p_schema text, p_execution text, p_migrations jsonb,
                                                    p_security_definer jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -68,6 +70,7 @@ BEGIN
       USING (m->>'version')::integer, m->>'name', m->>'checksum', p_execution;
     v_applied := v_applied || (m->>'version')::integer;
   END LOOP;
+  PERFORM tenantry.grant_tenant_role(p_schema);
   RETURN jsonb_build_object('applied', to_jsonb(v_applied),
                             'routines', tenantry.secure_routines(p_schema, p_security_definer)->'routines');
 END

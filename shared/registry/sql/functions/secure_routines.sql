@@ -1,30 +1,29 @@
--- Tenant-local routines by construction, run after a blueprint's migrations (sync_migrations, and
+-- Tenant-local routines by construction, run after a blueprint's migrations (migrate_schema, and
 -- `blueprint lock` in its scratch schema). Every sql/plpgsql function and procedure of the schema
 -- is pinned: SET search_path = <schema>, pg_temp, so unqualified names in its body resolve in its
 -- own tenant whatever the caller's search_path; one the blueprint created with SET search_path
 -- FROM CURRENT (the runner's path: the schema alone) is accepted as it is. SECURITY DEFINER is
 -- refused (TY009, naming each routine) unless p_security_definer (blueprint.json "securityDefiner")
--- lists it as name(identity arguments); a declared one is pinned and owned by the schema's definer
--- role (definer_role.sql): NOLOGIN, no superuser or other attribute, with USAGE on this schema and
--- SELECT/INSERT/UPDATE/DELETE on its tables and views (the ledger aside), USAGE/SELECT/UPDATE on its
--- sequences, re-granted at each run so later migrations' tables are covered; nothing elsewhere.
--- Routines in other languages (C, internal) are left as they are and reported. Idempotent: a routine
--- already pinned is not altered again. Returns {routines: [...], unmatchedDeclarations: [...]}:
--- declarations that matched no SECURITY DEFINER routine (an error at lock; fine for an older version).
--- The schema's routines and relations are found through pg_depend's entries for the schema (indexed),
--- so the cost follows the tenant's size, not the number of tenants in the database.
+-- lists it as name(identity arguments); a declared one is pinned and owned by the schema's tenant
+-- role (tenant_role.sql, grant_tenant_role.sql): NOLOGIN, no superuser or other attribute, with
+-- USAGE on this schema and the rights its objects need (the ledger aside), nothing elsewhere. The
+-- role is made here (grant_tenant_role) when it does not exist yet (a lock's scratch schema; a
+-- tenant's was made by migrate_schema just before). Routines in other languages (C, internal) are
+-- left as they are and reported. Idempotent: a routine already pinned is not altered again. Returns
+-- {routines: [...], unmatchedDeclarations: [...]}: declarations that matched no SECURITY DEFINER
+-- routine (an error at lock; fine for an older version). The schema's routines are found through
+-- pg_depend's entries for the schema (indexed), so the cost follows the tenant's size, not the
+-- number of tenants in the database.
 CREATE OR REPLACE FUNCTION tenantry.secure_routines(p_schema text, p_security_definer jsonb DEFAULT '[]'::jsonb)
 RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_nsp oid := (SELECT oid FROM pg_namespace WHERE nspname = p_schema);
   v_pin text := quote_ident(p_schema) || ', pg_temp';
   v_declared text[] := ARRAY(SELECT jsonb_array_elements_text(coalesce(p_security_definer, '[]'::jsonb)));
-  v_role text := tenantry.definer_role(p_schema);
+  v_role text := tenantry.tenant_role(p_schema);
   r record;
-  g record;
   v_action text;
   v_name text;
-  v_tables text;
   v_undeclared text[] := '{}';
   v_definers jsonb := '[]'::jsonb;
   v_report jsonb := '[]'::jsonb;
@@ -76,36 +75,8 @@ BEGIN
   END IF;
   IF jsonb_array_length(v_definers) > 0 THEN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v_role) THEN
-      EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS', v_role);
-      EXECUTE format('COMMENT ON ROLE %I IS %L', v_role,
-        format('Tenantry: owns the declared SECURITY DEFINER routines of schema %s in database %s', p_schema, current_database()));
+      PERFORM tenantry.grant_tenant_role(p_schema);
     END IF;
-    -- A provisioning role without superuser (it has CREATEROLE) must be able to SET ROLE to the new
-    -- owner; from PostgreSQL 16 the ADMIN grant CREATE ROLE gives its creator does not allow that.
-    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-      IF current_setting('server_version_num')::integer >= 160000 THEN
-        EXECUTE format('GRANT %I TO CURRENT_USER WITH INHERIT TRUE, SET TRUE', v_role);
-      ELSIF NOT pg_has_role(current_user, v_role, 'MEMBER') THEN
-        EXECUTE format('GRANT %I TO CURRENT_USER', v_role);
-      END IF;
-    END IF;
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', p_schema, v_role);
-    -- What a routine's owner may do with the schema's relations, by kind: tables, views and foreign
-    -- tables read and written; materialized views read; sequences used. Found through pg_depend's
-    -- index on the schema, as the catalog read does (no scan of pg_class).
-    FOR g IN SELECT * FROM (VALUES ('{r,p,v,f}'::"char"[], 'TABLE', 'SELECT, INSERT, UPDATE, DELETE'),
-                                   ('{m}'::"char"[], 'TABLE', 'SELECT'),
-                                   ('{S}'::"char"[], 'SEQUENCE', 'USAGE, SELECT, UPDATE')) AS k (kinds, object, privileges)
-    LOOP
-      SELECT string_agg(format('%I.%I', p_schema, c.relname), ', ' ORDER BY c.relname) INTO v_tables
-        FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
-       WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = v_nsp AND d.refobjsubid = 0
-         AND d.classid = 'pg_class'::regclass AND c.relnamespace = v_nsp AND c.relkind = ANY (g.kinds)
-         AND c.relname <> '_tenantry_migrations';
-      IF v_tables IS NOT NULL THEN
-        EXECUTE format('GRANT %s ON %s %s TO %I', g.privileges, g.object, v_tables, v_role);
-      END IF;
-    END LOOP;
     -- The new owner needs CREATE on the schema for the change of owner, and only for it.
     EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', p_schema, v_role);
     FOR r IN SELECT value FROM jsonb_array_elements(v_definers) LOOP

@@ -6,13 +6,14 @@
 -- password nor its verifier is ever in a statement's text): tenantry.setup_owner,
 -- tenantry.setup_owner_verifier, tenantry.setup_reader, tenantry.setup_reader_verifier. A verifier is
 -- a SCRAM-SHA-256 secret computed by the caller; the password itself never reaches the database.
--- Output: tenantry.setup_report, JSON {"created": [logins made now], "definerRoles": [definer roles
--- the owner was given], "unmanagedDefinerRoles": [those it could not be given]}.
+-- Output: tenantry.setup_report, JSON {"created": [logins made now], "definerRoles": [tenant roles
+-- the owner was given], "unmanagedDefinerRoles": [those it could not be given]} (the names are older
+-- than the tenant roles: until release 8 only a tenant with SECURITY DEFINER routines had a role).
 --
--- - The owner (workflow steps, writing routes, reconciler): LOGIN, CREATEROLE (secure_routines.sql
---   makes a NOLOGIN definer role per tenant with SECURITY DEFINER routines; nothing else needs it),
+-- - The owner (workflow steps, writing routes, reconciler): LOGIN, CREATEROLE (grant_tenant_role.sql
+--   makes a NOLOGIN role per tenant, control migration 0018 tenantry_app; nothing else needs it),
 --   CONNECT and CREATE on this database (it creates the tenant schemas). It gets ADMIN on the
---   definer roles that exist already, so it can re-grant and drop them (drop_definer_role.sql).
+--   tenant roles that exist already, so it can re-grant, rename and drop them (drop_tenant_role.sql).
 -- - The reader (read-only routes): LOGIN, a member of tenantry_reader (control migration 0017:
 --   USAGE on schema tenantry, SELECT on its tables) and of nothing else the setup knows of.
 -- - The master becomes a member of the owner: it must be able to act as the owner to hand it the
@@ -90,8 +91,10 @@ BEGIN
     END IF;
   END IF;
 
-  -- Definer roles made before the owner existed (by the master): the owner re-grants them to itself
-  -- at each run of secure_routines and drops them with their tenant, so it needs ADMIN on them.
+  -- Tenant roles made before the owner existed (by the master): the owner grants them to itself and
+  -- to tenantry_app at each migration run (grant_tenant_role.sql) and drops them with their tenant,
+  -- so it needs ADMIN on them. definer_role() names a tenant's role from release 9 on, and the
+  -- definer role of an older release (which control migration 0018, run as the owner next, renames).
   IF to_regclass('tenantry.tenants') IS NOT NULL AND to_regprocedure('tenantry.definer_role(text)') IS NOT NULL THEN
     FOR v_role IN
       SELECT r.rolname FROM tenantry.tenants t JOIN pg_roles r ON r.rolname = tenantry.definer_role(t.schema_name)

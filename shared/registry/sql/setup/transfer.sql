@@ -11,7 +11,7 @@
 -- rules and owned sequences), views, materialized views, foreign tables, free-standing sequences,
 -- composite, enum and range (and multirange) types, domains, routines, collations, conversions, operators, operator
 -- classes and families, text search dictionaries and configurations, statistics objects. Objects of
--- other roles (a tenant's definer role, which owns its declared SECURITY DEFINER routines) stay theirs.
+-- other roles (a tenant's role, which owns its declared SECURITY DEFINER routines) stay theirs.
 DO $transfer$
 DECLARE
   v_owner text := current_setting('tenantry.setup_owner');
