@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
-import { type ApiServer, startApiServer } from '../../local/server';
+import type { ApiServer } from '../../local/server';
 import { osUser } from '../../local/usage';
 import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import type { AuditEntry } from '../../shared/registry/tenants';
-import { finished } from '../support/api';
+import { finished, startTestApi } from '../support/api';
 import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 
@@ -21,12 +21,7 @@ describe.each(testBackends())('reading the audit trail on $name', (backend) => {
 
   beforeAll(async () => {
     t = await backend.open();
-    api = await startApiServer({
-      db: t.db,
-      engine: { retryDelayMs: 0 },
-      schedulerIntervalMs: 0,
-      sweepIntervalMs: 0,
-    });
+    api = await startTestApi(t.db);
     http = new ApiClient(api.url);
     for (const tenantId of ['au-one', 'au-two']) {
       const res = await http.post<StartedExecutionResponse>('/tenants', {

@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { cliProgram } from '../../local/cli';
-import { type ApiServer, startApiServer } from '../../local/server';
+import type { ApiServer } from '../../local/server';
 import { type RouteId, routeById } from '../../shared/api/route-table';
 import { apiSchemas } from '../../shared/api/schemas';
+import { startTestApi } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';
 import { cli, embeddedCliFolder } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
@@ -150,12 +151,7 @@ function overHttp(): Mode {
     const backend = testBackends().find((b) => b.name === 'postgres') ?? testBackends()[0];
     t = await backend?.open();
     if (!t) throw new Error('no test database');
-    api = await startApiServer({
-      db: t.db,
-      engine: { retryDelayMs: 0 },
-      schedulerIntervalMs: 0,
-      sweepIntervalMs: 0,
-    });
+    api = await startTestApi(t.db);
   });
   afterAll(async () => {
     await api?.close();

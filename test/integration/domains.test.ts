@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
-import { type ApiServer, startApiServer } from '../../local/server';
+import type { ApiServer } from '../../local/server';
 import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
 import { ensureControlSchema } from '../../shared/registry/control';
 import { resolveTenant } from '../../shared/registry/resolve';
 import { auditTrail } from '../../shared/registry/tenants';
 import type { SqlClient } from '../../shared/sql/port';
-import { finished } from '../support/api';
+import { finished, startTestApi } from '../support/api';
 import { cli } from '../support/cli';
 import { serverUrl, type TestDatabase, testBackends } from '../support/databases';
 import { suiteBackupDir } from '../support/temp-dirs';
@@ -76,12 +76,7 @@ describe.each(testBackends())('tenant domains and GET /resolve on $name', (backe
 
   beforeAll(async () => {
     t = await backend.open();
-    api = await startApiServer({
-      db: t.db,
-      engine: { retryDelayMs: 0 },
-      schedulerIntervalMs: 0,
-      sweepIntervalMs: 0,
-    });
+    api = await startTestApi(t.db);
     http = new ApiClient(api.url);
     expect((await http.post('/templates', PILOT)).status).toBe(201);
     await provisioned({
@@ -388,12 +383,7 @@ describe.runIf(serverUrl())('two requests racing for one host, on a Postgres ser
     t = await backend.open();
     await ensureControlSchema(t.db);
     for (const id of ['race-a', 'race-b']) await fixtureTenant(t.db, id, 'active');
-    api = await startApiServer({
-      db: t.db,
-      engine: { retryDelayMs: 0 },
-      schedulerIntervalMs: 0,
-      sweepIntervalMs: 0,
-    });
+    api = await startTestApi(t.db);
     http = new ApiClient(api.url);
     watcher = t.connectAnother?.() as SqlClient;
   });

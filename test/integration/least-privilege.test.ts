@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
-import { type ApiServer, READER_ROLE, startApiServer } from '../../local/server';
+import { type ApiServer, READER_ROLE } from '../../local/server';
 import { API_ROUTES } from '../../shared/api/route-table';
 import type { StartedExecutionResponse } from '../../shared/api/schemas';
 import { PostgresClient } from '../../shared/sql/postgres';
-import { finished } from '../support/api';
+import { finished, startTestApi } from '../support/api';
 import { freshServerDatabase, serverUrl } from '../support/databases';
 
 /**
@@ -21,12 +21,7 @@ describe.runIf(serverUrl())('the read-only routes on a Postgres server (DATABASE
   beforeAll(async () => {
     fresh = await freshServerDatabase(serverUrl() as string);
     owner = new PostgresClient({ connectionString: fresh.url });
-    api = await startApiServer({
-      db: owner,
-      engine: { retryDelayMs: 0 },
-      schedulerIntervalMs: 0,
-      sweepIntervalMs: 0,
-    });
+    api = await startTestApi(owner);
     http = new ApiClient(api.url);
     reader = owner.asRole(READER_ROLE, 'tenantry-test-reader');
     const started = await http.post<StartedExecutionResponse>('/tenants', {
@@ -104,12 +99,7 @@ describe.runIf(serverUrl())('the read-only routes on a Postgres server (DATABASE
       const url = new URL(other.url);
       url.username = limited;
       const db = new PostgresClient({ connectionString: url.toString() });
-      const server = await startApiServer({
-        db,
-        engine: { retryDelayMs: 0 },
-        schedulerIntervalMs: 0,
-        sweepIntervalMs: 0,
-      });
+      const server = await startTestApi(db);
       try {
         expect((await new ApiClient(server.url).get('/tenants')).status).toBe(200);
         const { rows } = await db.query<{ member: boolean }>(

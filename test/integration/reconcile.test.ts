@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer } from '../../local/server';
 import { LocalWorkflowEngine } from '../../local/workflow-engine';
 import { getReconciliation } from '../../shared/api/routes';
 import { verifyTenant } from '../../shared/drift/verify';
@@ -8,6 +7,7 @@ import { reconcile } from '../../shared/reconcile/reconcile';
 import { FINDING_KINDS } from '../../shared/reconcile/records';
 import { TENANT_STATUSES } from '../../shared/registry/lifecycle';
 import { getTenant } from '../../shared/registry/tenants';
+import { startTestApi } from '../support/api';
 import { cli } from '../support/cli';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { engineFor, provision, schemaExists } from '../support/provisioning';
@@ -156,12 +156,7 @@ describe('tenantry reconcile and --api reconciliation', () => {
   it('exit 0 with nothing found, 1 with findings left to a person; the API serves the last run', async () => {
     const t = await testBackends()[0]?.open();
     if (!t) throw new Error('no test database');
-    const api = await startApiServer({
-      db: t.db,
-      engine: { retryDelayMs: 0 },
-      schedulerIntervalMs: 0,
-      sweepIntervalMs: 0,
-    });
+    const api = await startTestApi(t.db);
     try {
       const remote = () => cli('--api', api.url, 'reconciliation');
       // None yet: 404, exit 3.

@@ -1,5 +1,7 @@
 import type { ApiClient } from '../../local/api-client';
+import { type ApiServer, startApiServer } from '../../local/server';
 import type { ExecutionResponse } from '../../shared/api/schemas';
+import type { SqlClient } from '../../shared/sql/port';
 
 /** Polls `GET /executions/{name}` until the execution has ended; its last answer. */
 export async function finished(http: ApiClient, name: string): Promise<ExecutionResponse> {
@@ -9,4 +11,12 @@ export async function finished(http: ApiClient, name: string): Promise<Execution
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`execution ${name} did not finish`);
+}
+
+/**
+ * The local API server as a test wants it: retries without their backoff, and no deletion poller
+ * or lease sweep running on a timer (a test fires them itself when it needs them).
+ */
+export function startTestApi(db: SqlClient): Promise<ApiServer> {
+  return startApiServer({ db, engine: { retryDelayMs: 0 }, schedulerIntervalMs: 0, sweepIntervalMs: 0 });
 }
