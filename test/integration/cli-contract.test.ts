@@ -125,6 +125,8 @@ interface Mode {
   run(...argv: string[]): ReturnType<typeof cli>;
   /** A docex v2 with its lock, for migrate and rollout. */
   addDocexV2(): Promise<void>;
+  /** A docex v3 with its lock, for a rollout to act on while it runs (with --api only). */
+  addDocexV3?(): Promise<void>;
 }
 
 function inProcess(): Mode {
@@ -139,6 +141,32 @@ function inProcess(): Mode {
   };
 }
 
+/** Holds every task of one state at its start until released: a run to act on while it runs. */
+class Hold {
+  private state: string | undefined;
+  private gate: Promise<void> = Promise.resolve();
+  private open: () => void = () => {};
+
+  /** From now on, a task of `state` waits at its start until `release()`. */
+  hold(state: string): void {
+    this.state = state;
+    this.gate = new Promise((done) => {
+      this.open = done;
+    });
+  }
+
+  release(): void {
+    this.state = undefined;
+    this.open();
+  }
+
+  at(state: string): Promise<void> {
+    return state === this.state ? this.gate : Promise.resolve();
+  }
+}
+
+const held = new Hold();
+
 function overHttp(): Mode {
   const sandbox = blueprintSandbox();
   suiteBackupDir('tenantry-cli-contract-backups-');
@@ -151,7 +179,7 @@ function overHttp(): Mode {
     const backend = testBackends().find((b) => b.name === 'postgres') ?? testBackends()[0];
     t = await backend?.open();
     if (!t) throw new Error('no test database');
-    api = await startTestApi(t.db);
+    api = await startTestApi(t.db, { beforeTask: (state) => held.at(state) });
   });
   afterAll(async () => {
     await api?.close();
@@ -168,8 +196,15 @@ function overHttp(): Mode {
       await addDocexVersion(t.db, sandbox, sandbox.catalog(), '0002_priority_and_notes.sql', DOCEX_V2);
       api.engine.engine.blueprints.reload();
     },
+    addDocexV3: async () => {
+      if (!t || !api) throw new Error('not started');
+      await addDocexVersion(t.db, sandbox, sandbox.catalog(), '0003_processor_region.sql', DOCEX_V3);
+      api.engine.engine.blueprints.reload();
+    },
   };
 }
+
+const DOCEX_V3 = 'ALTER TABLE processors ADD COLUMN region text;\n';
 
 describe.each([
   ['in process', inProcess],
@@ -294,6 +329,34 @@ describe.each([
     });
     expect((await mode.run('cancel-deprovision', 'ct-one')).code).toBe(4);
   });
+
+  // Locally a command waits for the run it starts: only through an API can another command act on
+  // a run while it runs.
+  if (mode.name === 'with --api')
+    it("--json on cancel and rollout pause|resume|cancel prints the route's answer, for runs still running", async () => {
+      // Each run is held at a step until the command has answered.
+      held.hold('Seed');
+      try {
+        const started = await json('StartTenant', ['provision', 'ct-held', '--blueprint', 'docex']);
+        expect(await json('CancelExecution', ['cancel', String(started.executionName)])).toMatchObject({
+          status: expect.stringMatching(/^(ABORTED|RUNNING)$/),
+        });
+      } finally {
+        held.release();
+      }
+      held.hold('Select');
+      try {
+        // A version the fleet is not at yet, so that the rollout has a tenant to migrate.
+        await mode.addDocexV3?.();
+        const rollout = await json('StartRollout', ['rollout', 'start', '--blueprint', 'docex']);
+        const id = String(rollout.rolloutId);
+        expect(await json('PauseRollout', ['rollout', 'pause', id])).toMatchObject({ rolloutId: id });
+        expect(await json('ResumeRollout', ['rollout', 'resume', id])).toMatchObject({ rolloutId: id });
+        expect(await json('CancelRollout', ['rollout', 'cancel', id])).toMatchObject({ rolloutId: id });
+      } finally {
+        held.release();
+      }
+    });
 
   it('has the same commands both ways; those on local files say so with --api', async () => {
     const list = await mode.run('blueprint', 'list');

@@ -1,4 +1,5 @@
 import type { ApiClient } from '../../local/api-client';
+import type { LocalEngineOptions } from '../../local/engine';
 import { type ApiServer, startApiServer } from '../../local/server';
 import type { ExecutionResponse } from '../../shared/api/schemas';
 import type { SqlClient } from '../../shared/sql/port';
@@ -17,6 +18,11 @@ export async function finished(http: ApiClient, name: string): Promise<Execution
  * The local API server as a test wants it: retries without their backoff, and no deletion poller
  * or lease sweep running on a timer (a test fires them itself when it needs them).
  */
-export function startTestApi(db: SqlClient): Promise<ApiServer> {
-  return startApiServer({ db, engine: { retryDelayMs: 0 }, schedulerIntervalMs: 0, sweepIntervalMs: 0 });
+export function startTestApi(db: SqlClient, engine: Omit<LocalEngineOptions, 'db'> = {}): Promise<ApiServer> {
+  return startApiServer({
+    db,
+    engine: { retryDelayMs: 0, ...engine },
+    schedulerIntervalMs: 0,
+    sweepIntervalMs: 0,
+  });
 }
