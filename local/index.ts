@@ -22,6 +22,7 @@ export type {
   SqlRow,
   SqlTransaction,
 } from '../shared/sql/port';
+export { sqlClientOfPool } from '../shared/sql/postgres';
 export type { ExecutionRecord, LocalEngineOptions, StartResult } from './engine';
 export { LocalEngine } from './engine';
 export type { ApiServer, ApiServerOptions } from './server';

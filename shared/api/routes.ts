@@ -25,6 +25,7 @@ import {
   TenantStateError,
   ValidationError,
 } from '../errors';
+import { changeAndPublish } from '../events/publisher';
 import type { Labels } from '../labels';
 import { MigrateRequestSchema } from '../migrate/schemas';
 import { putMetric } from '../observability/metrics';
@@ -255,7 +256,24 @@ export async function setTenantDomains(
   actor: string,
 ): Promise<TenantRecord> {
   await ensureControlSchema(rt.db);
-  await callControl(rt.db, tenantId, 'set_domains', [tenantId, jsonArg(domains), actor]);
+  // TenantDomainsChanged, in the same transaction, when the hosts changed; its key is the change's
+  // audit entry, so the one change is one event.
+  await changeAndPublish(rt.db, async (tx) => {
+    const set = await callControl(tx, tenantId, 'set_domains', [tenantId, jsonArg(domains), actor]);
+    if (JSON.stringify(set.domains) === JSON.stringify(set.previous)) return { result: set };
+    const { rows } = await tx.query<{ id: string | number }>(
+      `SELECT max(id) AS id FROM tenantry.audit_log WHERE tenant_id = $1 AND action = 'domains.set'`,
+      [tenantId],
+    );
+    return {
+      result: set,
+      event: {
+        type: 'TenantDomainsChanged',
+        key: `TenantDomainsChanged:${tenantId}:${rows[0]?.id}`,
+        detail: { tenantId, domains: set.domains, previous: set.previous },
+      },
+    };
+  });
   return getTenant(rt, tenantId);
 }
 

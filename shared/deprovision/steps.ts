@@ -10,7 +10,7 @@ import {
 } from '../backup/manifest';
 import { backupStore } from '../blobs/connect';
 import { BackupVerificationError, NotFoundError, ValidationError } from '../errors';
-import { eventPublisher } from '../events/publisher';
+import { changeAndPublish, eventPublisher } from '../events/publisher';
 import { quoteIdent, quoteLiteral } from '../identifiers';
 import { causeMessage } from '../progress';
 import type { StepEvent } from '../provision/schemas';
@@ -72,10 +72,18 @@ function resumedBackup(event: StepEvent) {
   return backed;
 }
 
+/** Disable: the tenant answers 410 from now on; TenantDisabled, in the same transaction, tells the apps at once. */
 export async function disable(rt: Runtime, event: StepEvent): Promise<{ status: string }> {
   const plan = planOf(event);
   if (plan.target.schemaDropped) return { status: 'deprovisioning' };
-  return callControl(rt.db, plan.tenantId, 'disable_tenant', [plan.tenantId, event.execution.id]);
+  return changeAndPublish(rt.db, async (tx) => ({
+    result: await callControl(tx, plan.tenantId, 'disable_tenant', [plan.tenantId, event.execution.id]),
+    event: {
+      type: 'TenantDisabled',
+      key: `TenantDisabled:${event.execution.id}`,
+      detail: { tenantId: plan.tenantId, schema: plan.target.schema, executionId: event.execution.id },
+    },
+  }));
 }
 
 function manifestKey(tenantId: string, executionName: string) {

@@ -3,7 +3,10 @@ import { eventBridgeSdk } from '../aws-sdk';
 import { eventsConfigFromEnv } from '../config';
 import { TransientDatabaseError } from '../errors';
 import { traceClient } from '../observability/lambda';
-import type { SqlExecutor } from '../sql/port';
+import type { SqlClient, SqlExecutor } from '../sql/port';
+import { EVENT_SOURCE } from './tenant-events';
+
+export { EVENT_SOURCE, TENANT_EVENT_TYPES, type TenantEventType } from './tenant-events';
 
 /** An event the apps consume, e.g. `TenantDeprovisioned`. */
 export interface DomainEvent {
@@ -16,8 +19,6 @@ export interface DomainEvent {
 export interface EventPublisher {
   publish(event: DomainEvent): Promise<void>;
 }
-
-export const EVENT_SOURCE = 'tenantry';
 
 /** On AWS: the tenantry event bus. A retried step may publish twice; consumers dedupe on `detail.eventKey`. */
 export class EventBridgePublisher implements EventPublisher {
@@ -73,4 +74,26 @@ export function eventPublisher(db: SqlExecutor): EventPublisher {
     return publisher;
   }
   return new OutboxPublisher(db);
+}
+
+/**
+ * Makes a change and publishes the event it causes (or none: `event` undefined), so that the event
+ * exists exactly when the change does. `change` runs in one transaction. With the outbox, the event
+ * is written in that same transaction. With EventBridge, it is sent right after the commit, never
+ * before it: an application evicting its cache on the event must not read the row as it was before
+ * the change. A send that fails after the commit fails the caller (a step, which is retried: the
+ * change is idempotent and the event's key the same, so consumers dedupe on `detail.eventKey`).
+ */
+export async function changeAndPublish<T>(
+  db: SqlClient,
+  change: (tx: SqlExecutor) => Promise<{ readonly result: T; readonly event?: DomainEvent }>,
+): Promise<T> {
+  const config = eventsConfigFromEnv();
+  const done = await db.transaction(async (tx) => {
+    const made = await change(tx);
+    if (made.event && config.kind === 'outbox') await new OutboxPublisher(tx).publish(made.event);
+    return made;
+  });
+  if (done.event && config.kind === 'eventbridge') await eventPublisher(db).publish(done.event);
+  return done.result;
 }

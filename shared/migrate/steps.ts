@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Blueprint } from '../blueprint';
 import { diffCatalog, readCatalog } from '../catalog';
 import { MigrationChecksumError, NotFoundError, ValidationError, VerificationError } from '../errors';
+import { changeAndPublish } from '../events/publisher';
 import { quoteIdent } from '../identifiers';
 import { causeMessage } from '../progress';
 import type { StepEvent } from '../provision/schemas';
@@ -199,11 +200,22 @@ export async function verify(rt: Runtime, event: StepEvent): Promise<MigrateOutp
 export async function record(rt: Runtime, event: StepEvent): Promise<MigrateOutputs['Record']> {
   const plan = migratePlanOf(event);
   const verified = output(event, 'Verify');
-  return callControl(rt.db, plan.tenantId, 'record_migration', [
-    plan.tenantId,
-    event.execution.id,
-    verified.fingerprint,
-  ]);
+  // TenantMigrated in the same transaction: the apps' caches drop the old version at once.
+  return changeAndPublish(rt.db, async (tx) => {
+    const recorded = await callControl(tx, plan.tenantId, 'record_migration', [
+      plan.tenantId,
+      event.execution.id,
+      verified.fingerprint,
+    ]);
+    return {
+      result: recorded,
+      event: {
+        type: 'TenantMigrated',
+        key: `TenantMigrated:${event.execution.id}`,
+        detail: { tenantId: plan.tenantId, version: recorded.version, executionId: event.execution.id },
+      },
+    };
+  });
 }
 
 export interface MigrateCleanupOutput {

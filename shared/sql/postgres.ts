@@ -93,6 +93,32 @@ function transactionOf(client: pg.PoolClient): SqlTransaction {
   };
 }
 
+async function transactionOn<T>(pool: pg.Pool, fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+  let broken = false;
+  try {
+    await run(client, 'BEGIN');
+    const result = await fn(transactionOf(client));
+    await run(client, 'COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    // Driver errors were mapped where they happened (run); the caller's own pass through unchanged.
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
 export interface PostgresClientOptions {
   readonly connectionString: string;
   /** @default 5 */
@@ -138,33 +164,25 @@ export class PostgresClient implements SqlClient {
     return run<T>(this.pool, sql, params, options);
   }
 
-  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw toDatabaseError(error);
-    }
-    let broken = false;
-    try {
-      await run(client, 'BEGIN');
-      const result = await fn(transactionOf(client));
-      await run(client, 'COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-      // Driver errors were mapped where they happened (run); the caller's own pass through unchanged.
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    return transactionOn(this.pool, fn);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * A SqlClient over a pg.Pool the application already has (its own settings, its own login): the
+ * same queries and transactions as PostgresClient. `close()` leaves the pool open: it is the
+ * application's to end.
+ */
+export function sqlClientOfPool(pool: pg.Pool): SqlClient {
+  return {
+    backend: 'postgres',
+    query: (sql, params, options) => run(pool, sql, params, options),
+    transaction: (fn) => transactionOn(pool, fn),
+    close: async () => {},
+  };
 }

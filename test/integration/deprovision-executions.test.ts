@@ -109,7 +109,7 @@ describe.each(testBackends())('cancel and redrive of a Deprovision execution, ov
     expect(await registryRow(t.db, 'dc-late')).toMatchObject({ status: 'failed', failed_step: 'Finalize' });
     expect(await schemaExists(t.db, 'tenant_dc_late')).toBe(false);
     const { rows: outbox } = await t.db.query(
-      "SELECT 1 FROM tenantry.outbox_events WHERE detail->>'tenantId' = 'dc-late'",
+      "SELECT 1 FROM tenantry.outbox_events WHERE type = 'TenantDeprovisioned' AND detail->>'tenantId' = 'dc-late'",
     );
     expect(outbox).toHaveLength(1);
 
@@ -122,7 +122,11 @@ describe.each(testBackends())('cancel and redrive of a Deprovision execution, ov
     // The backup is the first run's (the redrive made none), and the event was not published again.
     expect(row?.backup_manifest).toBe(`backups/dc-late/${name}/manifest.json`);
     expect(
-      (await t.db.query("SELECT 1 FROM tenantry.outbox_events WHERE detail->>'tenantId' = 'dc-late'")).rows,
+      (
+        await t.db.query(
+          "SELECT 1 FROM tenantry.outbox_events WHERE type = 'TenantDeprovisioned' AND detail->>'tenantId' = 'dc-late'",
+        )
+      ).rows,
     ).toHaveLength(1);
   });
 
