@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ApiClient } from '../local/api-client';
+import { percentile } from './stats';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,10 +35,6 @@ const concurrency = Number(values.concurrency);
 const seconds = Number(values.seconds);
 const backend = values.backend === 'postgres' ? 'postgres' : 'pglite';
 
-function percentile(sorted: readonly number[], p: number): number {
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? Number.NaN;
-}
 const round = (v: number) => Math.round(v * 100) / 100;
 
 async function admin(url: string, sql: string): Promise<void> {

@@ -23,7 +23,7 @@ import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
 import { writeSection } from './report';
-import { median } from './stats';
+import { median, percentile } from './stats';
 
 const { values } = parseArgs({
   options: {
@@ -48,10 +48,6 @@ type Arm = (typeof ARMS)[number];
 const BASELINE_SQL =
   'SELECT tenant_id, schema_name, status, blueprint_version FROM tenantry.tenants WHERE tenant_id = $1';
 
-function percentile(sorted: readonly number[], p: number): number {
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? Number.NaN;
-}
 const r4 = (v: number) => Math.round(v * 10_000) / 10_000;
 
 async function admin(url: string, sql: string): Promise<void> {

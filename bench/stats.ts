@@ -9,7 +9,7 @@ export interface Summary {
 }
 
 /** Nearest-rank percentile (p in 0..100) of an ascending array; the median interpolates two middles. */
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(rank, sorted.length) - 1] ?? Number.NaN;
