@@ -304,6 +304,21 @@ async function dropRoles(db: SqlExecutor, schemas: readonly string[], others: re
     .catch(() => undefined);
 }
 
+/** Tenants A and B of the isolation blueprint and C of school-erp, each provisioned; their runs' steps. */
+async function provisionTenants(engine: LocalEngine) {
+  const runs: Record<string, Awaited<ReturnType<typeof provision>>['progress']> = {};
+  for (const [id, blueprint] of [
+    ['iso-a', 'isolation'],
+    ['iso-b', 'isolation'],
+    ['iso-c', 'school-erp'],
+  ] as const) {
+    const { record, progress } = await provision(engine, id, blueprint);
+    expect(record.error ?? null, record.cause ?? '').toBeNull();
+    runs[id] = progress;
+  }
+  return runs;
+}
+
 const A = 'tenant_iso_a';
 const B = 'tenant_iso_b';
 const C = 'tenant_iso_c';
@@ -321,15 +336,8 @@ describe.each(testBackends())('A role per tenant on $name', (backend: TestBacken
     blueprints = await isolationBlueprints(t.db);
     backups = backupFolder();
     engine = engineFor(t.db, { blueprints: blueprints.catalog });
-    for (const [id, blueprint] of [
-      ['iso-a', 'isolation'],
-      ['iso-b', 'isolation'],
-      ['iso-c', 'school-erp'],
-    ] as const) {
-      const { record, progress } = await provision(engine, id, blueprint);
-      expect(record.error ?? null, record.cause ?? '').toBeNull();
+    for (const [id, progress] of Object.entries(await provisionTenants(engine)))
       synced[id] = progress.steps.find((s) => s.name === 'SyncTables')?.output;
-    }
   }, 300_000);
 
   afterAll(async () => {
@@ -610,14 +618,7 @@ describe.runIf(serverUrl())(
       blueprints = await isolationBlueprints(t.db);
       backups = backupFolder();
       engine = engineFor(t.db, { blueprints: blueprints.catalog });
-      for (const [id, blueprint] of [
-        ['iso-a', 'isolation'],
-        ['iso-b', 'isolation'],
-        ['iso-c', 'school-erp'],
-      ] as const) {
-        const { record } = await provision(engine, id, blueprint);
-        expect(record.error ?? null, record.cause ?? '').toBeNull();
-      }
+      await provisionTenants(engine);
       for (const schema of [A, B, C]) {
         roles[schema] = await roleOf(t.db, schema);
         objects[schema] = await objectsOf(t.db, schema);
