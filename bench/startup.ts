@@ -161,10 +161,12 @@ function bundles(): BundleStat[] {
     const path = resource.Metadata?.['aws:cdk:path'] ?? '';
     if (resource.Type !== 'AWS::Lambda::Function' || !asset) continue;
     const dir = join(assembly.directory, asset);
+    const file = join(dir, 'index.mjs');
+    // Not a TenantryFunction: the custom resource provider's framework function (aws-cdk-lib's own).
+    if (!existsSync(file)) continue;
     // The runtime provides the SDK: here, this repository's node_modules beside the bundle.
     if (!existsSync(join(dir, 'node_modules')))
       symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
-    const file = join(dir, 'index.mjs');
     const importMs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const ms = execFileSync(

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { AssetStaging, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -125,7 +126,11 @@ export class TenantryFunction extends NodejsFunction {
             };
             // The control SQL is read at runtime like the blueprints: the files ship as they are,
             // so the checksums the database records are those of the files in the repository.
-            return [...copy(blueprintsDir, 'blueprints'), ...copy(CONTROL_SQL_DIR, 'sql')];
+            return [
+              ...copy(blueprintsDir, 'blueprints'),
+              ...copy(CONTROL_SQL_DIR, 'sql'),
+              ...tracerFile(inputDir, outputDir, projectRoot),
+            ];
           },
         },
       },
@@ -174,6 +179,45 @@ function lockFileFolder(dir: string): string {
   if (LOCK_FILES.some((file) => existsSync(join(dir, file)))) return dir;
   const parent = dirname(dir);
   return parent === dir ? process.cwd() : lockFileFolder(parent);
+}
+
+/** Powertools' Tracer and the X-Ray SDK, which a bundle carries as a file of its own. */
+const TRACER_ENTRY = join(REPO_ROOT, 'shared', 'observability', 'tracer.ts');
+
+/**
+ * The bundling command that builds `tracer.cjs` beside the bundle's `index.mjs`: Tracer, its
+ * middleware and the X-Ray SDK, which shared/observability/lambda.ts loads at the first invocation
+ * (the bundle itself leaves them out), so a cold start does not parse their 130 KB. esbuild is
+ * run as NodejsFunction runs it: the project's own when it bundles locally, the image's in Docker.
+ */
+function tracerFile(inputDir: string, outputDir: string, projectRoot: () => string): string[] {
+  const entry = bundlingPath(inputDir, TRACER_ENTRY, projectRoot);
+  if (entry === undefined) {
+    const why = `${TRACER_ENTRY} is outside the bundling project ${projectRoot()}, out of Docker's reach; install esbuild to bundle locally`;
+    return [`echo ${JSON.stringify(`tenantry: ${why}`)} >&2`, 'false'];
+  }
+  const esbuild = inputDir === AssetStaging.BUNDLING_INPUT_DIR ? 'esbuild' : localEsbuild();
+  const args = [
+    '--bundle',
+    '--platform=node',
+    '--format=cjs',
+    '--target=node22',
+    '--minify',
+    '--keep-names',
+    '--external:@aws-sdk/*',
+    '--log-level=warning',
+    `--outfile=${join(outputDir, 'tracer.cjs')}`,
+  ];
+  return [[esbuild, entry, ...args].map((a) => JSON.stringify(a)).join(' ')];
+}
+
+/** The esbuild binary of this project (as NodejsFunction finds it), or the one on the PATH. */
+function localEsbuild(): string {
+  try {
+    return createRequire(join(REPO_ROOT, 'package.json')).resolve('esbuild/bin/esbuild');
+  } catch {
+    return 'esbuild';
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type middy from '@middy/core';
 import { logger, onLambda } from './logger';
@@ -7,12 +8,12 @@ import { logger, onLambda } from './logger';
  * `injectLambdaContext` (cold start, function name, request id on every entry) and Tracer's
  * `captureLambdaHandler` (a subsegment per invocation, its errors and annotations).
  *
- * Tracer brings the X-Ray SDK, a tenth of a second of imports: it is evaluated on Lambda only, at
+ * Tracer brings the X-Ray SDK, a tenth of a second of imports: it is loaded on Lambda only, at
  * the first invocation, before the handler uses its clients (`traceClient`). The local engine, the
- * CLI and the tests run the same handlers without it; there is no X-Ray to send to. In a Lambda
- * bundle its code is inlined all the same, so it is parsed at import, and the node:http and
- * node:https modules it patches are loaded then (esbuild hoists a bundled module's built-in
- * imports): most of what it adds to a bundle's cold import (bench/results/README.md).
+ * CLI and the tests run the same handlers without it; there is no X-Ray to send to. A Lambda
+ * bundle carries it as a file of its own, `tracer.cjs` beside `index.mjs`, so that a cold start
+ * neither parses its code nor loads the node:http and node:https modules it patches before the
+ * handler runs (bench/results/README.md, "Start-up").
  */
 let tracer: Tracer | undefined;
 let loading: Promise<Tracer> | undefined;
@@ -20,8 +21,20 @@ let loading: Promise<Tracer> | undefined;
 /** Clients made on Lambda before the tracer was loaded (at module scope): traced once it is. */
 const untraced: unknown[] = [];
 
+type TracerModule = typeof import('./tracer');
+
+/**
+ * Tracer and its middleware. In a Lambda bundle, the `tracer.cjs` beside it (the branch that imports
+ * the sources is then dead code, and the bundler leaves Tracer out: the test must stay inline for
+ * that, as in sql/connect.ts); elsewhere, the sources.
+ */
+async function tracerModule(): Promise<TracerModule> {
+  if (process.env.TENANTRY_BUNDLE !== 'lambda') return import('./tracer');
+  return createRequire(import.meta.filename)('./tracer.cjs') as TracerModule;
+}
+
 async function lambdaTracer(): Promise<Tracer> {
-  loading ??= import('@aws-lambda-powertools/tracer').then(({ Tracer }) => {
+  loading ??= tracerModule().then(({ Tracer }) => {
     const t = new Tracer({ serviceName: 'tenantry' });
     for (const client of untraced.splice(0)) t.captureAWSv3Client(client);
     tracer = t;
@@ -52,7 +65,7 @@ export function powertools<E, R>(): middy.MiddlewareObj<E, R> {
     if (delegates) return delegates;
     const [{ injectLambdaContext }, { captureLambdaHandler }, t] = await Promise.all([
       import('@aws-lambda-powertools/logger/middleware'),
-      import('@aws-lambda-powertools/tracer/middleware'),
+      tracerModule(),
       lambdaTracer(),
     ]);
     delegates = [

@@ -30,7 +30,13 @@ describe('a TenantryFunction bundle', () => {
     if (!asset) throw new Error('no asset was bundled');
     const bundle = join(assembly.directory, asset);
 
-    expect(readdirSync(bundle).sort()).toEqual(['blueprints', 'index.mjs', 'index.mjs.map', 'sql']);
+    expect(readdirSync(bundle).sort()).toEqual([
+      'blueprints',
+      'index.mjs',
+      'index.mjs.map',
+      'sql',
+      'tracer.cjs',
+    ]);
     expect(readFileSync(join(bundle, 'index.mjs'), 'utf8')).toMatch(
       /^import \{ createRequire \} from 'module';/,
     );
@@ -58,6 +64,35 @@ describe('a TenantryFunction bundle', () => {
         .filter((n) => existsSync(join(BLUEPRINTS_DIR, n, 'blueprint.json')))
         .sort(),
     );
+  });
+
+  it("carries Powertools' Tracer and the X-Ray SDK as tracer.cjs, outside index.mjs", {
+    timeout: 120_000,
+  }, () => {
+    const own = mkdtempSync(join(outdir, 'tracer-'));
+    const app = new App({ outdir: own });
+    const stack = new Stack(app, 'Tracer');
+    // A real handler: the Powertools middleware (shared/observability/lambda.ts) is in every one.
+    new TenantryFunction(stack, 'GetStats', { entry: 'functions/api/get-stats.ts' });
+    const assembly = app.synth();
+    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
+    if (!asset) throw new Error('no asset was bundled');
+    const bundle = join(assembly.directory, asset);
+    // The X-Ray SDK reads its daemon's address from this variable: its code is in tracer.cjs only.
+    expect(readFileSync(join(bundle, 'tracer.cjs'), 'utf8')).toContain('AWS_XRAY_DAEMON_ADDRESS');
+    expect(readFileSync(join(bundle, 'index.mjs'), 'utf8')).not.toContain('AWS_XRAY_DAEMON_ADDRESS');
+    expect(readFileSync(join(bundle, 'index.mjs'), 'utf8')).toContain('tracer.cjs');
+    // It loads on its own in plain Node, as the bundle's require does on Lambda.
+    const exported = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        'const m = require(process.argv[1]); console.log(typeof m.Tracer, typeof m.captureLambdaHandler)',
+        join(bundle, 'tracer.cjs'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(exported.trim()).toBe('function function');
   });
 
   it('carries the control SQL at sql/, where the loader finds it with the checksums the source has', {
