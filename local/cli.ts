@@ -31,6 +31,7 @@ import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '..
 import { type DatabaseConfig, databaseConfigFromEnv } from '../shared/config';
 import { DEFAULT_VERIFY_CONCURRENCY } from '../shared/drift/verify';
 import { BlueprintError, TenantryError } from '../shared/errors';
+import { parseJsonLossless } from '../shared/json';
 import { type HistoryEvent, stepsFromHistory } from '../shared/progress';
 import { reconcile } from '../shared/reconcile/reconcile';
 import type { Reconciliation } from '../shared/reconcile/records';
@@ -1063,7 +1064,8 @@ function templateFile(file: string): unknown {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    // As the API reads a body: a limit past 2^53 stays as written.
+    return parseJsonLossless(text);
   } catch (error) {
     throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
   }

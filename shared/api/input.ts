@@ -1,4 +1,5 @@
 import { type FieldIssue, PayloadTooLargeError, ValidationError } from '../errors';
+import { parseJsonLossless } from '../json';
 import { jsonProblems, MAX_INPUT_ISSUES, printable, textProblem } from '../validation';
 
 /**
@@ -50,7 +51,9 @@ export function readJsonBody(
   }
   const issues = jsonProblems(value, '(body)');
   if (issues.length > 0) throw new ValidationError(issues);
-  return value;
+  // Again, now that it is known to nest no deeper than MAX_JSON_DEPTH (a reviver recurses): a
+  // number past 2^53 (a template's limits, a bigint in its initial rows) stays as written.
+  return parseJsonLossless(text);
 }
 
 /** Query string parameters (names and values), checked as text. */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { BLUEPRINT_NAME_PATTERN } from '../blueprint';
 import { MAX_IDENTIFIER_BYTES } from '../identifiers';
+import { isRawJsonNumber, type RawJsonNumber } from '../json';
 
 /**
  * A template: one kind of customer, captured once. It names the blueprint version it provisions,
@@ -36,6 +37,22 @@ export const TableRowsSchema = z.object({
 });
 export type TableRows = z.infer<typeof TableRowsSchema>;
 
+/**
+ * A number sent with more digits than a double holds (2^63 - 1, a 30-digit decimal), kept as the
+ * text it was written as (shared/json.ts parseJsonLossless), so it is stored exactly.
+ */
+const ExactNumberSchema = z
+  .custom<RawJsonNumber>(isRawJsonNumber, 'must be a number')
+  .meta({ type: 'number', description: 'a number with more digits than a double holds, kept exactly' });
+
+/** The same, a whole number of at least 0 (a limit past 2^53). */
+const ExactWholeNumberSchema = z
+  .custom<RawJsonNumber>(
+    (v) => isRawJsonNumber(v) && /^\d+$/.test(v.rawJSON),
+    'must be a whole number of at least 0',
+  )
+  .meta({ type: 'integer', minimum: 0, description: 'a whole number past 2^53, kept exactly' });
+
 /** Placeholders an admin row may hold; they are filled in when the tenant is provisioned. */
 export const ADMIN_PLACEHOLDERS = ['{{admin.email}}', '{{admin.name}}', '{{admin.passwordHash}}'] as const;
 
@@ -49,14 +66,14 @@ export const TemplateDefinitionSchema = z.object({
   settings: z
     .record(
       z.string().regex(/^[a-z][a-zA-Z0-9_.-]*$/, 'must be a setting key'),
-      z.union([z.boolean(), z.number(), z.string()]),
+      z.union([z.boolean(), z.number(), ExactNumberSchema, z.string()]),
     )
     .default({}),
   /** Quotas apps enforce: maxUsers, maxSchools, maxProducts, maxStorageGb, ... */
   limits: z
     .record(
       z.string().regex(/^max[A-Z][a-zA-Z]*$/, "must look like 'maxUsers'"),
-      z.number().int().nonnegative(),
+      z.union([z.number().int().nonnegative(), ExactWholeNumberSchema]),
     )
     .default({}),
   /** Rows per table, in foreign-key order, inserted once (re-running inserts nothing twice). */

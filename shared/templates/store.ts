@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BlueprintCatalog, SeedTable } from '../blueprint';
 import { ConflictError, DatabaseError, NotFoundError, ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
+import { jsonbText } from '../json';
 import { ensureControlSchema } from '../registry/control';
 import type { SqlClient, SqlTransaction } from '../sql/port';
 import { assertStorableJson, parseOrThrow } from '../validation';
@@ -104,6 +105,14 @@ export async function dryRunTemplate(
   }
 }
 
+/**
+ * A stored definition, read as jsonb text and parsed exactly: a limit past 2^53 or a bigint in the
+ * initial rows reaches the tenant as it was sent (a jsonb value parsed by the driver would round it).
+ */
+function definitionOf(text: unknown): TemplateDefinition {
+  return jsonbText<TemplateDefinition>(text, {} as TemplateDefinition);
+}
+
 function toRecord(r: Record<string, unknown>): TemplateRecord {
   return {
     templateId: r.template_id as string,
@@ -111,7 +120,7 @@ function toRecord(r: Record<string, unknown>): TemplateRecord {
     category: r.category as string,
     status: r.status as TemplateStatus,
     currentVersion: r.current_version as number,
-    definition: r.definition as TemplateDefinition,
+    definition: definitionOf(r.definition),
     tenants: Number(r.tenants ?? 0),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
@@ -119,7 +128,7 @@ function toRecord(r: Record<string, unknown>): TemplateRecord {
 }
 
 const SELECT_TEMPLATE = `
-  SELECT t.template_id, t.name, t.category, t.status, t.current_version, v.definition, t.created_at, t.updated_at,
+  SELECT t.template_id, t.name, t.category, t.status, t.current_version, v.definition::text AS definition, t.created_at, t.updated_at,
          (SELECT count(*) FROM tenantry.tenants n WHERE n.template_id = t.template_id
             AND n.status NOT IN ('failed', 'cancelled', 'deprovisioned')) AS tenants
     FROM tenantry.templates t
@@ -155,7 +164,7 @@ export class TemplateStore {
   async version(templateId: string, version: number): Promise<TemplateVersion> {
     await ensureControlSchema(this.db);
     const { rows } = await this.db.query(
-      'SELECT template_id, version, definition, created_by, created_at FROM tenantry.template_versions WHERE template_id = $1 AND version = $2',
+      'SELECT template_id, version, definition::text AS definition, created_by, created_at FROM tenantry.template_versions WHERE template_id = $1 AND version = $2',
       [templateId, version],
     );
     const r = rows[0];
@@ -163,7 +172,7 @@ export class TemplateStore {
     return {
       templateId: r.template_id as string,
       version: r.version as number,
-      definition: r.definition as TemplateDefinition,
+      definition: definitionOf(r.definition),
       createdBy: r.created_by as string,
       createdAt: iso(r.created_at),
     };
@@ -172,13 +181,13 @@ export class TemplateStore {
   async versions(idOrName: string): Promise<TemplateVersion[]> {
     const template = await this.get(idOrName);
     const { rows } = await this.db.query(
-      'SELECT template_id, version, definition, created_by, created_at FROM tenantry.template_versions WHERE template_id = $1 ORDER BY version',
+      'SELECT template_id, version, definition::text AS definition, created_by, created_at FROM tenantry.template_versions WHERE template_id = $1 ORDER BY version',
       [template.templateId],
     );
     return rows.map((r) => ({
       templateId: r.template_id as string,
       version: r.version as number,
-      definition: r.definition as TemplateDefinition,
+      definition: definitionOf(r.definition),
       createdBy: r.created_by as string,
       createdAt: iso(r.created_at),
     }));
