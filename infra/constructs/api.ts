@@ -136,6 +136,8 @@ export class TenantryApi extends Construct {
       functions[route.id] = fn;
     }
     this.functions = functions;
+    // The document GET /openapi.json serves lists the routes this deployment has, and only those.
+    functions.GetOpenApi?.addEnvironment('TENANTRY_API_ROUTES', routes.map((r) => r.id).join(','));
   }
 }
 

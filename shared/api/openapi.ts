@@ -29,8 +29,11 @@ function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query') {
   }));
 }
 
-/** The OpenAPI 3.1 document of the HTTP API, generated from the route table and the zod schemas. */
-export function openApiDocument(): Record<string, unknown> {
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the route table and the zod schemas:
+ * every route, or only the routes named (those a deployment serves: the construct's `api.routes`).
+ */
+export function openApiDocument(routeIds?: ReadonlySet<string>): Record<string, unknown> {
   const components = z.toJSONSchema(apiSchemas, {
     io: 'input',
     unrepresentable: 'any',
@@ -45,6 +48,7 @@ export function openApiDocument(): Record<string, unknown> {
   });
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of API_ROUTES as readonly ApiRoute[]) {
+    if (routeIds && !routeIds.has(route.id)) continue;
     const shape = route;
     const [okStatus, okBody] = shape.ok;
     // Any input can be bad (a NUL in a path parameter is a 400); any body can be too large.

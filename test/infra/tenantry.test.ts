@@ -1,13 +1,14 @@
 import { cpSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App, type Environment, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { Construct } from 'constructs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TenantryFunction } from '../../infra/constructs/tenantry-function';
 import * as cdk from '../../infra/index';
 import { BLUEPRINTS_DIR } from '../../infra/paths';
 import { Tenantry, type TenantryProps } from '../../infra/tenantry';
+import { openApiDocument } from '../../shared/api/openapi';
 import { API_ROUTES as ALL_ROUTES, type ApiRoute } from '../../shared/api/route-table';
 import { DEPROVISION_TASKS, MIGRATE_TASKS, PROVISION_TASKS, ROLLOUT_TASKS } from '../../statemachine/steps';
 import { tempDir } from '../support/temp-dirs';
@@ -184,6 +185,14 @@ describe('Tenantry parts', () => {
     );
     expect(outputNames(template)).not.toContain('RolloutStateMachineArn');
     expect(outputNames(template)).toContain('ApiUrl');
+    // GET /openapi.json describes the routes deployed, and no Rollout route.
+    const served = API_ROUTES.filter((r) => !ROLLOUT_ROUTES.includes(r)).map((r) => r.id);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TENANTRY_API_ROUTES: served.join(',') }) },
+    });
+    const paths = Object.keys(openApiDocument(new Set(served)).paths as object);
+    expect(paths).toContain('/tenants/{tenantId}');
+    expect(paths.filter((p) => p.startsWith('/rollouts'))).toEqual([]);
   });
 
   it('without the API: no HTTP API, its functions, alarms or URL', () => {
