@@ -1,6 +1,6 @@
 import { normaliseHost } from '../shared/domains';
 import { ConfigError, NotFoundError, TenantGoneError } from '../shared/errors';
-import { EVENT_SOURCE, TENANT_EVENT_TYPES, type TenantEventType } from '../shared/events/tenant-events';
+import { EVENT_SOURCE, TENANT_EVENT_TYPES } from '../shared/events/tenant-events';
 import { quoteIdent } from '../shared/identifiers';
 import {
   type ResolvedTenant,
@@ -62,7 +62,10 @@ export interface TenantResolverOptions {
   readonly goneTtlMs?: number;
   /** How long "no such tenant" (404) stays cached: a tenant being provisioned appears after it. @default 5000 */
   readonly negativeTtlMs?: number;
-  /** The most keys cached (hosts and ids); the least recently used goes first. @default 10000 */
+  /**
+   * The most keys cached (hosts and ids). When full, CLOCK (second chance): a key not used since the
+   * clock's hand last passed it (or expired) goes first. @default 10000
+   */
   readonly maxEntries?: number;
   /** The clock, in milliseconds (tests inject one). @default Date.now */
   readonly now?: () => number;
@@ -88,30 +91,48 @@ export interface TenantPoolClient {
   release(): Promise<void>;
 }
 
-interface Entry {
+/** What a tenant's keys (or the one key of a 404) share. */
+type Answer = Pick<Slot, 'lookup' | 'expiresAt' | 'tenantId' | 'served' | 'answered'>;
+
+/**
+ * One cached key (a host or an id) and its answer. A tenant's keys share its answer's objects,
+ * the settled promises included: a hit hands out the stored promise, it makes none.
+ */
+interface Slot {
+  /** The host (normalised) or the id, in `map`. */
+  readonly key: string;
+  readonly map: Map<string, Slot>;
   readonly lookup: TenantLookup;
   readonly expiresAt: number;
-  /** The tenant the entry is of (none for a 404). */
+  /** The tenant the answer is of (none for a 404). */
   readonly tenantId: string | undefined;
+  /** `resolve`'s answer, settled: the tenant, for one to serve; undefined for a refusal. */
+  readonly served: Promise<ResolvedTenant> | undefined;
+  /** `lookup`'s answer, settled. */
+  readonly answered: Promise<TenantLookup>;
+  /** Its place on the clock (`ring`). */
+  readonly index: number;
+  /** Hit since the clock's hand last passed it: it is passed over once (its second chance). */
+  used: boolean;
 }
 
 const ABSENT: TenantLookup = Object.freeze({ outcome: 'absent' });
-/** A host already as stored (lowercase ASCII, no trailing dot) is looked up without normalising it again. */
-const PLAIN_HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)+$/;
+const ANSWERED_ABSENT: Promise<TenantLookup> = Promise.resolve(ABSENT);
 const BIND_SQL = `SELECT set_config('role', $1, true), set_config('search_path', $2, true)`;
 const EVENT_TYPES: ReadonlySet<string> = new Set(TENANT_EVENT_TYPES);
-
-const hostKey = (host: string) => `h ${host}`;
-const idKey = (id: string) => `i ${id}`;
 
 /**
  * Resolves tenants in the application's own process (`tenantry/client`): `resolveTenant` on the
  * application's connection when its cache misses, the same answers as `GET /resolve` without an
  * HTTP call.
  *
- * - The cache holds at most `maxEntries` keys (LRU), a tenant for `ttlMs`, a gone tenant for
+ * - The cache holds at most `maxEntries` keys, a tenant for `ttlMs`, a gone tenant for
  *   `goneTtlMs`, "no such tenant" for `negativeTtlMs`. A tenant found by a host also serves its id
  *   and its other hosts. Concurrent misses of one key share one query.
+ * - A hit changes nothing but one flag: the keys are looked up as given (a host normalised only
+ *   when that misses), the answer is a promise settled once when it was stored, and eviction is
+ *   CLOCK (second chance): a full cache drops the first key, from where its hand stopped, not used
+ *   since the hand last passed it (or expired); a used one loses its flag and stays a turn.
  * - Tenantry's events evict a tenant at once, whatever its TTL: `handleEvent` for an EventBridge
  *   event or an outbox row, or `followOutbox()` locally. An eviction while a query is under way
  *   keeps that query's answer out of the cache.
@@ -127,10 +148,18 @@ export class TenantResolver {
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
-  /** Keys in least recently used order (a Map keeps insertion order: a hit re-inserts). */
-  private readonly entries = new Map<string, Entry>();
-  /** Each tenant's keys, to evict them all at once. */
-  private readonly keysOf = new Map<string, Set<string>>();
+  /** The cached hosts (normalised, as stored) and ids: two maps, so a hit builds no key string. */
+  private readonly hosts = new Map<string, Slot>();
+  private readonly ids = new Map<string, Slot>();
+  /**
+   * The clock: every slot at its index, a hole where one was removed. It grows to `maxEntries`;
+   * then each new key takes the place the hand stops at (a hole, or the slot it evicts), just
+   * behind the hand: the last the hand will come back to.
+   */
+  private readonly ring: (Slot | undefined)[] = [];
+  private hand = 0;
+  /** Each tenant's slots, to evict them all at once. */
+  private readonly slotsOf = new Map<string, Set<Slot>>();
   private readonly inflight = new Map<string, Promise<TenantLookup>>();
   /** Bumped by every eviction: a query begun before it does not fill the cache. */
   private epoch = 0;
@@ -147,15 +176,12 @@ export class TenantResolver {
 
   /** The keys cached now (hosts and ids), expired ones not yet dropped included. */
   get size(): number {
-    return this.entries.size;
+    return this.hosts.size + this.ids.size;
   }
 
   /** What GET /resolve would answer for a host or an id, from the cache or one query. Never throws for a 404 or 410. */
   lookup(key: ResolveKey): Promise<TenantLookup> {
-    const k = this.keyOf(key);
-    if (k === undefined) return Promise.resolve(ABSENT);
-    const found = this.hit(k);
-    return found ? Promise.resolve(found) : this.miss(k, key);
+    return this.hit(key)?.answered ?? this.cold(key);
   }
 
   /**
@@ -164,13 +190,11 @@ export class TenantResolver {
    * typed errors of `tenantry`, whose `status` is the HTTP answer.
    */
   resolve(key: ResolveKey): Promise<ResolvedTenant> {
-    const k = this.keyOf(key);
-    const found = k === undefined ? ABSENT : this.hit(k);
-    // The warm path: no await, one settled promise.
-    if (found?.outcome === 'serve') return Promise.resolve(found.tenant);
-    if (found) return Promise.reject(refusal(key, found));
-    return this.miss(k as string, key).then((f) =>
-      f.outcome === 'serve' ? f.tenant : Promise.reject(refusal(key, f)),
+    const slot = this.hit(key);
+    // The warm path: the stored, settled promise; nothing allocated.
+    if (slot !== undefined) return slot.served ?? Promise.reject(refusal(key, slot.lookup));
+    return this.cold(key).then((found) =>
+      found.outcome === 'serve' ? found.tenant : Promise.reject(refusal(key, found)),
     );
   }
 
@@ -178,24 +202,28 @@ export class TenantResolver {
   invalidate(tenantId: string): void {
     this.epoch++;
     this.inflight.clear();
-    for (const k of [...(this.keysOf.get(tenantId) ?? [])]) this.remove(k);
-    this.remove(idKey(tenantId));
+    for (const slot of [...(this.slotsOf.get(tenantId) ?? [])]) this.drop(slot);
+    this.dropKey(this.ids, tenantId);
   }
 
   /** Forgets everything. */
   clear(): void {
     this.epoch++;
     this.inflight.clear();
-    this.entries.clear();
-    this.keysOf.clear();
+    this.hosts.clear();
+    this.ids.clear();
+    this.ring.length = 0;
+    this.hand = 0;
+    this.slotsOf.clear();
   }
 
   /**
    * Evicts what a Tenantry event makes stale: the tenant (all its keys) for each of
-   * TENANT_EVENT_TYPES, and for `TenantDomainsChanged` every host it names, held now or before (a
-   * host cached as "no such tenant" may be the tenant's now). Takes an EventBridge event
-   * (`{source: 'tenantry', 'detail-type', detail}`) or an outbox row (`{type, detail}`); answers the
-   * tenant evicted, or undefined for an event of another kind or source.
+   * TENANT_EVENT_TYPES, and every host the event names (`domains`, `previous`: those of
+   * `TenantDomainsChanged` and `TenantRestored`), held now or before (a host cached as "no such
+   * tenant" may be the tenant's now). Takes an EventBridge event (`{source: 'tenantry',
+   * 'detail-type', detail}`) or an outbox row (`{type, detail}`); answers the tenant evicted, or
+   * undefined for an event of another kind or source.
    */
   handleEvent(event: TenantryBusEvent | TenantryOutboxRow): string | undefined {
     const source = event.source;
@@ -208,11 +236,9 @@ export class TenantResolver {
     const tenantId = detail.tenantId;
     if (typeof tenantId !== 'string') return undefined;
     this.invalidate(tenantId);
-    if ((type as TenantEventType) === 'TenantDomainsChanged') {
-      for (const list of [detail.domains, detail.previous])
-        if (Array.isArray(list))
-          for (const host of list) if (typeof host === 'string') this.remove(hostKey(host));
-    }
+    for (const list of [detail.domains, detail.previous])
+      if (Array.isArray(list))
+        for (const host of list) if (typeof host === 'string') this.dropKey(this.hosts, host);
     return tenantId;
   }
 
@@ -320,85 +346,152 @@ export class TenantResolver {
     };
   }
 
-  /** The cache key of a host (normalised as resolveTenant does) or an id; undefined for what is no host name. */
-  private keyOf(key: ResolveKey): string | undefined {
-    if (!('host' in key)) return idKey(key.id);
-    if (PLAIN_HOST.test(key.host)) return hostKey(key.host);
-    const normal = normaliseHost(key.host);
-    return 'problem' in normal ? undefined : hostKey(normal.host);
-  }
-
-  /** The cached answer, made the most recently used; undefined when none or expired. */
-  private hit(k: string): TenantLookup | undefined {
-    const entry = this.entries.get(k);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.remove(k);
+  /** The live slot of a key as given (a host as the caller wrote it, an id), made used; undefined when none or expired. */
+  private hit(key: ResolveKey): Slot | undefined {
+    const slot = 'host' in key ? this.hosts.get(key.host) : this.ids.get(key.id);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt <= this.now()) {
+      this.drop(slot);
       return undefined;
     }
-    this.entries.delete(k);
-    this.entries.set(k, entry);
-    return entry.lookup;
+    slot.used = true;
+    return slot;
   }
 
-  private miss(k: string, key: ResolveKey): Promise<TenantLookup> {
-    const pending = this.inflight.get(k);
+  /**
+   * A key the cache did not hold as given: a host normalised as resolveTenant does (and looked up
+   * again when that changed it; never cached when it is no host name), then one query.
+   */
+  private cold(key: ResolveKey): Promise<TenantLookup> {
+    if (!('host' in key)) return this.miss(this.ids, key.id);
+    const normal = normaliseHost(key.host);
+    if ('problem' in normal) return ANSWERED_ABSENT;
+    if (normal.host !== key.host) {
+      const slot = this.hit({ host: normal.host });
+      if (slot !== undefined) return slot.answered;
+    }
+    return this.miss(this.hosts, normal.host);
+  }
+
+  private miss(map: Map<string, Slot>, k: string): Promise<TenantLookup> {
+    const byHost = map === this.hosts;
+    const flightKey = `${byHost ? 'h' : 'i'} ${k}`;
+    const pending = this.inflight.get(flightKey);
     if (pending) return pending;
     const epoch = this.epoch;
-    const flight = this.query(k, 'host' in key ? { host: k.slice(2) } : key, epoch).finally(() => {
-      if (this.inflight.get(k) === flight) this.inflight.delete(k);
+    const flight = this.query(map, k, byHost ? { host: k } : { id: k }, epoch).finally(() => {
+      if (this.inflight.get(flightKey) === flight) this.inflight.delete(flightKey);
     });
-    this.inflight.set(k, flight);
+    this.inflight.set(flightKey, flight);
     return flight;
   }
 
-  private async query(k: string, key: ResolveKey, epoch: number): Promise<TenantLookup> {
+  private async query(
+    map: Map<string, Slot>,
+    k: string,
+    key: ResolveKey,
+    epoch: number,
+  ): Promise<TenantLookup> {
     const tenant = await resolveTenant(this.db, key);
     const found: TenantLookup = !tenant
       ? ABSENT
       : { outcome: resolveOutcome(tenant.status) === 'gone' ? 'gone' : 'serve', tenant };
-    if (epoch === this.epoch) this.store(k, found);
+    if (epoch === this.epoch) this.store(map, k, found);
     return found;
   }
 
-  private store(k: string, found: TenantLookup): void {
+  /** Caches an answer under the key asked for and, for a tenant, under its id and its hosts. */
+  private store(map: Map<string, Slot>, k: string, found: TenantLookup): void {
+    const answered = Promise.resolve(found);
     if (found.outcome === 'absent') {
-      this.put(k, { lookup: found, expiresAt: this.now() + this.negativeTtlMs, tenantId: undefined });
+      this.put(map, k, {
+        lookup: found,
+        expiresAt: this.now() + this.negativeTtlMs,
+        tenantId: undefined,
+        served: undefined,
+        answered,
+      });
       return;
     }
     const { tenant } = found;
-    const ttl = found.outcome === 'serve' ? this.ttlMs : this.goneTtlMs;
-    const entry: Entry = { lookup: found, expiresAt: this.now() + ttl, tenantId: tenant.tenantId };
-    // The key asked for last, so that it is the most recently used of the tenant's keys.
-    const keys = new Set([idKey(tenant.tenantId), ...tenant.domains.map(hostKey)]);
-    keys.delete(k);
-    for (const other of keys) this.put(other, entry);
-    this.put(k, entry);
+    const serve = found.outcome === 'serve';
+    const answer: Answer = {
+      lookup: found,
+      expiresAt: this.now() + (serve ? this.ttlMs : this.goneTtlMs),
+      tenantId: tenant.tenantId,
+      served: serve ? Promise.resolve(tenant) : undefined,
+      answered,
+    };
+    // The key asked for last: the others cannot push it out.
+    if (map !== this.ids || k !== tenant.tenantId) this.put(this.ids, tenant.tenantId, answer);
+    for (const host of tenant.domains)
+      if (map !== this.hosts || host !== k) this.put(this.hosts, host, answer);
+    this.put(map, k, answer);
   }
 
-  private put(k: string, entry: Entry): void {
-    this.remove(k);
-    this.entries.set(k, entry);
-    if (entry.tenantId !== undefined) {
-      const keys = this.keysOf.get(entry.tenantId);
-      if (keys) keys.add(k);
-      else this.keysOf.set(entry.tenantId, new Set([k]));
-    }
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.remove(oldest);
+  /** Caches one key: a new place on the clock until it is full, then the place its hand stops at. */
+  private put(map: Map<string, Slot>, key: string, answer: Answer): void {
+    this.dropKey(map, key);
+    const index = this.ring.length < this.maxEntries ? this.ring.length : this.evict();
+    const slot: Slot = {
+      key,
+      map,
+      lookup: answer.lookup,
+      expiresAt: answer.expiresAt,
+      tenantId: answer.tenantId,
+      served: answer.served,
+      answered: answer.answered,
+      index,
+      used: false,
+    };
+    this.ring[index] = slot;
+    map.set(key, slot);
+    if (slot.tenantId !== undefined) {
+      const slots = this.slotsOf.get(slot.tenantId);
+      if (slots) slots.add(slot);
+      else this.slotsOf.set(slot.tenantId, new Set([slot]));
     }
   }
 
-  private remove(k: string): void {
-    const entry = this.entries.get(k);
-    if (entry === undefined) return;
-    this.entries.delete(k);
-    if (entry.tenantId === undefined) return;
-    const keys = this.keysOf.get(entry.tenantId);
-    keys?.delete(k);
-    if (keys?.size === 0) this.keysOf.delete(entry.tenantId);
+  /**
+   * CLOCK: from where the hand stopped, the first hole, or slot expired or not used since the hand
+   * last passed it (evicted), is the new key's place; a used one is passed over, its flag cleared.
+   * At most one turn of the ring.
+   */
+  private evict(): number {
+    const now = this.now();
+    for (;;) {
+      const index = this.hand;
+      this.hand = index + 1 < this.ring.length ? index + 1 : 0;
+      const slot = this.ring[index];
+      if (slot === undefined) return index;
+      if (slot.used && slot.expiresAt > now) {
+        slot.used = false;
+        continue;
+      }
+      this.unlink(slot);
+      return index;
+    }
+  }
+
+  private dropKey(map: Map<string, Slot>, key: string): void {
+    const slot = map.get(key);
+    if (slot !== undefined) this.drop(slot);
+  }
+
+  /** Removes a slot, leaving a hole on the clock that the hand gives to a new key when it gets there. */
+  private drop(slot: Slot): void {
+    if (this.ring[slot.index] !== slot) return;
+    this.unlink(slot);
+    this.ring[slot.index] = undefined;
+  }
+
+  private unlink(slot: Slot): void {
+    if (slot.map.get(slot.key) === slot) slot.map.delete(slot.key);
+    if (slot.tenantId === undefined) return;
+    const slots = this.slotsOf.get(slot.tenantId);
+    slots?.delete(slot);
+    if (slots?.size === 0) this.slotsOf.delete(slot.tenantId);
   }
 }
 

@@ -18,5 +18,10 @@ export const TENANT_EVENT_TYPES = [
   'TenantMigrated',
   /** PUT /tenants/{id}/domains changed the hosts: `domains` now, `previous` before. */
   'TenantDomainsChanged',
+  /**
+   * A Restore's Register step: the deprovisioned tenant is active again, holding `domains` (those
+   * of its hosts no other tenant took meanwhile).
+   */
+  'TenantRestored',
 ] as const;
 export type TenantEventType = (typeof TENANT_EVENT_TYPES)[number];

@@ -9,10 +9,12 @@ import {
   ValidationError,
   VerificationError,
 } from '../errors';
+import { changeAndPublish, type TenantEventType } from '../events/publisher';
 import { causeMessage } from '../progress';
 import { callControl, jsonArg } from '../registry/call';
 import { ensureControlSchema } from '../registry/control';
 import type { Runtime } from '../runtime';
+import type { SqlExecutor } from '../sql/port';
 import { splitSqlStatements } from '../sql/split';
 import { caughtFailure, stepOutput as outputOf } from '../step-state';
 import { fillAdminRows } from '../templates/admin';
@@ -363,12 +365,31 @@ export async function register(rt: Runtime, event: StepEvent): Promise<StepOutpu
     fingerprint: verified.fingerprint,
     durationMs: Math.max(0, Date.now() - Date.parse(event.execution.startTime)),
   };
-  const result = await callControl(rt.db, plan.tenantId, 'register_tenant', [
-    plan.tenantId,
-    event.execution.id,
-    jsonArg(summary),
-    jsonArg([...indexes.warnings, ...(plan.warnings ?? [])]),
-  ]);
+  const registerTenant = (db: SqlExecutor) =>
+    callControl(db, plan.tenantId, 'register_tenant', [
+      plan.tenantId,
+      event.execution.id,
+      jsonArg(summary),
+      jsonArg([...indexes.warnings, ...(plan.warnings ?? [])]),
+    ]);
+  if (!plan.restore) return { ...(await registerTenant(rt.db)), summary };
+  // TenantRestored with the change (in its transaction, or right after its commit on EventBridge;
+  // a retry publishes it again under the same key): until then the apps' caches may hold the
+  // tenant as gone (410), or its id and hosts as unknown while it was being restored.
+  const result = await changeAndPublish(rt.db, async (tx) => ({
+    result: await registerTenant(tx),
+    event: {
+      type: 'TenantRestored' satisfies TenantEventType,
+      key: `TenantRestored:${event.execution.id}`,
+      detail: {
+        tenantId: plan.tenantId,
+        schema: plan.schemaName,
+        version: plan.blueprintVersion,
+        domains: plan.domains ?? [],
+        executionId: event.execution.id,
+      },
+    },
+  }));
   return { ...result, summary };
 }
 

@@ -4,12 +4,14 @@ import type { LocalEngine } from '../../local/engine';
 import { TenantResolver } from '../../local/tenant-resolver';
 import { setTenantDomains } from '../../shared/api/routes';
 import { BlueprintCatalog } from '../../shared/blueprint';
-import { NotFoundError, TenantGoneError } from '../../shared/errors';
+import { NotFoundError, TenantGoneError, TransientDatabaseError } from '../../shared/errors';
 import type { SqlClient } from '../../shared/sql/port';
 import { sqlClientOfPool } from '../../shared/sql/postgres';
+import { blueprintSandbox } from '../support/blueprints';
 import { type TestDatabase, testBackends } from '../support/databases';
+import { addDocexVersion, DOCEX_V2, migrate } from '../support/migrating';
 import { engineFor, provision } from '../support/provisioning';
-import { deprovisionTenant } from '../support/roundtrip';
+import { deprovisionTenant, restoreTenant } from '../support/roundtrip';
 import { suiteBackupDir } from '../support/temp-dirs';
 
 /** The application's connection, counting the statements sent through it: the database stays real. */
@@ -42,14 +44,19 @@ describe.each(testBackends())('TenantResolver on $name', (backend) => {
   let t: TestDatabase;
   let engine: LocalEngine;
   let login: { user: string; path: string };
+  // A blueprint folder of the suite's own: the Migrate test adds a docex v2 to it.
+  const sandbox = blueprintSandbox();
+  const catalog = sandbox.catalog();
 
   beforeAll(async () => {
     t = await backend.open();
-    engine = engineFor(t.db);
+    engine = engineFor(t.db, { blueprints: catalog });
     for (const [id, domains] of [
       ['rs-acme', ['acme.example.com', 'www.acme.example.com']],
       ['rs-beta', ['beta.example.com']],
       ['rs-gone', ['gone.example.com']],
+      ['rs-back', ['back.example.com', 'www.back.example.com']],
+      ['rs-mig', ['mig.example.com']],
       ['rs-off', []],
     ] as const) {
       const { record } = await provision(engine, id, 'docex', { domains });
@@ -59,6 +66,7 @@ describe.each(testBackends())('TenantResolver on $name', (backend) => {
   }, 300_000);
   afterAll(async () => {
     await t?.close();
+    sandbox.dispose();
   });
 
   it('resolves by host (any case, a trailing dot) and by id; a tenant found by a host serves its id and its other hosts from the cache', async () => {
@@ -192,6 +200,104 @@ describe.each(testBackends())('TenantResolver on $name', (backend) => {
       await follower.stop();
     }
   }, 120_000);
+
+  it('answers a restored tenant as active at once on TenantRestored from a real Deprovision then Restore, before any TTL', async () => {
+    const c = counting(t.db);
+    const time = clock();
+    const resolver = new TenantResolver({
+      db: c.db,
+      now: time.now,
+      ttlMs: 3_600_000,
+      goneTtlMs: 3_600_000,
+      negativeTtlMs: 3_600_000,
+    });
+    const follower = await resolver.followOutbox({ intervalMs: 60_000 });
+    try {
+      const { record } = await deprovisionTenant(engine, 'rs-back');
+      expect(record.error ?? null, record.cause ?? '').toBeNull();
+      await follower.poll();
+      // Cached as gone, by its id and by a host: for the hour of goneTtlMs.
+      await expect(resolver.resolve({ id: 'rs-back' })).rejects.toBeInstanceOf(TenantGoneError);
+      await expect(resolver.resolve({ host: 'back.example.com' })).rejects.toBeInstanceOf(TenantGoneError);
+      // Register's response is lost once after its commit: the retry publishes under the same key.
+      let lost = 0;
+      const restoring = engineFor(t.db, {
+        blueprints: catalog,
+        afterTask: (state, attempt) => {
+          if (state === 'Register' && attempt === 1 && lost++ === 0)
+            throw new TransientDatabaseError('connection reset after commit');
+        },
+      });
+      const restored = await restoreTenant(restoring, 'rs-back');
+      expect(lost).toBe(1);
+      const { rows } = await t.db.query<{ type: string; detail: Record<string, unknown> }>(
+        `SELECT type, detail FROM tenantry.outbox_events WHERE type = 'TenantRestored' AND detail->>'tenantId' = 'rs-back'`,
+      );
+      expect(rows).toEqual([
+        {
+          type: 'TenantRestored',
+          detail: {
+            tenantId: 'rs-back',
+            schema: 'tenant_rs_back',
+            version: 1,
+            domains: ['back.example.com', 'www.back.example.com'],
+            executionId: restored.executionId,
+          },
+        },
+      ]);
+      // Still gone from the cache until the event is read...
+      const before = c.queries;
+      await expect(resolver.resolve({ host: 'back.example.com' })).rejects.toBeInstanceOf(TenantGoneError);
+      expect(c.queries).toBe(before);
+      expect(await follower.poll()).toBe(1);
+      const polled = c.queries;
+      // ...then active at once, the clock unmoved: by its id, its hosts, and in a transaction as its role.
+      const back = await resolver.resolve({ id: 'rs-back' });
+      expect(back).toMatchObject({ tenantId: 'rs-back', status: 'active', schema: 'tenant_rs_back' });
+      expect(await resolver.resolve({ host: 'www.back.example.com' })).toBe(back);
+      expect(c.queries).toBe(polled + 1);
+      const inside = await resolver.withTenant({ host: 'back.example.com' }, async (sql) => {
+        return (await sql.query<{ user: string }>(WHO)).rows[0]?.user;
+      });
+      expect(inside).toBe(back.role);
+    } finally {
+      await follower.stop();
+    }
+  }, 180_000);
+
+  it('answers the new blueprint version at once on TenantMigrated from a real Migrate, before any TTL', async () => {
+    const c = counting(t.db);
+    const time = clock();
+    const resolver = new TenantResolver({ db: c.db, now: time.now, ttlMs: 3_600_000 });
+    const follower = await resolver.followOutbox({ intervalMs: 60_000 });
+    try {
+      expect(await resolver.resolve({ host: 'mig.example.com' })).toMatchObject({ blueprintVersion: 1 });
+      expect(await addDocexVersion(t.db, sandbox, catalog, '0002_priority_and_notes.sql', DOCEX_V2)).toBe(2);
+      const { record } = await migrate(engine, 'rs-mig');
+      expect(record.error ?? null, record.cause ?? '').toBeNull();
+      // Cached at v1 (the hour's TTL) until the event is read...
+      const before = c.queries;
+      expect(await resolver.resolve({ id: 'rs-mig' })).toMatchObject({ blueprintVersion: 1 });
+      expect(c.queries).toBe(before);
+      expect(await follower.poll()).toBe(1);
+      const polled = c.queries;
+      // ...then at v2 at once, by the host as by the id, with one statement.
+      expect(await resolver.resolve({ host: 'mig.example.com' })).toMatchObject({
+        tenantId: 'rs-mig',
+        status: 'active',
+        blueprintVersion: 2,
+      });
+      expect(await resolver.resolve({ id: 'rs-mig' })).toMatchObject({ blueprintVersion: 2 });
+      expect(c.queries).toBe(polled + 1);
+      const { rows } = await t.db.query(
+        `SELECT detail->>'version' AS version, detail->>'executionId' AS execution FROM tenantry.outbox_events
+          WHERE type = 'TenantMigrated' AND detail->>'tenantId' = 'rs-mig'`,
+      );
+      expect(rows).toEqual([{ version: '2', execution: record.executionId }]);
+    } finally {
+      await follower.stop();
+    }
+  }, 180_000);
 
   it('evicts the hosts a domains change names (TenantDomainsChanged), and takes an EventBridge event', async () => {
     const c = counting(t.db);
