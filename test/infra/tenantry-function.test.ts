@@ -21,14 +21,18 @@ describe('a TenantryFunction bundle', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'tenantry-bundle-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('is ESM with a source map, and carries shared/blueprints at blueprints/', { timeout: 120_000 }, () => {
-    const app = new App({ outdir });
-    const stack = new Stack(app, 'Bundle');
-    new TenantryFunction(stack, 'BlueprintNames', { entry: 'test/infra/fixtures/blueprint-names.ts' });
+  /** The folder of the bundle of one TenantryFunction of `entry`, synthesized in a folder of its own. */
+  const bundleOf = (name: string, entry: string): string => {
+    const app = new App({ outdir: mkdtempSync(join(outdir, `${name}-`)) });
+    new TenantryFunction(new Stack(app, name), name, { entry });
     const assembly = app.synth();
     const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
     if (!asset) throw new Error('no asset was bundled');
-    const bundle = join(assembly.directory, asset);
+    return join(assembly.directory, asset);
+  };
+
+  it('is ESM with a source map, and carries shared/blueprints at blueprints/', { timeout: 120_000 }, () => {
+    const bundle = bundleOf('BlueprintNames', 'test/infra/fixtures/blueprint-names.ts');
 
     expect(readdirSync(bundle).sort()).toEqual([
       'blueprints',
@@ -69,15 +73,8 @@ describe('a TenantryFunction bundle', () => {
   it("carries Powertools' Tracer and the X-Ray SDK as tracer.cjs, outside index.mjs", {
     timeout: 120_000,
   }, () => {
-    const own = mkdtempSync(join(outdir, 'tracer-'));
-    const app = new App({ outdir: own });
-    const stack = new Stack(app, 'Tracer');
     // A real handler: the Powertools middleware (shared/observability/lambda.ts) is in every one.
-    new TenantryFunction(stack, 'GetStats', { entry: 'functions/api/get-stats.ts' });
-    const assembly = app.synth();
-    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
-    if (!asset) throw new Error('no asset was bundled');
-    const bundle = join(assembly.directory, asset);
+    const bundle = bundleOf('GetStats', 'functions/api/get-stats.ts');
     // The X-Ray SDK reads its daemon's address from this variable: its code is in tracer.cjs only.
     expect(readFileSync(join(bundle, 'tracer.cjs'), 'utf8')).toContain('AWS_XRAY_DAEMON_ADDRESS');
     expect(readFileSync(join(bundle, 'index.mjs'), 'utf8')).not.toContain('AWS_XRAY_DAEMON_ADDRESS');
@@ -98,15 +95,7 @@ describe('a TenantryFunction bundle', () => {
   it('carries the control SQL at sql/, where the loader finds it with the checksums the source has', {
     timeout: 120_000,
   }, () => {
-    // An output folder of its own: the first asset in it is this function's.
-    const own = mkdtempSync(join(outdir, 'control-sql-'));
-    const app = new App({ outdir: own });
-    const stack = new Stack(app, 'ControlSql');
-    new TenantryFunction(stack, 'ControlSql', { entry: 'test/infra/fixtures/control-sql.ts' });
-    const assembly = app.synth();
-    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
-    if (!asset) throw new Error('no asset was bundled');
-    const bundle = join(assembly.directory, asset);
+    const bundle = bundleOf('ControlSql', 'test/infra/fixtures/control-sql.ts');
     expect(files(join(bundle, 'sql'))).toEqual(files(CONTROL_SQL_DIR));
 
     const env = { ...process.env };
@@ -132,24 +121,19 @@ describe('a TenantryFunction bundle', () => {
   it('carries only the Data API adapter: a step handler bundles without PGlite and pg, and loads', {
     timeout: 120_000,
   }, () => {
-    const app = new App({ outdir });
-    const stack = new Stack(app, 'Step');
-    new TenantryFunction(stack, 'Backup', { entry: 'functions/deprovision/backup.ts' });
-    const assembly = app.synth();
-    const [asset] = readdirSync(assembly.directory).filter((f) => f.startsWith('asset.'));
-    if (!asset) throw new Error('no asset was bundled');
-    const code = readFileSync(join(assembly.directory, asset, 'index.mjs'), 'utf8');
+    const bundle = bundleOf('Backup', 'functions/deprovision/backup.ts');
+    const code = readFileSync(join(bundle, 'index.mjs'), 'utf8');
     expect(code).not.toMatch(/from\s*"(?:pg|pg-copy-streams|@electric-sql\/pglite)"/);
     expect(code).not.toContain('PGlite');
     // It loads as Lambda loads it: the runtime provides the SDK (here, this repository's node_modules).
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(assembly.directory, asset, 'node_modules'));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(bundle, 'node_modules'));
     const loaded = execFileSync(
       process.execPath,
       [
         '--input-type=module',
         '-e',
         'const m = await import(process.argv[1]); console.log(typeof m.handler);',
-        join(assembly.directory, asset, 'index.mjs'),
+        join(bundle, 'index.mjs'),
       ],
       { encoding: 'utf8' },
     );
