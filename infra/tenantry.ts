@@ -145,6 +145,9 @@ export class Tenantry extends Construct {
       logRetention,
       blueprintsDir,
     });
+    // Restore's Register and Migrate's Record publish to the event bus the deprovisioning owns.
+    for (const fn of [...this.provision.publishers, ...this.migrate.publishers])
+      this.deprovisioning.useEventBus(fn);
 
     if (props.rollout ?? true) {
       this.rollout = new TenantryWorkflow(parts, ROLLOUT_WORKFLOW.name, {

@@ -469,6 +469,7 @@ interface ProvisionFlags {
   requestedBy?: string;
   label?: string;
   domain?: string[];
+  login?: boolean;
   watch?: boolean;
 }
 
@@ -488,6 +489,7 @@ async function provision(s: Session, tenantId: string, o: ProvisionFlags): Promi
       : {}),
     ...(labels ? { labels } : {}),
     ...(o.domain && o.domain.length > 0 ? { domains: o.domain } : {}),
+    ...(o.login ? { login: true } : {}),
     requestedBy: o.requestedBy ?? process.env.USER ?? 'cli',
   };
   if (!s.json)
@@ -508,6 +510,7 @@ async function provision(s: Session, tenantId: string, o: ProvisionFlags): Promi
         `Tenant ${tenantId} is ${tenant.status}: schema ${tenant.schemaName}, ${summary.tables} tables, ` +
           `${summary.indexes} indexes, ${summary.seedRows} seed rows, ${seconds} s`,
       );
+      if (tenant.login) out(`  login ${tenant.login.role}, its password in ${tenant.login.secret}`);
       if (password && started.started) out(`Admin ${o.adminEmail} password (shown once): ${password}`);
     },
   });
@@ -635,6 +638,7 @@ async function status(s: Session, tenantId: string): Promise<number> {
   const labels = Object.entries(tenant.labels);
   if (labels.length > 0) out(`  labels ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   if (tenant.domains.length > 0) out(`  domains ${tenant.domains.join(', ')}`);
+  if (tenant.login) out(`  login ${tenant.login.role}, its password in ${tenant.login.secret}`);
   if (tenant.templateId)
     out(
       `  template ${tenant.templateName ?? tenant.templateId} v${tenant.templateVersion} (${tenant.templateId})`,
@@ -1229,6 +1233,8 @@ Environment:
   DATABASE_URL              a Postgres server (postgres://user@host:5432/db); unset: embedded PGlite
   TENANTRY_DATA_DIR         embedded PGlite's folder (default .tenantry/pgdata)
   TENANTRY_BACKUP_DIR       where deprovisioning writes backups (default .tenantry/backups)
+  TENANTRY_SECRETS_DIR      where tenants' own logins keep their passwords, a file each, mode 0600
+                            (default .tenantry/secrets)
   TENANTRY_BLUEPRINTS       the folder of your blueprints, one folder each (as --blueprints; default
                             the examples shipped in shared/blueprints)
   TENANTRY_LEASE_SECONDS    how long a run whose process died holds its tenant
@@ -1288,6 +1294,10 @@ function buildProgram(sessions: Sessions): Command {
       '--domain <host>',
       'a host that resolves to the tenant (GET /resolve); may be given again',
       collectList,
+    )
+    .option(
+      '--login',
+      "a login of the tenant's own: a LOGIN role with exactly its role's rights, its password in a secret (status shows where)",
     )
     .option(watch, watchText)
     .addHelpText('after', '\nThe same request again answers with the same execution (idempotent).')

@@ -95,3 +95,63 @@ export function eventsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Event
     ? { kind: 'eventbridge', busName: e.TENANTRY_EVENT_BUS_NAME }
     : { kind: 'outbox' };
 }
+
+/**
+ * Where the passwords of tenants' own logins go (shared/tenant-login/): on AWS a Secrets Manager
+ * secret per tenant, named under `TENANTRY_TENANT_LOGIN_SECRET_PREFIX` (set by infra, with the
+ * cluster's endpoint when the stack made it); locally a file per tenant in `TENANTRY_SECRETS_DIR`
+ * (default `.tenantry/secrets`), with the host and port of `DATABASE_URL` when there is one.
+ */
+export const TenantLoginEnvSchema = z.object({
+  TENANTRY_TENANT_LOGIN_SECRET_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,400}$/, 'must be a Secrets Manager name prefix')
+    .optional(),
+  TENANTRY_TENANT_LOGIN_HOST: z.string().min(1).optional(),
+  TENANTRY_TENANT_LOGIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  TENANTRY_SECRETS_DIR: z.string().min(1).optional(),
+  DATABASE_URL: z.string().url().optional(),
+  /** Set by Lambda: there, a function without the prefix was not granted the secrets. */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+});
+
+export const DEFAULT_SECRETS_DIR = '.tenantry/secrets';
+
+/** How a client reaches the database, as a login's secret tells it (when it is known). */
+export interface DatabaseEndpoint {
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export type TenantLoginConfig =
+  | ({ readonly kind: 'secrets-manager'; readonly prefix: string } & DatabaseEndpoint)
+  | ({ readonly kind: 'folder'; readonly dir: string } & DatabaseEndpoint);
+
+export function tenantLoginConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TenantLoginConfig {
+  const parsed = TenantLoginEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const e = parsed.data;
+  if (e.TENANTRY_TENANT_LOGIN_SECRET_PREFIX) {
+    return {
+      kind: 'secrets-manager',
+      prefix: e.TENANTRY_TENANT_LOGIN_SECRET_PREFIX,
+      ...(e.TENANTRY_TENANT_LOGIN_HOST ? { host: e.TENANTRY_TENANT_LOGIN_HOST } : {}),
+      ...(e.TENANTRY_TENANT_LOGIN_PORT ? { port: e.TENANTRY_TENANT_LOGIN_PORT } : {}),
+    };
+  }
+  if (e.AWS_LAMBDA_FUNCTION_NAME) {
+    throw new ConfigError(
+      'this function may not touch tenant login secrets (no TENANTRY_TENANT_LOGIN_SECRET_PREFIX): infra grants them with TenantryDatabase.useTenantLoginSecrets',
+    );
+  }
+  const url = e.DATABASE_URL ? new URL(e.DATABASE_URL) : undefined;
+  return {
+    kind: 'folder',
+    dir: resolve(e.TENANTRY_SECRETS_DIR ?? DEFAULT_SECRETS_DIR),
+    ...(url?.hostname ? { host: decodeURIComponent(url.hostname), port: Number(url.port || 5432) } : {}),
+  };
+}

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
+import type { TenantEventType } from './events/tenant-events';
 import { MigrateOutputSchemas } from './migrate/schemas';
 import { StepOutputSchemas } from './provision/schemas';
 import { RolloutOutputSchemas } from './rollout/schemas';
@@ -29,7 +30,27 @@ export interface StepDefinition {
   readonly templateOnly?: boolean;
   /** Runs only when restoring from a backup, in place of Seed and the template steps. */
   readonly restoreOnly?: boolean;
+  /**
+   * Runs only for a tenant that gets a login of its own: the request's or its template's `login`,
+   * or the restore of a tenant that had one; otherwise the workflow passes it by (shown as skipped).
+   */
+  readonly loginOnly?: boolean;
+  /**
+   * What the step does to tenants' login secrets (shared/tenant-login/): `write` creates one or
+   * replaces its value, `delete` deletes one. On AWS its function gets exactly that, on those
+   * secrets only (infra: TenantryDatabase.useTenantLoginSecrets). @default none
+   */
+  readonly loginSecrets?: LoginSecretAccess;
+  /**
+   * The events the step publishes for the applications (shared/events/tenant-events.ts). On AWS its
+   * function gets the event bus and `events:PutEvents` on it (infra: TenantryDeprovisioning.
+   * useEventBus); elsewhere they go to the outbox. @default none
+   */
+  readonly publishes?: readonly TenantEventType[];
 }
+
+/** What a function may do to tenants' login secrets (Secrets Manager on AWS). */
+export type LoginSecretAccess = 'write' | 'delete';
 
 const CleanupOutputSchema = z
   .object({ step: z.string(), error: z.string(), cause: z.string(), owned: z.boolean() })
@@ -94,12 +115,25 @@ export const WORKFLOWS = {
         description: 'Compare the catalog with the blueprint lock',
         output: StepOutputSchemas.Verify,
       },
-      { state: 'Register', description: 'Mark the tenant active', output: StepOutputSchemas.Register },
+      {
+        state: 'CreateLogin',
+        description: "Make the tenant's own login, its password in a secret",
+        output: StepOutputSchemas.CreateLogin,
+        loginOnly: true,
+        loginSecrets: 'write',
+      },
+      {
+        state: 'Register',
+        description: 'Mark the tenant active',
+        output: StepOutputSchemas.Register,
+        publishes: ['TenantRestored'],
+      },
     ],
     cleanup: {
       state: 'Cleanup',
       description: 'Undo what this execution made and record the failure',
       output: CleanupOutputSchema.extend({ droppedSchema: z.boolean() }),
+      loginSecrets: 'delete',
     },
   },
   Deprovision: {
@@ -115,6 +149,7 @@ export const WORKFLOWS = {
         state: 'Disable',
         description: 'Stop apps resolving the tenant',
         output: z.object({ status: z.string() }),
+        publishes: ['TenantDisabled'],
       },
       {
         state: 'Backup',
@@ -132,12 +167,14 @@ export const WORKFLOWS = {
         state: 'Notify',
         description: 'Publish TenantDeprovisioned',
         output: z.object({ published: z.string() }),
+        publishes: ['TenantDeprovisioned'],
       },
       {
         state: 'DropSchema',
-        description: 'Keep the audit rows if asked, then drop the tenant schema',
-        output: z.object({ dropped: z.boolean(), archivedAuditRows: z.number() }),
+        description: "Keep the audit rows if asked, then drop the tenant's login, schema and role",
+        output: z.object({ dropped: z.boolean(), archivedAuditRows: z.number(), droppedLogin: z.boolean() }),
         timeoutSeconds: 300,
+        loginSecrets: 'delete',
       },
       {
         state: 'Finalize',
@@ -180,6 +217,7 @@ export const WORKFLOWS = {
         state: 'Record',
         description: 'Mark the tenant active at its new version',
         output: MigrateOutputSchemas.Record,
+        publishes: ['TenantMigrated'],
       },
     ],
     cleanup: {

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import {
   PROVISION_CLEANUP,
   PROVISION_FAILED_STATE,
+  PROVISION_LOGIN_CHOICE,
   PROVISION_RESTORE_CHOICE,
   PROVISION_STEPS,
   PROVISION_SUCCEEDED_STATE,
@@ -13,7 +14,8 @@ import { failurePath, functionFor, lambdaTask, type WorkflowFunctions } from './
 
 /**
  * Validate -> CreateSchema -> SyncTables -> CreateIndexes -> RestoresBackup? (RestoreRows) or
- * (Seed -> UsesTemplate? (ApplySettings -> CreateAdminUser -> LoadInitialData)) -> Verify -> Register.
+ * (Seed -> UsesTemplate? (ApplySettings -> CreateAdminUser -> LoadInitialData)) -> Verify ->
+ * GetsLogin? (CreateLogin) -> Register.
  * Every step retries transient faults with backoff and jitter; any other failure is caught with
  * the error under `$.failure.<StepName>`, so Cleanup knows which step failed, and the run ends in
  * the ProvisioningFailed state after Cleanup.
@@ -42,20 +44,40 @@ export function buildProvisionDefinition(scope: Construct, functions: WorkflowFu
   };
 
   // Groups in console order: before the restore choice, the restore branch, the build branch
-  // (Seed, then the template choice and its steps), and the steps every run ends with.
+  // (Seed, then the template choice and its steps), the steps every run joins at, the login
+  // choice and its step, and the steps every run ends with.
   const restoreAt = steps.findIndex((s) => s.restoreOnly);
   const templateAt = steps.findIndex((s) => s.templateOnly);
   const joinAt = steps.findIndex((s, i) => i > templateAt && !s.templateOnly);
+  const loginAt = steps.findIndex((s) => s.loginOnly);
+  const endAt = steps.findIndex((s, i) => i > loginAt && !s.loginOnly);
   const before = steps.slice(0, restoreAt);
   const restore = steps.filter((s) => s.restoreOnly);
   const build = steps.slice(restoreAt, templateAt).filter((s) => !s.restoreOnly);
   const template = steps.filter((s) => s.templateOnly);
-  const after = steps.slice(joinAt);
-  if (restoreAt < 1 || templateAt <= restoreAt || joinAt <= templateAt)
+  const after = steps.slice(joinAt, loginAt);
+  const login = steps.filter((s) => s.loginOnly);
+  const end = steps.slice(endAt);
+  if (
+    restoreAt < 1 ||
+    templateAt <= restoreAt ||
+    joinAt <= templateAt ||
+    loginAt <= joinAt ||
+    endAt <= loginAt ||
+    steps.slice(loginAt, endAt).length !== login.length
+  )
     throw new Error('the Provision workflow is out of order');
 
+  const finish = chainOf(end);
+  finish.next(succeeded);
+  const loginChoice = new sfn.Choice(scope, PROVISION_LOGIN_CHOICE, {
+    stateName: PROVISION_LOGIN_CHOICE,
+    comment: 'A tenant that gets a login of its own (asked for, by its template, or restored with one)',
+  })
+    .when(sfn.Condition.isPresent('$.steps.Validate.output.login'), chainOf(login).next(finish))
+    .otherwise(finish);
   const join = chainOf(after);
-  join.next(succeeded);
+  join.next(loginChoice);
   const templateChoice = new sfn.Choice(scope, PROVISION_TEMPLATE_CHOICE, {
     stateName: PROVISION_TEMPLATE_CHOICE,
     comment: 'Requests with a template get its settings, admin user and initial data',

@@ -35,6 +35,8 @@ export const PROVISION_SUCCEEDED_STATE = 'Provisioned';
 export const PROVISION_TEMPLATE_CHOICE = 'UsesTemplate';
 /** The Choice that sends restores to RestoreRows instead of Seed and the template steps. */
 export const PROVISION_RESTORE_CHOICE = 'RestoresBackup';
+/** The Choice that sends a tenant that gets a login of its own through CreateLogin. */
+export const PROVISION_LOGIN_CHOICE = 'GetsLogin';
 export const PROVISION_FAILED_STATE = 'ProvisioningFailed';
 
 export const DEPROVISION_STEPS: readonly TaskStep[] = tasksOf('Deprovision', WORKFLOWS.Deprovision.steps);

@@ -101,6 +101,7 @@ export class TenantryApi extends Construct {
       // A route that only reads the control schema acts as the reader login, which cannot write.
       if (route.database !== false) fn.useDatabase(props.database, route.readOnly ? 'reader' : 'owner');
       useWorkflow(this, fn, props.stateMachine, route.sfn);
+      if (route.loginSecrets) props.database.useTenantLoginSecrets(fn, route.loginSecrets);
       if ((route.deprovision?.length ?? 0) > 0 || route.scheduling) {
         const d = props.deprovisioning;
         if (!d) throw new Error(`route ${route.id} needs the deprovisioning construct`);
@@ -111,6 +112,10 @@ export class TenantryApi extends Construct {
           });
         }
         if (route.scheduling) d.allowScheduling(fn);
+      }
+      if ((route.publishes?.length ?? 0) > 0) {
+        if (!props.deprovisioning) throw new Error(`route ${route.id} needs the deprovisioning construct`);
+        props.deprovisioning.useEventBus(fn);
       }
       if ((route.rollout?.length ?? 0) > 0) {
         if (!props.rolloutStateMachine) throw new Error(`route ${route.id} needs the Rollout state machine`);
@@ -135,9 +140,9 @@ export class TenantryApi extends Construct {
       });
       functions[route.id] = fn;
     }
-    this.functions = functions;
     // The document GET /openapi.json serves lists the routes this deployment has, and only those.
     functions.GetOpenApi?.addEnvironment('TENANTRY_API_ROUTES', routes.map((r) => r.id).join(','));
+    this.functions = functions;
   }
 }
 

@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import { CustomResource, Duration, FileSystem, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CustomResource,
+  Duration,
+  FileSystem,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,6 +17,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import type { LoginSecretAccess } from '../../shared/workflows';
 import { CONTROL_SQL_DIR, REPO_ROOT } from '../paths';
 import { DATA_API_ACTIONS, TenantryFunction } from './tenantry-function';
 
@@ -53,7 +63,21 @@ export interface TenantryDatabaseProps {
    * @default - the blueprints shipped with Tenantry (shared/blueprints)
    */
   readonly blueprintsDir?: string;
+  /**
+   * The name prefix of the Secrets Manager secrets that hold tenants' own login passwords (one per
+   * tenant, `<prefix><tenant id>/login`, made at run time by Provision's CreateLogin): the only
+   * secrets `useTenantLoginSecrets` lets a function touch. Letters, digits and `/_+=.@-`. Allowed
+   * with `existing`. @default `tenantry/<stack name>/tenants/`
+   */
+  readonly tenantLoginSecretPrefix?: string;
 }
+
+/** What each kind of access to tenants' login secrets may do, on those secrets only. */
+export const LOGIN_SECRET_ACTIONS: Readonly<Record<LoginSecretAccess, readonly string[]>> = {
+  // CreateSecret with Tags needs TagResource too.
+  write: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
+  delete: ['secretsmanager:DeleteSecret'],
+};
 
 export const DEFAULT_DATABASE_NAME = 'tenantry';
 /** The runtime database logins: `owner` writes (it owns the schemas), `reader` only reads the control schema. */
@@ -66,7 +90,8 @@ export const DATABASE_SETUP_ENTRY = 'functions/setup/database-users.ts';
 export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13;
 const ADMIN_USER = 'tenantry_admin';
 /** The props that do not shape a new cluster, so they go with `existing` too. */
-const NOT_SHAPING: ReadonlySet<string> = new Set(['existing', 'blueprintsDir']);
+const NOT_SHAPING: ReadonlySet<string> = new Set(['existing', 'blueprintsDir', 'tenantLoginSecretPrefix']);
+const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z][A-Za-z0-9-]*$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
 
@@ -99,6 +124,10 @@ export class TenantryDatabase extends Construct {
   public readonly setup: CustomResource;
   /** The setup's handler, the one function granted the master secret. */
   public readonly setupFunction: TenantryFunction;
+  /** The name prefix of tenants' login secrets (`tenantLoginSecretPrefix`). */
+  public readonly tenantLoginSecretPrefix: string;
+  /** `arn:…:secretsmanager:…:secret:<prefix>*`: every tenant login secret, and no other secret. */
+  public readonly tenantLoginSecretsArn: string;
 
   constructor(scope: Construct, id: string, props: TenantryDatabaseProps = {}) {
     super(scope, id);
@@ -126,6 +155,21 @@ export class TenantryDatabase extends Construct {
       this.clusterArn = this.cluster.clusterArn;
     }
 
+    this.tenantLoginSecretPrefix =
+      props.tenantLoginSecretPrefix ?? `tenantry/${Stack.of(this).stackName}/tenants/`;
+    if (
+      !Token.isUnresolved(this.tenantLoginSecretPrefix) &&
+      !SECRET_NAME_PREFIX.test(this.tenantLoginSecretPrefix)
+    )
+      throw new Error(
+        `${this.node.path}: tenantLoginSecretPrefix must be 1-400 letters, digits and /_+=.@- (a Secrets Manager name prefix): ${this.tenantLoginSecretPrefix}`,
+      );
+    this.tenantLoginSecretsArn = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${this.tenantLoginSecretPrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.ownerSecret = this.loginSecret('owner');
     this.readerSecret = this.loginSecret('reader');
     ({ setup: this.setup, setupFunction: this.setupFunction } = this.setUpLogins(props.blueprintsDir));
@@ -134,6 +178,40 @@ export class TenantryDatabase extends Construct {
   /** The secret of a runtime login. */
   public secretFor(login: DatabaseLogin): secretsmanager.ISecret {
     return login === 'owner' ? this.ownerSecret : this.readerSecret;
+  }
+
+  /**
+   * Lets a function touch tenants' login secrets (shared/tenant-login/) and tells it where they
+   * are, in one call: the actions of `access` (`write`: CreateSecret, PutSecretValue, TagResource;
+   * `delete`: DeleteSecret) on the secrets named under `tenantLoginSecretPrefix` only, and
+   * `TENANTRY_TENANT_LOGIN_SECRET_PREFIX`; for `write`, the cluster's endpoint
+   * (`TENANTRY_TENANT_LOGIN_HOST`, `_PORT`) when this construct made it, for the secret's `host`
+   * and `port`. The secrets use the account's `aws/secretsmanager` key, which needs no KMS grant.
+   */
+  public useTenantLoginSecrets(fn: TenantryFunction, access: LoginSecretAccess): TenantryFunction {
+    fn.addEnvironment('TENANTRY_TENANT_LOGIN_SECRET_PREFIX', this.tenantLoginSecretPrefix);
+    if (access === 'write' && this.cluster) {
+      fn.addEnvironment('TENANTRY_TENANT_LOGIN_HOST', this.cluster.clusterEndpoint.hostname);
+      fn.addEnvironment('TENANTRY_TENANT_LOGIN_PORT', Token.asString(this.cluster.clusterEndpoint.port));
+    }
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [...LOGIN_SECRET_ACTIONS[access]],
+        resources: [this.tenantLoginSecretsArn],
+      }),
+    );
+    // As cdk-nag prints the ARN: unresolved tokens as `<Name>`, a stack's concrete values as they are.
+    const shown = (value: string, token: string) => (Token.isUnresolved(value) ? `<${token}>` : value);
+    Validations.of(fn.role?.node.tryFindChild('DefaultPolicy') ?? fn).acknowledge({
+      id:
+        `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'AWS::Partition')}:secretsmanager:` +
+        `${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${this.tenantLoginSecretPrefix}*]`,
+      reason:
+        `${LOGIN_SECRET_ACTIONS[access].join(', ')} on the tenants' login secrets only (names under ` +
+        `${this.tenantLoginSecretPrefix}): each is named after its tenant, unknown in advance.`,
+    });
+    return fn;
   }
 
   private newCluster(props: TenantryDatabaseProps): rds.DatabaseCluster {

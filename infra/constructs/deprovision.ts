@@ -156,7 +156,7 @@ export class TenantryDeprovisioning extends Construct {
     const functions = this.workflow.functions;
     this.useBackupBucket(required(functions, 'Backup'), 'readWrite');
     this.useBackupBucket(required(functions, 'VerifyBackup'), 'read');
-    this.useEventBus(required(functions, 'Notify'));
+    for (const fn of this.workflow.publishers) this.useEventBus(fn);
 
     this.scheduleGroupName = props.scheduleGroupName ?? DEFAULT_SCHEDULE_GROUP_NAME;
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {

@@ -59,6 +59,8 @@ export class TenantryReconciler extends Construct {
       environment: { TENANTRY_RECONCILE_REPAIR: String(props.repair ?? true) },
     });
     this.function.useDatabase(props.database, 'owner');
+    // A stuck Provision's Cleanup deletes the secret of a login its run made.
+    props.database.useTenantLoginSecrets(this.function, 'delete');
     useWorkflow(this, this.function, props.stateMachines.provision, ['describe']);
     useWorkflow(this, this.function, props.stateMachines.migrate, ['describe'], {
       arn: 'TENANTRY_MIGRATE_STATE_MACHINE_ARN',

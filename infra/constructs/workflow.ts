@@ -32,6 +32,8 @@ export interface TenantryWorkflowProps {
 export class TenantryWorkflow extends Construct {
   /** The function behind each task state, keyed by state name. */
   public readonly functions: Readonly<Record<string, TenantryFunction>>;
+  /** The functions of the steps that publish events for the applications (a step's `publishes`). */
+  public readonly publishers: readonly TenantryFunction[];
   public readonly stateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: TenantryWorkflowProps) {
@@ -42,15 +44,21 @@ export class TenantryWorkflow extends Construct {
     const functionScope = new Construct(this, 'Functions');
     const functions: Record<string, TenantryFunction> = {};
     for (const task of workflow.tasks) {
-      functions[task.state] = new TenantryFunction(functionScope, task.state, {
+      const fn = new TenantryFunction(functionScope, task.state, {
         entry: task.entry,
         description: `${workflow.name} ${task.state}: ${task.description}`,
         timeout: Duration.seconds(task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS),
         logRetention: retention,
         blueprintsDir: props.blueprintsDir,
       }).useDatabase(database, 'owner');
+      // What the step does to tenants' login secrets, as its definition says (shared/workflows.ts).
+      if (task.loginSecrets) database.useTenantLoginSecrets(fn, task.loginSecrets);
+      functions[task.state] = fn;
     }
     this.functions = functions;
+    this.publishers = workflow.tasks
+      .filter((task) => (task.publishes?.length ?? 0) > 0)
+      .map((task) => functions[task.state] as TenantryFunction);
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       // Step Functions writes through a log delivery; the vendedlogs prefix keeps it off the

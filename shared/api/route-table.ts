@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { TenantEventType } from '../events/tenant-events';
+import type { LoginSecretAccess } from '../workflows';
 import {
   AuditQuerySchema,
   DeprovisionBodySchema,
@@ -64,6 +66,17 @@ export interface ApiRoute {
   readonly rollout?: readonly SfnAccess[];
   /** Whether the route creates or deletes deletion schedules (EventBridge Scheduler). @default false */
   readonly scheduling?: boolean;
+  /**
+   * What the route may do to tenants' login secrets (Secrets Manager on AWS): `delete` for a route
+   * that runs a Provision's Cleanup itself (cancel, and the redrive of a timed-out run), which
+   * deletes the secret of a login the run made. @default none
+   */
+  readonly loginSecrets?: LoginSecretAccess;
+  /**
+   * The events the route publishes for the applications: on AWS its function gets the event bus
+   * and `events:PutEvents` on it, as a workflow step that publishes does. @default none
+   */
+  readonly publishes?: readonly TenantEventType[];
   /** Whether the route reads or writes the registry. @default true */
   readonly database?: boolean;
   /**
@@ -128,6 +141,7 @@ export const API_ROUTES = [
     summary:
       "Replace a tenant's domains (the hosts GET /resolve maps to it), audited; a host another tenant holds is a 409",
     sfn: [],
+    publishes: ['TenantDomainsChanged'],
   },
   {
     id: 'ResolveTenant',
@@ -237,6 +251,7 @@ export const API_ROUTES = [
     sfn: ['describe', 'history', 'stop'],
     deprovision: ['describe', 'history', 'stop'],
     migrate: ['describe', 'history', 'stop'],
+    loginSecrets: 'delete',
   },
   {
     id: 'RedriveExecution',
@@ -252,6 +267,7 @@ export const API_ROUTES = [
     sfn: ['start', 'describe', 'history'],
     deprovision: ['start', 'describe', 'history'],
     migrate: ['start', 'describe', 'history'],
+    loginSecrets: 'delete',
   },
   {
     id: 'DeprovisionTenant',

@@ -359,6 +359,11 @@ export const TenantSchema = z
     driftCheckedAt: z.string().nullable(),
     /** Labels to pick the tenant out by (a rollout's selector). */
     labels: z.record(z.string(), z.string()),
+    /**
+     * The tenant's own login while it has one (asked for with `login`): its role and where its
+     * password is, a Secrets Manager ARN or a local file's path; never the password. Null without one.
+     */
+    login: z.object({ role: z.string(), secret: z.string() }).nullable(),
   })
   .register(apiSchemas, { id: 'Tenant' });
 

@@ -20,6 +20,7 @@ import type { Runtime } from '../runtime';
 import type { SqlExecutor } from '../sql/port';
 import { caughtFailure, stepOutput } from '../step-state';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
+import { tenantLoginSecrets } from '../tenant-login/connect';
 import { parseOrThrow } from '../validation';
 import { type BackupOutput, DeprovisionOutputSchemas, DeprovisionRequestSchema } from './schemas';
 
@@ -267,17 +268,24 @@ export async function notify(rt: Runtime, event: StepEvent): Promise<{ published
   return { published: 'TenantDeprovisioned' };
 }
 
+/**
+ * DropSchema: the audit rows kept if asked, then the tenant's login, schema and role dropped in one
+ * transaction (drop_tenant_schema.sql), after the verified backup; then the login's secret is
+ * deleted. A retry drops nothing twice and deletes the secret again (a no-op once it is gone).
+ */
 export async function dropSchema(
   rt: Runtime,
   event: StepEvent,
-): Promise<{ dropped: boolean; archivedAuditRows: number }> {
+): Promise<{ dropped: boolean; archivedAuditRows: number; droppedLogin: boolean }> {
   const plan = planOf(event);
   const auditTables = plan.preserveAuditLogs ? rt.blueprints.get(plan.target.blueprint).auditTables : [];
-  return callControl(rt.db, plan.tenantId, 'drop_tenant_schema', [
+  const { loginRole, ...dropped } = await callControl(rt.db, plan.tenantId, 'drop_tenant_schema', [
     plan.tenantId,
     event.execution.id,
     jsonArg(auditTables),
   ]);
+  if (loginRole) await (await tenantLoginSecrets()).remove({ tenantId: plan.tenantId, username: loginRole });
+  return dropped;
 }
 
 export async function finalize(

@@ -21,6 +21,11 @@ export const ProvisionRequestSchema = z.object({
   labels: LabelsSchema.optional(),
   /** The hosts applications resolve to the tenant (GET /resolve): shared/domains.ts. */
   domains: DomainsSchema.optional(),
+  /**
+   * A login of the tenant's own: a LOGIN role with exactly its role's rights, its password in a
+   * secret (README "Tenant access"). A template with `login` gives every tenant one.
+   */
+  login: z.boolean().optional(),
   requestedBy: z.string().trim().min(1).max(200).default('unknown'),
   /**
    * Who asked, as the API authenticated them (the IAM principal on AWS, the OS user locally): the
@@ -54,6 +59,8 @@ export const ProvisionPlanSchema = z.object({
   labels: LabelsSchema.optional(),
   domains: z.array(z.string()).optional(),
   actor: z.string().optional(),
+  /** The tenant gets a login of its own (CreateLogin): asked for, by its template, or had one (a restore). */
+  login: z.literal(true).optional(),
   /** Set for a restore: the backup manifest RestoreRows loads. */
   restore: z.object({ manifest: z.string() }).optional(),
   /** What the run should know of, kept on the tenant by Register (a restore's domains it could not take back). */
@@ -111,6 +118,8 @@ export const StepOutputSchemas = {
   CreateAdminUser: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
   LoadInitialData: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
   RestoreRows: z.object({ tables: z.number(), rows: z.number(), inserted: z.number() }),
+  /** The login's role and where its secret is (an ARN, a file): never the password. */
+  CreateLogin: z.object({ role: z.string(), secret: z.string(), created: z.boolean() }).strict(),
   Verify: z.object({
     fingerprint: z.string(),
     tables: z.number(),

@@ -20,6 +20,7 @@ import { caughtFailure, stepOutput as outputOf } from '../step-state';
 import { fillAdminRows } from '../templates/admin';
 import { type TemplateRecord, TemplateStore } from '../templates/store';
 import { schemaNameFor, tenantIdProblem } from '../tenant-id';
+import { tenantLoginSecrets } from '../tenant-login/connect';
 import { parseOrThrow } from '../validation';
 import {
   type ExecutionRef,
@@ -134,6 +135,8 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     ]);
   }
   lockOf(blueprint, blueprintVersion);
+  // A login of the tenant's own when the request asks for one, or its template gives every tenant one.
+  const login = request.login === true || definition?.login === true;
   const plan: ProvisionPlan = {
     tenantId: request.tenantId,
     displayName: request.displayName,
@@ -145,6 +148,7 @@ export async function validate(rt: Runtime, event: StepEvent): Promise<StepOutpu
     ...(request.adminUser ? { adminUser: request.adminUser } : {}),
     ...(request.labels ? { labels: request.labels } : {}),
     ...(request.domains ? { domains: request.domains } : {}),
+    ...(login ? { login: true as const } : {}),
     ...(request.actor ? { actor: request.actor } : {}),
   };
   const claim = await callControl(rt.db, plan.tenantId, 'claim_tenant', [
@@ -176,6 +180,8 @@ async function validateRestore(
     requestedBy: request.requestedBy,
     restore: { manifest: claimed.manifest },
     domains: claimed.domains,
+    // A tenant that had a login gets a new one, with a new password.
+    ...(claimed.login ? { login: true as const } : {}),
     ...(claimed.unavailableDomains.length > 0
       ? {
           warnings: claimed.unavailableDomains.map(
@@ -404,6 +410,9 @@ export interface CleanupOutput {
 /**
  * Cleanup (the Catch target): drops what this execution created, marks the tenant failed with the
  * step and error, and returns the error for the Fail state. Never touches a tenant it does not own.
+ * A tenant that was to have a login loses it, and its secret: after the control function, which
+ * waits for a CreateLogin in flight (its transaction holds the tenant's row), so no secret is
+ * written after this deletes it; a retried Cleanup deletes it again (a no-op once it is gone).
  */
 export async function cleanup(
   rt: Runtime,
@@ -425,6 +434,7 @@ export async function cleanup(
     jsonArg(detail),
     status,
   ]);
+  if (result.loginRole) await (await tenantLoginSecrets()).remove({ tenantId, username: result.loginRole });
   return { ...base, owned: result.owned, droppedSchema: result.droppedSchema };
 }
 

@@ -21,6 +21,8 @@ export const CONTROL_RESULTS = {
     /** The domains it holds again; those another tenant took meanwhile are forgotten, and listed. */
     domains: z.array(z.string()),
     unavailableDomains: z.array(z.object({ host: z.string(), heldBy: z.string() })),
+    /** The tenant had a login of its own: the restore makes it again (CreateLogin). */
+    login: z.boolean(),
   }),
   create_tenant_schema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
   sync_migrations: z.object({ applied: z.array(z.number().int()), routines: z.array(RoutineReportSchema) }),
@@ -45,10 +47,24 @@ export const CONTROL_RESULTS = {
     provisionedAt: z.string().nullable(),
     alreadyRegistered: z.boolean(),
   }),
-  cleanup_tenant: z.object({ owned: z.boolean(), droppedSchema: z.boolean(), status: z.string().nullable() }),
+  cleanup_tenant: z.object({
+    owned: z.boolean(),
+    droppedSchema: z.boolean(),
+    status: z.string().nullable(),
+    /** The tenant's login role when it was to have one: the caller deletes that login's secret. */
+    loginRole: z.string().nullable(),
+  }),
   begin_deprovision: DeprovisionTargetSchema,
   disable_tenant: z.object({ status: z.literal('disabled') }),
-  drop_tenant_schema: z.object({ dropped: z.boolean(), archivedAuditRows: z.number().int() }),
+  drop_tenant_schema: z.object({
+    dropped: z.boolean(),
+    archivedAuditRows: z.number().int(),
+    droppedLogin: z.boolean(),
+    /** The tenant's login role when it has one: the step deletes that login's secret. */
+    loginRole: z.string().nullable(),
+  }),
+  begin_tenant_login: z.object({ role: z.string(), database: z.string(), schema: z.string() }),
+  create_tenant_login: z.object({ role: z.string(), secret: z.string(), created: z.boolean() }),
   finalize_deprovision: z.object({
     status: z.string(),
     backupLocation: z.string(),

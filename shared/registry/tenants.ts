@@ -47,6 +47,16 @@ export interface TenantRecord {
   readonly driftCheckedAt: string | null;
   /** Labels to pick the tenant out by (shared/labels.ts). */
   readonly labels: Record<string, string>;
+  /**
+   * The tenant's own login, while it has one: its role and where its password is (a Secrets
+   * Manager ARN, or a local file's path), never the password (README "Tenant access").
+   */
+  readonly login: TenantLogin | null;
+}
+
+export interface TenantLogin {
+  readonly role: string;
+  readonly secret: string;
 }
 
 export interface AuditEntry {
@@ -69,7 +79,7 @@ const TENANT_COLUMNS = `tenant_id, display_name, schema_name, status, blueprint,
   execution_id, failed_step, last_error, warnings, summary, created_at, updated_at, provisioned_at,
   template_id, (SELECT p.name FROM tenantry.templates p WHERE p.template_id = tenants.template_id) AS template_name,
   template_version, settings::text AS settings, limits::text AS limits, ${DOMAINS_OF('tenants')} AS domains,
-  deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at, labels`;
+  deletion_due_at, backup_location, deprovisioned_at, drift, drift_checked_at, labels, login_role, login_secret`;
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 
@@ -102,6 +112,10 @@ function toTenant(r: Record<string, unknown>): TenantRecord {
     drift: r.drift === null || r.drift === undefined ? null : TenantDriftSchema.parse(r.drift),
     driftCheckedAt: iso(r.drift_checked_at),
     labels: (r.labels as Record<string, string> | null) ?? {},
+    login:
+      typeof r.login_role === 'string' && typeof r.login_secret === 'string'
+        ? { role: r.login_role, secret: r.login_secret }
+        : null,
   };
 }
 

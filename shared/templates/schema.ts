@@ -78,6 +78,11 @@ export const TemplateDefinitionSchema = z.object({
     .default({}),
   /** Rows per table, in foreign-key order, inserted once (re-running inserts nothing twice). */
   initialData: z.array(TableRowsSchema).default([]),
+  /**
+   * Every tenant made from this template gets a login of its own: a LOGIN role with exactly its
+   * tenant role's rights, its password in a secret (README "Tenant access").
+   */
+  login: z.boolean().optional(),
   /** The admin user's rows (users, role links, ...) with {{admin.*}} placeholders. */
   adminUser: z
     .object({

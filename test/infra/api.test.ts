@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SFN_ACTIONS } from '../../infra/constructs/api';
+import { LOGIN_SECRET_ACTIONS } from '../../infra/constructs/database';
 import { SCHEDULING_ACTIONS } from '../../infra/constructs/deprovision';
 import { DATA_API_ACTIONS } from '../../infra/constructs/tenantry-function';
 import { API_ROUTES, type ApiRoute } from '../../shared/api/route-table';
@@ -216,6 +217,37 @@ describe('the HTTP API', () => {
     expect(routes.filter((r) => r.scheduling).map((r) => r.id)).toEqual([
       'DeprovisionTenant',
       'CancelDeprovision',
+    ]);
+  });
+
+  it("lets only the routes that run a Provision's Cleanup delete tenants' login secrets, on their prefix only", () => {
+    const loginSecrets = stack.resolve(stack.database.tenantLoginSecretsArn);
+    for (const route of routes) {
+      const fn = stack.api.functions[route.id];
+      if (!fn) throw new Error(`no function for ${route.id}`);
+      const role = (stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const granted = roleStatements(template, role).filter((s) =>
+        s.actions.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:GetSecretValue'),
+      );
+      const props = resources[logicalId(fn)]?.Properties as
+        | { Environment: { Variables: Record<string, unknown> } }
+        | undefined;
+      const env = props?.Environment.Variables ?? {};
+      if (route.loginSecrets) {
+        expect(granted, route.id).toEqual([
+          { actions: [...LOGIN_SECRET_ACTIONS[route.loginSecrets]], resources: [loginSecrets] },
+        ]);
+        expect(env.TENANTRY_TENANT_LOGIN_SECRET_PREFIX, route.id).toBe(
+          stack.database.tenantLoginSecretPrefix,
+        );
+      } else {
+        expect(granted, route.id).toEqual([]);
+        expect(env.TENANTRY_TENANT_LOGIN_SECRET_PREFIX, route.id).toBeUndefined();
+      }
+    }
+    expect(routes.filter((r) => r.loginSecrets).map((r) => [r.id, r.loginSecrets])).toEqual([
+      ['CancelExecution', 'delete'],
+      ['RedriveExecution', 'delete'],
     ]);
   });
 

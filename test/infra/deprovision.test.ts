@@ -47,6 +47,7 @@ const BASE_ACTIONS = new Set([
 interface Built {
   readonly app: App;
   readonly stack: Stack;
+  readonly database: TenantryDatabase;
   readonly deprovisioning: TenantryDeprovisioning;
   /** A stand-in for the API function that schedules deprovisionings. */
   readonly scheduling: TenantryFunction;
@@ -62,7 +63,7 @@ function build(props: Partial<TenantryDeprovisioningProps> = {}): Built {
   const entry = 'test/infra/fixtures/blueprint-names.ts';
   const scheduling = deprovisioning.allowScheduling(new TenantryFunction(stack, 'Scheduling', { entry }));
   const bystander = new TenantryFunction(stack, 'Bystander', { entry });
-  return { app, stack, deprovisioning, scheduling, bystander };
+  return { app, stack, database, deprovisioning, scheduling, bystander };
 }
 
 function roleOf(stack: Stack, fn: TenantryFunction): string {
@@ -365,21 +366,42 @@ describe('TenantryDeprovisioning', () => {
       ]);
     });
 
-    it('lets Notify only put tenantry events on the tenantry bus', () => {
+    it('lets Disable and Notify (the steps that publish) only put tenantry events on the tenantry bus', () => {
       template.hasResourceProperties('AWS::Events::EventBus', { Name: 'tenantry' });
-      expect(extraStatements(template, stack, fn('Notify'))).toEqual([
-        {
-          Effect: 'Allow',
-          Action: ['events:PutEvents'],
-          Resource: { 'Fn::GetAtt': [logicalId(d.eventBus), 'Arn'] },
-          Condition: { StringEquals: { 'events:source': 'tenantry' } },
-        },
-      ]);
+      for (const state of ['Disable', 'Notify']) {
+        expect(extraStatements(template, stack, fn(state)), state).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['events:PutEvents'],
+            Resource: { 'Fn::GetAtt': [logicalId(d.eventBus), 'Arn'] },
+            Condition: { StringEquals: { 'events:source': 'tenantry' } },
+          },
+        ]);
+      }
     });
 
     it('gives the other steps nothing beyond the database', () => {
-      for (const state of ['Validate', 'Disable', 'DropSchema', 'Finalize', 'Cleanup']) {
+      for (const state of ['Validate', 'Finalize', 'Cleanup']) {
         expect(extraStatements(template, stack, fn(state)), state).toEqual([]);
+      }
+    });
+
+    it("lets DropSchema delete tenants' login secrets, on their prefix only, and tells it the prefix", () => {
+      expect(extraStatements(template, stack, fn('DropSchema'))).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:DeleteSecret'],
+          Resource: resolve(built.database.tenantLoginSecretsArn),
+        },
+      ]);
+      expect(JSON.stringify(resolve(built.database.tenantLoginSecretsArn))).toContain(
+        ':secret:tenantry/Test/tenants/*',
+      );
+      for (const task of DEPROVISION_TASKS) {
+        const vars = template.toJSON().Resources[logicalId(fn(task.state))].Properties.Environment.Variables;
+        expect(vars.TENANTRY_TENANT_LOGIN_SECRET_PREFIX, task.state).toBe(
+          task.state === 'DropSchema' ? 'tenantry/Test/tenants/' : undefined,
+        );
       }
     });
 
@@ -391,7 +413,9 @@ describe('TenantryDeprovisioning', () => {
         expect('TENANTRY_BACKUP_BUCKET' in vars, task.state).toBe(
           ['Backup', 'VerifyBackup'].includes(task.state),
         );
-        expect('TENANTRY_EVENT_BUS_NAME' in vars, task.state).toBe(task.state === 'Notify');
+        expect('TENANTRY_EVENT_BUS_NAME' in vars, task.state).toBe(
+          ['Disable', 'Notify'].includes(task.state),
+        );
         expect('TENANTRY_SCHEDULE_GROUP' in vars, task.state).toBe(false);
       }
       expect(env(fn('Backup')).TENANTRY_BACKUP_BUCKET).toEqual({ Ref: logicalId(d.backupBucket) });

@@ -40,14 +40,21 @@ describe('the scheduled reconciler', () => {
     expect(new Set(actions)).toEqual(new Set(['lambda:InvokeFunction', 'sqs:SendMessage']));
   });
 
-  it('its function may use the Data API, describe the executions that hold tenants and publish to the bus, nothing else', () => {
+  it("its function may use the Data API, describe the executions that hold tenants, publish to the bus and delete tenants' login secrets (a stuck Provision's Cleanup), nothing else", () => {
     const fn = stack.reconciler.function;
     const statements = roleStatements(template, logicalId(fn.role as never));
     const actions = new Set(statements.flatMap((s) => s.actions));
+    expect(statements.filter((s) => s.actions.includes('secretsmanager:DeleteSecret'))).toEqual([
+      {
+        actions: ['secretsmanager:DeleteSecret'],
+        resources: [stack.resolve(stack.database.tenantLoginSecretsArn)],
+      },
+    ]);
     expect(actions).toEqual(
       new Set([
         ...DATA_API_ACTIONS,
         'secretsmanager:GetSecretValue',
+        'secretsmanager:DeleteSecret',
         'states:DescribeExecution',
         'events:PutEvents',
         'logs:CreateLogStream',
@@ -69,6 +76,7 @@ describe('the scheduled reconciler', () => {
         'TENANTRY_MIGRATE_STATE_MACHINE_ARN',
         'TENANTRY_DEPROVISION_STATE_MACHINE_ARN',
         'TENANTRY_EVENT_BUS_NAME',
+        'TENANTRY_TENANT_LOGIN_SECRET_PREFIX',
       ]),
     );
     expect(env.TENANTRY_RECONCILE_REPAIR).toBe('true');

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LOGIN_SECRET_ACTIONS } from '../../infra/constructs/database';
 import { DATA_API_ACTIONS, TENANTRY_RUNTIME } from '../../infra/constructs/tenantry-function';
 import { API_ROUTES } from '../../shared/api/route-table';
 import { MIGRATE_WORKFLOW, PROVISION_WORKFLOW } from '../../statemachine/render';
@@ -116,21 +117,75 @@ describe('TenantryStack with a new cluster', () => {
     }
   });
 
-  it("grants each function only the Data API on its cluster and GetSecretValue on the owner login's secret", () => {
+  it("grants each function only the Data API on its cluster and GetSecretValue on the owner login's secret, and a step its definition's login secrets", () => {
     const cluster = resolve(stack.database.clusterArn);
     const secret = resolve(stack.database.ownerSecret.secretArn);
-    for (const fn of Object.values(functions)) {
-      const role = resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
+    const loginSecrets = resolve(stack.database.tenantLoginSecretsArn);
+    for (const task of PROVISION_TASKS) {
+      const fn = functions[task.state];
+      const role = resolve(fn?.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
       const statements = roleStatements(template, role['Fn::GetAtt'][0]);
-      expect(sorted(statements)).toEqual(
+      expect(sorted(statements), task.state).toEqual(
         sorted([
           { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [expect.anything()] },
           { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
           { actions: [...DATA_API_ACTIONS].sort(), resources: [cluster] },
           { actions: ['secretsmanager:GetSecretValue'], resources: [secret] },
+          ...(task.loginSecrets
+            ? [{ actions: [...LOGIN_SECRET_ACTIONS[task.loginSecrets]].sort(), resources: [loginSecrets] }]
+            : []),
+          // A step that publishes events gets the bus (test/infra/tenantry.test.ts checks which).
+          ...((task.publishes?.length ?? 0) > 0
+            ? [
+                {
+                  actions: ['events:PutEvents'],
+                  resources: [resolve(stack.deprovisioning.eventBus.eventBusArn)],
+                },
+              ]
+            : []),
         ]),
       );
     }
+  });
+
+  it("lets CreateLogin write tenants' login secrets and Cleanup delete them, on the prefix only, and tells them where", () => {
+    expect(PROVISION_TASKS.filter((t) => t.loginSecrets).map((t) => [t.state, t.loginSecrets])).toEqual([
+      ['CreateLogin', 'write'],
+      ['Cleanup', 'delete'],
+    ]);
+    expect(LOGIN_SECRET_ACTIONS).toEqual({
+      write: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
+      delete: ['secretsmanager:DeleteSecret'],
+    });
+    expect(stack.database.tenantLoginSecretPrefix).toBe('tenantry/Tenantry/tenants/');
+    expect(resolve(stack.database.tenantLoginSecretsArn)).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':secret:tenantry/Tenantry/tenants/*',
+        ],
+      ],
+    });
+    const env = (state: string) =>
+      template.toJSON().Resources[logicalId(functions[state] as never)].Properties.Environment
+        .Variables as Record<string, unknown>;
+    expect(env('CreateLogin')).toMatchObject({
+      TENANTRY_TENANT_LOGIN_SECRET_PREFIX: 'tenantry/Tenantry/tenants/',
+      TENANTRY_TENANT_LOGIN_HOST: { 'Fn::GetAtt': [expect.any(String), 'Endpoint.Address'] },
+      TENANTRY_TENANT_LOGIN_PORT: { 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] },
+    });
+    expect(env('Cleanup')).toMatchObject({
+      TENANTRY_TENANT_LOGIN_SECRET_PREFIX: 'tenantry/Tenantry/tenants/',
+    });
+    expect(env('Cleanup').TENANTRY_TENANT_LOGIN_HOST).toBeUndefined();
+    for (const state of ['Validate', 'SyncTables', 'Register'])
+      expect(env(state).TENANTRY_TENANT_LOGIN_SECRET_PREFIX, state).toBeUndefined();
   });
 
   it('lets the state machine invoke its own functions and nothing else', () => {
@@ -198,6 +253,8 @@ describe('TenantryStack with a new cluster', () => {
           'CreateAdminUser',
           'LoadInitialData',
           'Verify',
+          'GetsLogin',
+          'CreateLogin',
           'Register',
           'Cleanup',
           'Provisioned',
@@ -448,8 +505,10 @@ describe('TenantryStack on an existing cluster', () => {
         TENANTRY_DB_NAME: EXISTING.databaseName,
       });
     }
-    for (const fn of Object.values(stack.provision.functions)) {
-      const role = stack.resolve(fn.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
+    const loginSecrets = stack.resolve(stack.database.tenantLoginSecretsArn);
+    for (const task of PROVISION_TASKS) {
+      const fn = stack.provision.functions[task.state];
+      const role = stack.resolve(fn?.role?.roleArn) as { 'Fn::GetAtt': [string, string] };
       const data = roleStatements(template, role['Fn::GetAtt'][0]).filter((s) =>
         s.actions.some((a) => a.startsWith('rds-data:') || a.startsWith('secretsmanager:')),
       );
@@ -457,9 +516,16 @@ describe('TenantryStack on an existing cluster', () => {
         sorted([
           { actions: [...DATA_API_ACTIONS].sort(), resources: [EXISTING.clusterArn] },
           { actions: ['secretsmanager:GetSecretValue'], resources: [owner] },
+          ...(task.loginSecrets
+            ? [{ actions: [...LOGIN_SECRET_ACTIONS[task.loginSecrets]].sort(), resources: [loginSecrets] }]
+            : []),
         ]),
       );
     }
+    // An existing cluster's endpoint is not known: the secret then has no host and port.
+    const createLogin =
+      template.toJSON().Resources[logicalId(stack.provision.functions.CreateLogin as never)];
+    expect(createLogin.Properties.Environment.Variables.TENANTRY_TENANT_LOGIN_HOST).toBeUndefined();
     template.hasOutput('ClusterArn', { Value: EXISTING.clusterArn });
   });
 

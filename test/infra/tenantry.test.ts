@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { App, type Environment, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, type Environment, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { Construct } from 'constructs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { BLUEPRINTS_DIR } from '../../infra/paths';
 import { Tenantry, type TenantryProps } from '../../infra/tenantry';
 import { openApiDocument } from '../../shared/api/openapi';
 import { API_ROUTES as ALL_ROUTES, type ApiRoute } from '../../shared/api/route-table';
+import { TENANT_EVENT_TYPES } from '../../shared/events/tenant-events';
 import { DEPROVISION_TASKS, MIGRATE_TASKS, PROVISION_TASKS, ROLLOUT_TASKS } from '../../statemachine/steps';
 import { tempDir } from '../support/temp-dirs';
 import { nagFindings } from './nag-findings';
@@ -232,6 +233,41 @@ describe('Tenantry parts', () => {
 
   it('without outputs: none', () => {
     expect(userStack({ outputs: false }).template.toJSON().Outputs).toBeUndefined();
+  });
+
+  it('gives the event bus to exactly the steps and routes that publish events, and every event has one', () => {
+    const { tenants, template } = userStack();
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> } } }
+    >;
+    const withBus = (fn: TenantryFunction) =>
+      resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)]?.Properties.Environment
+        ?.Variables?.TENANTRY_EVENT_BUS_NAME !== undefined;
+    const declared: string[] = [];
+    const workflows = {
+      Provision: tenants.provision,
+      Deprovision: tenants.deprovisioning.workflow,
+      Migrate: tenants.migrate,
+    } as const;
+    for (const [name, workflow] of Object.entries(workflows)) {
+      const tasks = { Provision: PROVISION_TASKS, Deprovision: DEPROVISION_TASKS, Migrate: MIGRATE_TASKS }[
+        name as keyof typeof workflows
+      ];
+      for (const task of tasks) {
+        const fn = workflow.functions[task.state] as TenantryFunction;
+        expect(withBus(fn), `${name}.${task.state}`).toBe((task.publishes?.length ?? 0) > 0);
+        declared.push(...(task.publishes ?? []));
+      }
+    }
+    for (const route of API_ROUTES) {
+      const fn = tenants.api?.functions[route.id] as TenantryFunction;
+      expect(withBus(fn), route.id).toBe((route.publishes?.length ?? 0) > 0);
+      declared.push(...(route.publishes ?? []));
+    }
+    expect(withBus(tenants.reconciler?.function as TenantryFunction)).toBe(true);
+    // Each event the applications may get is published by some step or route, and so reaches the bus.
+    expect([...new Set(declared)].sort()).toEqual([...TENANT_EVENT_TYPES].sort());
   });
 
   it('with the API routes you choose', () => {

@@ -284,7 +284,7 @@ describe('the control functions, each called directly, on PGlite', () => {
     // Cleanup by an execution that does not own the tenant touches nothing.
     expect(
       await callControl(db, 'acme', 'cleanup_tenant', ['acme', 'p2', 'Seed', jsonArg({}), 'failed']),
-    ).toEqual({ owned: false, droppedSchema: false, status: 'active' });
+    ).toEqual({ owned: false, droppedSchema: false, status: 'active', loginRole: null });
   });
 
   it('cleans up a failed provisioning: drops the schema it created, marks the tenant', async () => {
@@ -298,7 +298,7 @@ describe('the control functions, each called directly, on PGlite', () => {
         jsonArg({ error: 'x' }),
         'failed',
       ]),
-    ).toEqual({ owned: true, droppedSchema: true, status: 'failed' });
+    ).toEqual({ owned: true, droppedSchema: true, status: 'failed', loginRole: null });
     expect(await exists(db, 'tenant_beta.items')).toBe(false);
     expect((await db.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'tenant_beta'`)).rows).toHaveLength(0);
     // A failed tenant can be claimed again.
@@ -344,10 +344,14 @@ describe('the control functions, each called directly, on PGlite', () => {
     expect(await callControl(db, 'acme', 'drop_tenant_schema', ['acme', 'd1', jsonArg(['items'])])).toEqual({
       dropped: true,
       archivedAuditRows: 3,
+      droppedLogin: false,
+      loginRole: null,
     });
     expect(await callControl(db, 'acme', 'drop_tenant_schema', ['acme', 'd1', jsonArg(['items'])])).toEqual({
       dropped: false,
       archivedAuditRows: 0,
+      droppedLogin: false,
+      loginRole: null,
     });
     const final = await callControl(db, 'acme', 'finalize_deprovision', ['acme', 'd1', 'mem://b', 'm.json']);
     expect(final).toMatchObject({ status: 'deprovisioned', backupLocation: 'mem://b' });
@@ -360,6 +364,7 @@ describe('the control functions, each called directly, on PGlite', () => {
       manifest: 'm.json',
       domains: [],
       unavailableDomains: [],
+      login: false,
     });
     await expect(callControl(db, 'beta', 'claim_restore', ['beta', 'r2', 'test'])).rejects.toBeInstanceOf(
       TenantStateError,

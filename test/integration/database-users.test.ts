@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -24,7 +24,7 @@ import { blueprintSandbox } from '../support/blueprints';
 import { type DataApiLogin, DataApiServer } from '../support/data-api-server';
 import { freshServerDatabase, serverUrl, TEST_CLUSTER_ARN } from '../support/databases';
 import { engineFor, provision } from '../support/provisioning';
-import { suiteBackupDir } from '../support/temp-dirs';
+import { suiteBackupDir, suiteSecretsDir } from '../support/temp-dirs';
 import { postgresBinDir, ThrowawayPostgres } from '../support/throwaway-postgres';
 
 /**
@@ -134,6 +134,7 @@ async function cluster(url: string, tag: string) {
 
 describe.runIf(serverUrl())('the deploy-time database setup, through the Data API (DATABASE_URL)', () => {
   suiteBackupDir('tenantry-database-users-');
+  suiteSecretsDir('tenantry-database-users-secrets-');
   const url = serverUrl() as string;
   let blueprints: ReturnType<typeof blueprintSandbox>;
 
@@ -269,6 +270,57 @@ describe.runIf(serverUrl())('the deploy-time database setup, through the Data AP
         { n: 0 },
       ]);
       await c.client(OWNER_ARN).query('DROP TABLE tenantry.lu_later');
+    }, 120_000);
+
+    it("gives a tenant a login of its own as the owner (no superuser), which logs in with its secret's password", async () => {
+      const { record } = await provision(engine, 'lu-login', 'docex', { login: true });
+      expect(record.error ?? null, record.cause ?? '').toBeNull();
+      const tenant = await getTenant(c.client(OWNER_ARN), 'lu-login');
+      const secret = JSON.parse(readFileSync(tenant?.login?.secret ?? '', 'utf8')) as {
+        username: string;
+        password: string;
+      };
+      const { rows } = await c.admin.query(
+        `SELECT r.rolcanlogin, r.rolinherit, r.rolcreaterole, r.rolsuper,
+                ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid) AS member_of
+           FROM pg_roles r WHERE r.rolname = $1`,
+        [secret.username],
+      );
+      expect(rows).toEqual([
+        {
+          rolcanlogin: true,
+          rolinherit: true,
+          rolcreaterole: false,
+          rolsuper: false,
+          member_of: [
+            (await c.admin.query("SELECT tenantry.tenant_role('tenant_lu_login') AS r")).rows[0]?.r,
+          ],
+        },
+      ]);
+      // Through the Data API double, which checks a login's password against its SCRAM verifier.
+      const arn = ARN('lu-login');
+      c.secrets.set(arn, { username: secret.username, password: secret.password });
+      const asLogin = c.client(arn);
+      expect(
+        (await asLogin.query<{ n: number }>('SELECT count(*)::int AS n FROM processors')).rows[0]?.n,
+      ).toBeGreaterThan(0);
+      await expect(asLogin.query('SELECT count(*) FROM tenant_lu_two.processors')).rejects.toMatchObject({
+        code: '42501',
+      });
+      // The password went nowhere near the database: only its verifier, as a bound parameter.
+      const calls = c.server.calls().filter((call) => call.secretArn === OWNER_ARN);
+      expect(JSON.stringify(calls)).not.toContain(secret.password);
+
+      const run = await engine.start(DEPROVISION_WORKFLOW, 'lu-login', {
+        tenantId: 'lu-login',
+        requestedBy: 'test',
+      });
+      const done = await run.done;
+      expect(done.error ?? null, done.cause ?? '').toBeNull();
+      expect(
+        (await c.admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [secret.username])).rows,
+      ).toEqual([]);
+      await expect(c.client(arn).query('SELECT 1')).rejects.toMatchObject({ code: '28P01' });
     }, 120_000);
 
     it('runs again safely, and a changed password takes effect then', async () => {

@@ -41,7 +41,7 @@ describe.each(testBackends())('Provision workflow on $name', (backend) => {
     expect(progress.steps.map((s) => [s.name, s.status])).toEqual(
       PROVISION_WORKFLOW.tasks.map((t) => [
         t.state,
-        t.templateOnly || t.restoreOnly || t.state === 'Cleanup' ? 'skipped' : 'succeeded',
+        t.templateOnly || t.restoreOnly || t.loginOnly || t.state === 'Cleanup' ? 'skipped' : 'succeeded',
       ]),
     );
     expect(progress.steps.map((s) => s.name)).toEqual([
@@ -55,6 +55,7 @@ describe.each(testBackends())('Provision workflow on $name', (backend) => {
       'CreateAdminUser',
       'LoadInitialData',
       'Verify',
+      'CreateLogin',
       'Register',
       'Cleanup',
     ]);

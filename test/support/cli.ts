@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { main } from '../../local/cli';
 import { resetBackupStore } from '../../shared/blobs/connect';
+import { resetTenantLoginSecrets } from '../../shared/tenant-login/connect';
 
 /** Runs the CLI in process, capturing what it prints (as to a pipe: no live redraw). */
 export async function cli(...argv: string[]) {
@@ -24,7 +25,8 @@ export async function cli(...argv: string[]) {
 
 /**
  * Points the CLI at an embedded database folder of its own for the enclosing suite (no
- * DATABASE_URL), with backups inside it, and puts the environment back afterwards.
+ * DATABASE_URL), with backups and tenants' login secrets inside it, and puts the environment back
+ * afterwards.
  */
 export function embeddedCliFolder(prefix: string): { readonly dir: string } {
   const folder = { dir: '' };
@@ -34,11 +36,14 @@ export function embeddedCliFolder(prefix: string): { readonly dir: string } {
     delete process.env.DATABASE_URL;
     process.env.TENANTRY_DATA_DIR = folder.dir;
     process.env.TENANTRY_BACKUP_DIR = join(folder.dir, 'backups');
+    process.env.TENANTRY_SECRETS_DIR = join(folder.dir, 'secrets');
     resetBackupStore();
+    resetTenantLoginSecrets();
   });
   afterAll(() => {
     process.env = saved;
     resetBackupStore();
+    resetTenantLoginSecrets();
     rmSync(folder.dir, { recursive: true, force: true });
   });
   return folder;

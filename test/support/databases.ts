@@ -40,9 +40,10 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 }
 
 /**
- * Drops the tenant roles (shared/registry/sql/functions/tenant_role.sql) the tenants of a dropped
- * test database left behind: roles are cluster-wide and outlive their database. Each one's comment
- * names its database (grant_tenant_role.sql, control migration 0018).
+ * Drops the tenant roles (shared/registry/sql/functions/tenant_role.sql) and tenant logins
+ * (tenant_login.sql) the tenants of a dropped test database left behind: roles are cluster-wide and
+ * outlive their database. Each one's comment names its database (grant_tenant_role.sql, control
+ * migration 0018, create_tenant_login.sql).
  */
 async function dropTenantRoles(url: string, database: string): Promise<void> {
   await adminQuery(
@@ -53,7 +54,8 @@ async function dropTenantRoles(url: string, database: string): Promise<void> {
      BEGIN
        FOR r IN SELECT a.rolname FROM pg_roles a
                   JOIN pg_shdescription d ON d.objoid = a.oid AND d.classoid = 'pg_authid'::regclass
-                 WHERE d.description LIKE 'Tenantry: the role of tenant schema %'
+                 WHERE (d.description LIKE 'Tenantry: the role of tenant schema %'
+                        OR d.description LIKE 'Tenantry: the login of tenant schema %')
                    AND right(d.description, ${database.length + 13}) = ' in database ${database}'
        LOOP
          BEGIN

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { resetBackupStore } from '../../shared/blobs/connect';
+import { resetTenantLoginSecrets } from '../../shared/tenant-login/connect';
 
 const made: string[] = [];
 
@@ -35,6 +36,27 @@ export function suiteBackupDir(prefix: string): { readonly dir: string } {
     if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
     else process.env.TENANTRY_BACKUP_DIR = saved;
     resetBackupStore();
+  });
+  return folder;
+}
+
+/**
+ * Points tenants' login secrets (TENANTRY_SECRETS_DIR) at a temp folder of the enclosing suite's
+ * own, and puts the environment back after it; as suiteBackupDir, call it first in the describe.
+ */
+export function suiteSecretsDir(prefix: string): { readonly dir: string } {
+  const folder = { dir: '' };
+  let saved: string | undefined;
+  beforeAll(() => {
+    saved = process.env.TENANTRY_SECRETS_DIR;
+    folder.dir = tempDir(prefix);
+    process.env.TENANTRY_SECRETS_DIR = folder.dir;
+    resetTenantLoginSecrets();
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TENANTRY_SECRETS_DIR;
+    else process.env.TENANTRY_SECRETS_DIR = saved;
+    resetTenantLoginSecrets();
   });
   return folder;
 }

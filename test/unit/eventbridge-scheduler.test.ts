@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { atExpression, EventBridgeDeletionScheduler } from '../../shared/deprovision/eventbridge-scheduler';
 import { scheduleNameFor } from '../../shared/deprovision/schedule';
 import { ConfigError } from '../../shared/errors';
+import { recordRequests } from '../support/sdk-capture';
 
 const ENV = {
   TENANTRY_SCHEDULE_GROUP: 'tenantry-deprovision',
@@ -11,25 +12,13 @@ const ENV = {
   TENANTRY_DEPROVISION_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Deprovision',
 };
 
-/** The real SDK client; a middleware records each request's JSON body and answers it without a network. */
+/** The real SDK client; every request it sends is recorded and answered without a network. */
 function recordingClient() {
-  const sent: { target: string; body: Record<string, unknown> }[] = [];
   const client = new SchedulerClient({
     region: 'eu-west-1',
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
   });
-  client.middlewareStack.add(
-    () => async (args) => {
-      const request = args.request as { path: string; body?: string };
-      sent.push({ target: request.path, body: JSON.parse(request.body ?? '{}') });
-      return {
-        response: { statusCode: 200, headers: {}, body: undefined },
-        output: { $metadata: {} },
-      } as never;
-    },
-    { step: 'finalizeRequest', name: 'record', priority: 'low' },
-  );
-  return { client, sent };
+  return { client, sent: recordRequests(client) };
 }
 
 describe('EventBridge Scheduler deletions', () => {
@@ -43,7 +32,7 @@ describe('EventBridge Scheduler deletions', () => {
       input: { tenantId: 'acme', scheduleName: name },
     });
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.target).toBe(`/schedules/${name}`);
+    expect(sent[0]?.path).toBe(`/schedules/${name}`);
     expect(sent[0]?.body).toMatchObject({
       GroupName: 'tenantry-deprovision',
       ScheduleExpression: 'at(2026-12-01T09:30:15)',

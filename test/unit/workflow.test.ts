@@ -7,7 +7,7 @@ describe('rendered Provision ASL', () => {
   const asl = renderAsl(PROVISION_WORKFLOW);
 
   /** The states a run passes through; at each Choice, the first rule if the run's request has what it tests for. */
-  function path(request: { restore?: boolean; template?: boolean }): string[] {
+  function path(request: { restore?: boolean; template?: boolean; login?: boolean }): string[] {
     const order: string[] = [];
     let state: string | undefined = asl.StartAt;
     while (state) {
@@ -21,7 +21,8 @@ describe('rendered Provision ASL', () => {
       const taken =
         rule &&
         ((rule.Variable.endsWith('.restore') && request.restore) ||
-          (rule.Variable.endsWith('.template') && request.template));
+          (rule.Variable.endsWith('.template') && request.template) ||
+          (rule.Variable.endsWith('.login') && request.login));
       state = s.Choices ? (taken ? rule.Next : s.Default) : s.Next;
     }
     return order;
@@ -30,8 +31,25 @@ describe('rendered Provision ASL', () => {
   it('runs the steps in order and ends in Provisioned', () => {
     const common = ['Validate', 'CreateSchema', 'SyncTables', 'CreateIndexes', 'RestoresBackup'];
     const built = [...common, 'Seed', 'UsesTemplate'];
-    const end = ['Verify', 'Register', 'Provisioned'];
+    const end = ['Verify', 'GetsLogin', 'Register', 'Provisioned'];
     expect(path({})).toEqual([...built, ...end]);
+    expect(path({ login: true })).toEqual([
+      ...built,
+      'Verify',
+      'GetsLogin',
+      'CreateLogin',
+      'Register',
+      'Provisioned',
+    ]);
+    expect(path({ restore: true, login: true })).toEqual([
+      ...common,
+      'RestoreRows',
+      'Verify',
+      'GetsLogin',
+      'CreateLogin',
+      'Register',
+      'Provisioned',
+    ]);
     expect(path({ template: true })).toEqual([
       ...built,
       'ApplySettings',
@@ -43,6 +61,11 @@ describe('rendered Provision ASL', () => {
     expect(asl.States.UsesTemplate).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.steps.Validate.output.template', IsPresent: true, Next: 'ApplySettings' }],
+    });
+    expect(asl.States.GetsLogin).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.steps.Validate.output.login', IsPresent: true, Next: 'CreateLogin' }],
+      Default: 'Register',
     });
     expect(asl.States.RestoresBackup).toMatchObject({
       Type: 'Choice',

@@ -1,7 +1,8 @@
 -- Validate (restore): claim a deprovisioned tenant that has a backup; returns what to rebuild. Its
 -- released domains come back: each one no tenant holds now is held again, the others are forgotten
 -- and returned as `unavailableDomains` [{host, heldBy}] (the restore warns of each; the audit entry
--- keeps them, so the same execution's claim again answers the same).
+-- keeps them, so the same execution's claim again answers the same). `login`: the tenant had a login
+-- of its own, which the restore makes again, with a new password (CreateLogin).
 CREATE OR REPLACE FUNCTION tenantry.claim_restore(p_tenant text, p_execution text, p_actor text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants;
@@ -20,8 +21,8 @@ BEGIN
     END IF;
     UPDATE tenantry.tenants
        SET status = 'provisioning', execution_id = p_execution, schema_created_by = NULL, failed_step = NULL,
-           last_error = NULL, requested_by = coalesce(p_actor, t.requested_by), actor = p_actor,
-           updated_at = now()
+           last_error = NULL, login_role = NULL, login_secret = NULL, requested_by = coalesce(p_actor, t.requested_by),
+           actor = p_actor, updated_at = now()
      WHERE tenant_id = p_tenant;
     FOR d IN SELECT host FROM tenantry.tenant_domains
               WHERE tenant_id = p_tenant AND released_at IS NOT NULL ORDER BY position LOOP
@@ -55,6 +56,6 @@ BEGIN
                             'blueprintVersion', t.blueprint_version, 'manifest', t.backup_manifest,
                             'domains', (SELECT coalesce(jsonb_agg(host ORDER BY position), '[]'::jsonb)
                                           FROM tenantry.tenant_domains WHERE tenant_id = p_tenant AND released_at IS NULL),
-                            'unavailableDomains', v_lost);
+                            'unavailableDomains', v_lost, 'login', t.login);
 END
 $$;

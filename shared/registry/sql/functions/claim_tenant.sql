@@ -1,4 +1,6 @@
--- Validate: claim the tenant for this execution (the per-tenant lock), or say why not.
+-- Validate: claim the tenant for this execution (the per-tenant lock), or say why not. Records
+-- whether the request (or its template) asks for a login of the tenant's own (`login`), so that a
+-- failed run's Cleanup deletes its secret and a restore makes it again (control migration 0020).
 CREATE OR REPLACE FUNCTION tenantry.claim_tenant(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_tenant text := p->>'tenantId';
@@ -16,10 +18,10 @@ BEGIN
   END IF;
   BEGIN
     INSERT INTO tenantry.tenants (tenant_id, display_name, schema_name, status, blueprint, blueprint_version,
-                                  requested_by, execution_id, labels, actor)
+                                  requested_by, execution_id, labels, actor, login)
     VALUES (v_tenant, p->>'displayName', p->>'schemaName', 'provisioning', p->>'blueprint',
             (p->>'blueprintVersion')::integer, p->>'requestedBy', v_exec, coalesce(p->'labels', '{}'::jsonb),
-            v_actor)
+            v_actor, coalesce((p->>'login')::boolean, false))
     ON CONFLICT (tenant_id) DO NOTHING;
   EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'schema % is already used by another tenant', p->>'schemaName' USING ERRCODE = 'TY004';
@@ -42,6 +44,7 @@ BEGIN
        SET status = 'provisioning', execution_id = v_exec, display_name = p->>'displayName',
            blueprint = p->>'blueprint', blueprint_version = (p->>'blueprintVersion')::integer,
            requested_by = p->>'requestedBy', labels = coalesce(p->'labels', '{}'::jsonb), actor = v_actor,
+           login = coalesce((p->>'login')::boolean, false), login_role = NULL, login_secret = NULL,
            schema_created_by = NULL, failed_step = NULL, last_error = NULL,
            warnings = '[]'::jsonb, summary = NULL, updated_at = now()
      WHERE tenant_id = v_tenant;

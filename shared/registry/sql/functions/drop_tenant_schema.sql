@@ -1,5 +1,8 @@
--- DropSchema: keep the audit rows if asked (same transaction), then drop the schema and, after it,
--- the tenant's role (drop_tenant_role.sql). Idempotent.
+-- DropSchema: keep the audit rows if asked (same transaction), then drop the tenant's login
+-- (drop_tenant_login.sql: first, so none of its sessions holds a lock the drop would wait for), the
+-- schema and, after it, the tenant's role (drop_tenant_role.sql). Idempotent. `loginRole`: for a
+-- tenant with a login, its role's name, whose secret the step then deletes (answered again by a
+-- retry, so the secret goes even when the call that dropped the role lost its answer).
 CREATE OR REPLACE FUNCTION tenantry.drop_tenant_schema(p_tenant text, p_execution text, p_audit_tables jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -8,6 +11,7 @@ DECLARE
   v_n bigint;
   v_archived bigint := 0;
   v_dropped boolean := false;
+  v_login boolean;
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
     FOR v_table IN SELECT jsonb_array_elements_text(coalesce(p_audit_tables, '[]'::jsonb)) LOOP
@@ -19,13 +23,19 @@ BEGIN
       GET DIAGNOSTICS v_n = ROW_COUNT;
       v_archived := v_archived + v_n;
     END LOOP;
+  END IF;
+  v_login := tenantry.drop_tenant_login(t.schema_name);
+  IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = t.schema_name) THEN
     EXECUTE format('DROP SCHEMA %I CASCADE', t.schema_name);
     v_dropped := true;
   END IF;
   PERFORM tenantry.drop_tenant_role(t.schema_name);
-  UPDATE tenantry.tenants SET status = 'deprovisioning', updated_at = now() WHERE tenant_id = p_tenant;
+  UPDATE tenantry.tenants SET status = 'deprovisioning', login_role = NULL, login_secret = NULL, updated_at = now()
+   WHERE tenant_id = p_tenant;
   PERFORM tenantry.audit(p_tenant, 'tenant.schema_dropped', NULL, p_execution,
-    jsonb_build_object('archivedAuditRows', v_archived, 'dropped', v_dropped));
-  RETURN jsonb_build_object('dropped', v_dropped, 'archivedAuditRows', v_archived);
+    jsonb_build_object('archivedAuditRows', v_archived, 'dropped', v_dropped)
+      || CASE WHEN v_login THEN jsonb_build_object('droppedLogin', tenantry.tenant_login(t.schema_name)) ELSE '{}'::jsonb END);
+  RETURN jsonb_build_object('dropped', v_dropped, 'archivedAuditRows', v_archived, 'droppedLogin', v_login,
+    'loginRole', CASE WHEN t.login THEN tenantry.tenant_login(t.schema_name) END);
 END
 $$;
