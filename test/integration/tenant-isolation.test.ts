@@ -319,6 +319,10 @@ async function provisionTenants(engine: LocalEngine) {
   return runs;
 }
 
+class InjectedPermanentFault extends Error {
+  override name = 'InjectedPermanentFault';
+}
+
 const A = 'tenant_iso_a';
 const B = 'tenant_iso_b';
 const C = 'tenant_iso_c';
@@ -425,6 +429,29 @@ describe.each(testBackends())('A role per tenant on $name', (backend: TestBacken
     expect(own.routines.map((r) => r.name)).toContain('later_count()');
     // B, still at version 2, has no such objects, and A's role none of B's.
     expect((await objectsOf(t.db, B)).relations.map((r) => r.name)).not.toContain(`${B}.later_things`);
+  });
+
+  it("Disable takes tenantry_app's way in back; a Deprovision that fails gives it again with the tenant's status", async () => {
+    const role = await roleOf(t.db, B);
+    const whileDisabled: Record<string, unknown>[] = [];
+    // Backup fails for good: the run is cleaned up, before any drop.
+    const failing = engineFor(t.db, {
+      blueprints: blueprints.catalog,
+      beforeTask: async (state) => {
+        if (state !== 'Backup') return;
+        whileDisabled.push({ ...(await getTenant(t.db, 'iso-b')), app: await appMembership(t.db, role) });
+        throw new InjectedPermanentFault('the backup store is gone');
+      },
+    });
+    const { record } = await deprovisionTenant(failing, 'iso-b');
+    expect(record.error).toBe('InjectedPermanentFault');
+    expect(whileDisabled).toHaveLength(1);
+    expect(whileDisabled[0]).toMatchObject({
+      status: 'disabled',
+      app: { member: false, inherits_rights: false },
+    });
+    expect(await getTenant(t.db, 'iso-b')).toMatchObject({ status: 'active' });
+    expect(await appMembership(t.db, role)).toMatchObject(EXPECTED_APP);
   });
 
   it('Deprovision drops the role after the schema; Restore makes it again, with its grants', async () => {

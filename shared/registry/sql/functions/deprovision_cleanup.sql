@@ -1,5 +1,6 @@
--- Cleanup: before the drop, give the tenant back its status (and its login, which Disable stopped,
--- its logging in: enable_tenant_login.sql); after it, mark it clearly failed.
+-- Cleanup: before the drop, give the tenant back its status, tenantry_app's way in (which Disable
+-- took back: enable_tenant_app.sql) and its login's logging in (which Disable stopped:
+-- enable_tenant_login.sql); after it, mark it clearly failed.
 CREATE OR REPLACE FUNCTION tenantry.deprovision_cleanup(p_tenant text, p_execution text, p_step text, p_error jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -19,6 +20,7 @@ BEGIN
        SET status = t.previous_status, previous_status = NULL, failed_step = p_step, last_error = p_error, updated_at = now()
      WHERE tenant_id = p_tenant RETURNING * INTO t;
     PERFORM tenantry.enable_tenant_login(t.schema_name, true);
+    PERFORM tenantry.enable_tenant_app(t.schema_name, true);
     v_reenabled := true;
   ELSIF t.status = 'failed' THEN
     -- Already cleaned up (a retried Cleanup, or a sweep after a cancel): nothing more to record.

@@ -14,11 +14,7 @@
 -- calling role creates in the schema later. Nothing in any other schema.
 --
 -- tenantry_app (control migration 0018), when it exists, is made a member that may SET ROLE to it
--- but does not inherit its privileges: WITH INHERIT FALSE, SET TRUE from PostgreSQL 16; before 16
--- tenantry_app is NOINHERIT, which has the same effect for a login that is a member of tenantry_app
--- (a NOINHERIT role's own memberships are not followed for privileges). A tenantry_app that inherits
--- on a server before 16 would pass every tenant's rights to every application login: it is then
--- not granted the role, with a warning.
+-- but does not inherit its privileges (enable_tenant_app.sql).
 --
 -- A calling role without superuser (it needs CREATEROLE) is made a member that inherits the role's
 -- privileges and may SET ROLE to it: from PostgreSQL 16 the ADMIN grant CREATE ROLE gives its creator
@@ -33,7 +29,6 @@ DECLARE
   v_nsp oid := (SELECT oid FROM pg_namespace WHERE nspname = p_schema);
   v_role text := tenantry.tenant_role(p_schema);
   v_pg16 boolean := current_setting('server_version_num')::integer >= 160000;
-  v_app record;
   g record;
   v_objects text;
 BEGIN
@@ -94,22 +89,7 @@ BEGIN
   END IF;
 
   -- The application's way in: tenantry_app may SET ROLE to the tenant's role, and inherits nothing.
-  SELECT r.oid, r.rolinherit,
-         EXISTS (SELECT 1 FROM pg_auth_members m
-                  WHERE m.member = r.oid AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = v_role)) AS member
-    INTO v_app FROM pg_roles r WHERE r.rolname = 'tenantry_app';
-  IF v_app.oid IS NOT NULL THEN
-    IF v_pg16 THEN
-      IF NOT v_app.member OR pg_has_role(v_app.oid, v_role, 'USAGE') OR NOT pg_has_role(v_app.oid, v_role, 'SET') THEN
-        EXECUTE format('GRANT %I TO tenantry_app WITH INHERIT FALSE, SET TRUE', v_role);
-      END IF;
-    ELSIF v_app.rolinherit THEN
-      RAISE WARNING 'tenantry: tenantry_app inherits the privileges of its roles (INHERIT): % is not granted to it; make it NOINHERIT',
-        v_role;
-    ELSIF NOT v_app.member THEN
-      EXECUTE format('GRANT %I TO tenantry_app', v_role);
-    END IF;
-  END IF;
+  PERFORM tenantry.enable_tenant_app(p_schema, true);
   RETURN v_role;
 END
 $$;
