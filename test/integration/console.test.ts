@@ -287,6 +287,7 @@ describe('the web console on the local server', () => {
         CreateAdminUser: 'skipped',
         LoadInitialData: 'skipped',
         Verify: 'succeeded',
+        CreateLogin: 'skipped',
         Register: 'succeeded',
         Cleanup: 'skipped',
       });
