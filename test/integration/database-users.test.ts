@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -433,12 +433,7 @@ describe.runIf(PG_BIN)('a SCRAM-SHA-256 verifier made by scramVerifier (Postgres
   beforeAll(async () => {
     // A server of its own whose TCP logins need a password, SCRAM only (the shared one trusts all).
     server = await ThrowawayPostgres.create(PG_BIN as string);
-    writeFileSync(
-      join(server.dir, 'data', 'pg_hba.conf'),
-      'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
-    );
-    server.stop();
-    server.start();
+    server.requirePasswords();
   }, 60_000);
   afterAll(() => server?.destroy());
 

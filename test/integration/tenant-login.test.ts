@@ -1,5 +1,5 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
@@ -435,12 +435,7 @@ describe.runIf(PG_BIN)('a tenant login on a Postgres server that checks password
 
   beforeAll(async () => {
     server = await ThrowawayPostgres.create(PG_BIN as string);
-    writeFileSync(
-      join(server.dir, 'data', 'pg_hba.conf'),
-      'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
-    );
-    server.stop();
-    server.start();
+    server.requirePasswords();
     db = new PostgresClient({ connectionString: server.url });
     engine = engineFor(db, { blueprints: catalog });
     for (const [id, extra] of [

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -103,6 +103,19 @@ export class ThrowawayPostgres {
       '-o',
       `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
     ]);
+  }
+
+  /**
+   * Makes TCP logins need a password, SCRAM only, as a production server does (the superuser
+   * `postgres` stays trusted, so tests can set things up), and restarts the server to apply it.
+   */
+  requirePasswords(): void {
+    writeFileSync(
+      join(this.dataDir, 'pg_hba.conf'),
+      'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
+    );
+    this.stop();
+    this.start();
   }
 
   /** A fast shutdown: sessions are cut, as in a restart or a failover. */
