@@ -70,25 +70,45 @@ export function buildProvisionDefinition(scope: Construct, functions: WorkflowFu
 
   const finish = chainOf(end);
   finish.next(succeeded);
-  const loginChoice = new sfn.Choice(scope, PROVISION_LOGIN_CHOICE, {
-    stateName: PROVISION_LOGIN_CHOICE,
-    comment: 'A tenant that gets a login of its own (asked for, by its template, or restored with one)',
-  })
-    .when(sfn.Condition.isPresent('$.steps.Validate.output.login'), chainOf(login).next(finish))
-    .otherwise(finish);
+  const loginChoice = choiceOn(
+    scope,
+    PROVISION_LOGIN_CHOICE,
+    'A tenant that gets a login of its own (asked for, by its template, or restored with one)',
+    'login',
+    chainOf(login).next(finish),
+    finish,
+  );
   const join = chainOf(after);
   join.next(loginChoice);
-  const templateChoice = new sfn.Choice(scope, PROVISION_TEMPLATE_CHOICE, {
-    stateName: PROVISION_TEMPLATE_CHOICE,
-    comment: 'Requests with a template get its settings, admin user and initial data',
-  })
-    .when(sfn.Condition.isPresent('$.steps.Validate.output.template'), chainOf(template).next(join))
-    .otherwise(join);
-  const restoreChoice = new sfn.Choice(scope, PROVISION_RESTORE_CHOICE, {
-    stateName: PROVISION_RESTORE_CHOICE,
-    comment: 'A restore loads the backup in place of the seed and template data',
-  })
-    .when(sfn.Condition.isPresent('$.steps.Validate.output.restore'), chainOf(restore).next(join))
-    .otherwise(chainOf(build).next(templateChoice));
+  const templateChoice = choiceOn(
+    scope,
+    PROVISION_TEMPLATE_CHOICE,
+    'Requests with a template get its settings, admin user and initial data',
+    'template',
+    chainOf(template).next(join),
+    join,
+  );
+  const restoreChoice = choiceOn(
+    scope,
+    PROVISION_RESTORE_CHOICE,
+    'A restore loads the backup in place of the seed and template data',
+    'restore',
+    chainOf(restore).next(join),
+    chainOf(build).next(templateChoice),
+  );
   return chainOf(before).next(restoreChoice);
+}
+
+/** A Choice on whether Validate's plan has `field`: `then` if it has, else `otherwise`. */
+function choiceOn(
+  scope: Construct,
+  name: string,
+  comment: string,
+  field: string,
+  then: sfn.IChainable,
+  otherwise: sfn.IChainable,
+): sfn.Choice {
+  return new sfn.Choice(scope, name, { stateName: name, comment })
+    .when(sfn.Condition.isPresent(`$.steps.Validate.output.${field}`), then)
+    .otherwise(otherwise);
 }
