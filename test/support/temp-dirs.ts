@@ -19,44 +19,34 @@ export function removeTempDirs(): void {
 }
 
 /**
- * Points the backup store (TENANTRY_BACKUP_DIR) at a temp folder of the enclosing suite's own, and
- * puts the environment back after it. Call it first in the describe: its beforeAll then runs before
- * the suite's, its afterAll after the suite's (hooks run in stack order).
+ * Points the folder `variable` names at a temp folder of the enclosing suite's own, calls `reset`
+ * (which drops what was made from the old value), and puts both back after the suite. Call it first
+ * in the describe: its beforeAll then runs before the suite's, its afterAll after the suite's
+ * (hooks run in stack order).
  */
-export function suiteBackupDir(prefix: string): { readonly dir: string } {
+function suiteEnvDir(variable: string, prefix: string, reset: () => void): { readonly dir: string } {
   const folder = { dir: '' };
   let saved: string | undefined;
   beforeAll(() => {
-    saved = process.env.TENANTRY_BACKUP_DIR;
+    saved = process.env[variable];
     folder.dir = tempDir(prefix);
-    process.env.TENANTRY_BACKUP_DIR = folder.dir;
-    resetBackupStore();
+    process.env[variable] = folder.dir;
+    reset();
   });
   afterAll(() => {
-    if (saved === undefined) delete process.env.TENANTRY_BACKUP_DIR;
-    else process.env.TENANTRY_BACKUP_DIR = saved;
-    resetBackupStore();
+    if (saved === undefined) delete process.env[variable];
+    else process.env[variable] = saved;
+    reset();
   });
   return folder;
 }
 
-/**
- * Points tenants' login secrets (TENANTRY_SECRETS_DIR) at a temp folder of the enclosing suite's
- * own, and puts the environment back after it; as suiteBackupDir, call it first in the describe.
- */
+/** The backup store (TENANTRY_BACKUP_DIR) in a temp folder of the suite's own (suiteEnvDir). */
+export function suiteBackupDir(prefix: string): { readonly dir: string } {
+  return suiteEnvDir('TENANTRY_BACKUP_DIR', prefix, resetBackupStore);
+}
+
+/** Tenants' login secrets (TENANTRY_SECRETS_DIR) in a temp folder of the suite's own (suiteEnvDir). */
 export function suiteSecretsDir(prefix: string): { readonly dir: string } {
-  const folder = { dir: '' };
-  let saved: string | undefined;
-  beforeAll(() => {
-    saved = process.env.TENANTRY_SECRETS_DIR;
-    folder.dir = tempDir(prefix);
-    process.env.TENANTRY_SECRETS_DIR = folder.dir;
-    resetTenantLoginSecrets();
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.TENANTRY_SECRETS_DIR;
-    else process.env.TENANTRY_SECRETS_DIR = saved;
-    resetTenantLoginSecrets();
-  });
-  return folder;
+  return suiteEnvDir('TENANTRY_SECRETS_DIR', prefix, resetTenantLoginSecrets);
 }
