@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ApiClient } from '../local/api-client';
+import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import { percentile } from './stats';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,7 +79,10 @@ async function main(): Promise<void> {
     env.DATABASE_URL = dbUrl.toString();
     env.TENANTRY_DATA_DIR = undefined;
     database = `${new URL(url).host} (scratch database ${name})`;
-    scratch = () => admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    scratch = async () => {
+      await admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin(url, dropLeftoverTenantRolesSql(name));
+    };
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'tenantry-bench-api-'));
     env.DATABASE_URL = undefined;

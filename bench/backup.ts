@@ -17,6 +17,7 @@ import { resetBackupStore } from '../shared/blobs/connect';
 import { LocalFolderStore } from '../shared/blobs/local';
 import { quoteIdent } from '../shared/identifiers';
 import type { StepProgress } from '../shared/progress';
+import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import type { SqlExecutor } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
@@ -338,9 +339,12 @@ async function main(): Promise<void> {
     await restoreClient?.end().catch(() => {});
     await rm(dir, { recursive: true, force: true });
     for (const name of [dbName, restoreDb]) {
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`).catch((error: Error) => {
-        console.error(`bench: could not drop ${name}: ${error.message}`);
-      });
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)
+        .then(() => admin.query(dropLeftoverTenantRolesSql(name)))
+        .catch((error: Error) => {
+          console.error(`bench: could not drop ${name}: ${error.message}`);
+        });
     }
     await admin.end();
   }

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { TenantResolver } from '../local/tenant-resolver';
 import { ensureControlSchema } from '../shared/registry/control';
+import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import { PgliteClient } from '../shared/sql/pglite';
 import type { SqlClient } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
@@ -145,7 +146,10 @@ async function main(): Promise<void> {
       const dbUrl = new URL(url);
       dbUrl.pathname = `/${name}`;
       db = new PostgresClient({ connectionString: dbUrl.toString(), maxConnections: callers });
-      drop = () => admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      drop = async () => {
+        await admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin(url, dropLeftoverTenantRolesSql(name));
+      };
       version =
         String((await db.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '').split(' on ')[0] ??
         '';

@@ -27,6 +27,7 @@ import { computeBlueprintLock, writeBlueprintLock } from '../shared/blueprint-lo
 import { readCatalog } from '../shared/catalog';
 import { quoteIdent, quoteLiteral } from '../shared/identifiers';
 import type { HistoryEvent } from '../shared/progress';
+import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import type { SqlExecutor } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
@@ -847,6 +848,7 @@ async function main(): Promise<void> {
         );
         const d0 = performance.now();
         await admin.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`);
+        await admin.query(dropLeftoverTenantRolesSql(name));
         made.splice(made.indexOf(name), 1);
         log(`${name}: dropped in ${round((performance.now() - d0) / 1000)} s`);
       }
@@ -936,9 +938,12 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
     for (const name of made) {
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`).catch((error: Error) => {
-        console.error(`bench:rollout: could not drop ${name}: ${error.message}`);
-      });
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)
+        .then(() => admin.query(dropLeftoverTenantRolesSql(name)))
+        .catch((error: Error) => {
+          console.error(`bench:rollout: could not drop ${name}: ${error.message}`);
+        });
     }
     await admin.end();
   }

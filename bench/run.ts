@@ -22,6 +22,7 @@ import { type Blueprint, BlueprintCatalog } from '../shared/blueprint';
 import { readCatalog } from '../shared/catalog';
 import { quoteIdent } from '../shared/identifiers';
 import type { HistoryEvent } from '../shared/progress';
+import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
 import { PROVISION } from '../statemachine/workflows';
@@ -343,9 +344,12 @@ async function main(): Promise<void> {
     for (const phase of phases) await phase.close();
     await rm(dir, { recursive: true, force: true });
     for (const name of dbNames) {
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`).catch((error: Error) => {
-        console.error(`bench: could not drop ${name}: ${error.message}`);
-      });
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)
+        .then(() => admin.query(dropLeftoverTenantRolesSql(name)))
+        .catch((error: Error) => {
+          console.error(`bench: could not drop ${name}: ${error.message}`);
+        });
     }
     await admin.end();
   }

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { CATALOG_SQL, readCatalog } from '../shared/catalog';
 import { quoteIdent } from '../shared/identifiers';
+import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import { PostgresClient } from '../shared/sql/postgres';
 import { writeSection } from './report';
 import { round, type Summary, summarise } from './stats';
@@ -236,6 +237,7 @@ async function main(): Promise<void> {
   } finally {
     await db.close();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(dropLeftoverTenantRolesSql(name));
     await admin.end();
   }
 }

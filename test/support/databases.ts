@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { dropLeftoverTenantRolesSql } from '../../shared/registry/leftover-roles';
 import { DataApiClient } from '../../shared/sql/data-api';
 import { PgliteClient } from '../../shared/sql/pglite';
 import type { SqlClient } from '../../shared/sql/port';
@@ -39,39 +40,10 @@ async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
-/**
- * Drops the tenant roles (shared/registry/sql/functions/tenant_role.sql) and tenant logins
- * (tenant_login.sql) the tenants of a dropped test database left behind: roles are cluster-wide and
- * outlive their database. Each one's comment names its database (grant_tenant_role.sql, control
- * migration 0018, create_tenant_login.sql).
- */
-async function dropTenantRoles(url: string, database: string): Promise<void> {
-  await adminQuery(
-    url,
-    `DO $$
-     DECLARE
-       r text;
-     BEGIN
-       FOR r IN SELECT a.rolname FROM pg_roles a
-                  JOIN pg_shdescription d ON d.objoid = a.oid AND d.classoid = 'pg_authid'::regclass
-                 WHERE (d.description LIKE 'Tenantry: the role of tenant schema %'
-                        OR d.description LIKE 'Tenantry: the login of tenant schema %')
-                   AND right(d.description, ${database.length + 13}) = ' in database ${database}'
-       LOOP
-         BEGIN
-           EXECUTE format('DROP ROLE %I', r);
-         EXCEPTION WHEN OTHERS THEN
-           RAISE WARNING 'cannot drop role %: %', r, SQLERRM;
-         END;
-       END LOOP;
-     END $$`,
-  );
-}
-
 /** Drops a test database, then the tenant roles its tenants left. */
 async function dropDatabase(url: string, name: string): Promise<void> {
   await adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await dropTenantRoles(url, name);
+  await adminQuery(url, dropLeftoverTenantRolesSql(name));
 }
 
 export function serverUrl(): string | undefined {
