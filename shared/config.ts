@@ -73,8 +73,9 @@ export type EventsConfig =
   | { readonly kind: 'eventbridge'; readonly busName: string }
   | { readonly kind: 'outbox' };
 
-function deprovisionEnv(env: NodeJS.ProcessEnv) {
-  const parsed = DeprovisionEnvSchema.safeParse(env);
+/** The environment as `schema` reads it; a ConfigError naming every bad variable otherwise. */
+function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
@@ -82,6 +83,8 @@ function deprovisionEnv(env: NodeJS.ProcessEnv) {
   }
   return parsed.data;
 }
+
+const deprovisionEnv = (env: NodeJS.ProcessEnv) => parseEnv(DeprovisionEnvSchema, env);
 
 export function backupConfigFromEnv(env: NodeJS.ProcessEnv = process.env): BackupConfig {
   const e = deprovisionEnv(env);
@@ -102,10 +105,13 @@ export function eventsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Event
  * cluster's endpoint when the stack made it); locally a file per tenant in `TENANTRY_SECRETS_DIR`
  * (default `.tenantry/secrets`), with the host and port of `DATABASE_URL` when there is one.
  */
+/** A Secrets Manager secret name prefix: 1-400 letters, digits and `/_+=.@-`. */
+export const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
+
 export const TenantLoginEnvSchema = z.object({
   TENANTRY_TENANT_LOGIN_SECRET_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9/_+=.@-]{1,400}$/, 'must be a Secrets Manager name prefix')
+    .regex(SECRET_NAME_PREFIX, 'must be a Secrets Manager name prefix')
     .optional(),
   TENANTRY_TENANT_LOGIN_HOST: z.string().min(1).optional(),
   TENANTRY_TENANT_LOGIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -128,13 +134,7 @@ export type TenantLoginConfig =
   | ({ readonly kind: 'folder'; readonly dir: string } & DatabaseEndpoint);
 
 export function tenantLoginConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TenantLoginConfig {
-  const parsed = TenantLoginEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const e = parsed.data;
+  const e = parseEnv(TenantLoginEnvSchema, env);
   if (e.TENANTRY_TENANT_LOGIN_SECRET_PREFIX) {
     return {
       kind: 'secrets-manager',

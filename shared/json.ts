@@ -7,8 +7,13 @@ const { rawJSON } = JSON as unknown as { rawJSON(text: string): unknown };
  * tenant's settings and limits) reaches an API answer as the text Postgres gave.
  */
 export function parseJsonExact(text: string): unknown {
+  return parseKeepingNumbers(text, (value, source) => String(value) !== source);
+}
+
+/** JSON.parse in which a number `keep` picks stays raw JSON text, as written. */
+function parseKeepingNumbers(text: string, keep: (value: number, source: string) => boolean): unknown {
   return JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
-    typeof value === 'number' && context?.source !== undefined && String(value) !== context.source
+    typeof value === 'number' && context?.source !== undefined && keep(value, context.source)
       ? rawJSON(context.source)
       : value,
   );
@@ -46,11 +51,8 @@ function significantDigits(numberText: string): string {
  * numeric fields still see numbers.
  */
 export function parseJsonLossless(text: string): unknown {
-  return JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
-    typeof value === 'number' &&
-    context?.source !== undefined &&
-    significantDigits(context.source) !== significantDigits(String(value))
-      ? rawJSON(context.source)
-      : value,
+  return parseKeepingNumbers(
+    text,
+    (value, source) => significantDigits(source) !== significantDigits(String(value)),
   );
 }

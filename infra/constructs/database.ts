@@ -17,6 +17,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { SECRET_NAME_PREFIX } from '../../shared/config';
 import type { LoginSecretAccess } from '../../shared/workflows';
 import { CONTROL_SQL_DIR, REPO_ROOT } from '../paths';
 import { DATA_API_ACTIONS, TenantryFunction } from './tenantry-function';
@@ -91,7 +92,6 @@ export const AURORA_POSTGRES_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13
 const ADMIN_USER = 'tenantry_admin';
 /** The props that do not shape a new cluster, so they go with `existing` too. */
 const NOT_SHAPING: ReadonlySet<string> = new Set(['existing', 'blueprintsDir', 'tenantLoginSecretPrefix']);
-const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z][A-Za-z0-9-]*$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
 
