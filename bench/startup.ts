@@ -109,6 +109,29 @@ interface BundleStat {
   readonly kind: 'step' | 'api' | 'other';
   readonly bytes: number;
   readonly importMs: Summary;
+  /** The NODE_OPTIONS the function is deployed with, and imported with here. */
+  readonly nodeOptions: string;
+  readonly file: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Instructions (millions) a fresh `node --jitless` executes to import `file`, over one that imports
+ * nothing, counted by callgrind: the same on a busy machine as on a quiet one. Null without valgrind.
+ */
+function importInstructions(file: string, env: NodeJS.ProcessEnv): number | null {
+  const count = (args: readonly string[]) => {
+    const r = spawnSync(
+      'valgrind',
+      ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--jitless', ...args],
+      { env, encoding: 'utf8' },
+    );
+    const m = /Collected : (\d+)/.exec(r.stderr ?? '');
+    return r.status === 0 && m ? Number(m[1]) : null;
+  };
+  const base = count(['--input-type=module', '-e', '']);
+  const loaded = count(['--input-type=module', '-e', 'await import(process.argv[1]);', file]);
+  return base === null || loaded === null ? null : Math.round((loaded - base) / 1e6);
 }
 
 /**
@@ -153,7 +176,14 @@ function bundles(): BundleStat[] {
   new TenantryStack(app, 'Tenantry');
   const assembly = app.synth();
   const template = assembly.getStackByName('Tenantry').template as {
-    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    Resources: Record<
+      string,
+      {
+        Type: string;
+        Metadata?: Record<string, string>;
+        Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+      }
+    >;
   };
   const out: BundleStat[] = [];
   for (const resource of Object.values(template.Resources)) {
@@ -167,6 +197,21 @@ function bundles(): BundleStat[] {
     // The runtime provides the SDK: here, this repository's node_modules beside the bundle.
     if (!existsSync(join(dir, 'node_modules')))
       symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+    // The function's own environment as deployed (NODE_OPTIONS included: a flag there changes
+    // what a cold start does); values CloudFormation resolves at deploy time get placeholders.
+    const deployed = Object.fromEntries(
+      Object.entries(resource.Properties?.Environment?.Variables ?? {}).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v : 'arn:x',
+      ]),
+    );
+    const env = {
+      ...process.env,
+      NODE_OPTIONS: '',
+      TENANTRY_DB_CLUSTER_ARN: 'arn:x',
+      TENANTRY_DB_SECRET_ARN: 'arn:x',
+      ...deployed,
+    };
     const importMs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const ms = execFileSync(
@@ -177,14 +222,11 @@ function bundles(): BundleStat[] {
           'const t = performance.now(); await import(process.argv[1]); console.log(performance.now() - t);',
           file,
         ],
-        {
-          encoding: 'utf8',
-          env: { ...process.env, TENANTRY_DB_CLUSTER_ARN: 'arn:x', TENANTRY_DB_SECRET_ARN: 'arn:x' },
-        },
+        { encoding: 'utf8', env },
       );
       importMs.push(Math.round(Number(ms.trim())));
     }
-    const kind = /\/(Provision|Deprovision)\/Functions\//.test(path)
+    const kind = /\/(Provision|Deprovision|Migrate|Rollout)\/Functions\//.test(path)
       ? 'step'
       : /\/Api\//.test(path)
         ? 'api'
@@ -194,6 +236,9 @@ function bundles(): BundleStat[] {
       kind,
       bytes: statSync(file).size,
       importMs: summarise(importMs),
+      nodeOptions: env.NODE_OPTIONS ?? '',
+      file,
+      env,
     });
   }
   return out.sort((a, b) => b.bytes - a.bytes);
@@ -206,6 +251,15 @@ try {
   const demoRuns = demo();
   const built = bundles();
   const sdk = sdkFloor();
+  const slowest = (kind: BundleStat['kind']) =>
+    built.filter((b) => b.kind === kind).reduce((a, b) => (b.importMs.median > a.importMs.median ? b : a));
+  const instructions = Object.fromEntries(
+    (['step', 'api'] as const).map((kind) => {
+      const b = slowest(kind);
+      return [kind, { path: b.path, millions: importInstructions(b.file, b.env) }];
+    }),
+  ) as Record<'step' | 'api', { path: string; millions: number | null }>;
+  const nodeOptions = [...new Set(built.map((b) => b.nodeOptions || 'none'))];
   const worst = (kind: BundleStat['kind']) =>
     Math.max(...built.filter((b) => b.kind === kind).map((b) => b.importMs.median));
   const result = {
@@ -217,8 +271,9 @@ try {
     runs: RUNS,
     cli,
     demo: demoRuns,
-    bundles: built,
+    bundles: built.map(({ file: _f, env: _e, ...b }) => b),
     sdk,
+    instructions,
     goals: {
       statusOverheadMs: { max: 500, value: cli.overheadMs, met: cli.overheadMs <= 500 },
       demoMs: { max: 2500, value: demoRuns.cachedImage.median, met: demoRuns.cachedImage.median <= 2500 },
@@ -283,6 +338,9 @@ try {
       `API bundles ${kb(Math.min(...byKind('api').map((b) => b.bytes)))}-${kb(Math.max(...byKind('api').map((b) => b.bytes)))} KB. ` +
       `Cold import (fresh node, \`await import(index.mjs)\`, median of ${RUNS}), slowest bundle: step ${g.importMs.step} ms, API ${g.importMs.api} ms ` +
       `(goal at most 100 ms: ${g.importMs.met ? 'met' : 'NOT met'}). ` +
+      `Each bundle is imported with its function's deployed environment (NODE_OPTIONS: ${nodeOptions.join(', ')}). ` +
+      `Instructions of that import (callgrind, \`node --jitless\`, over a node importing nothing; the same on a busy machine): ` +
+      `${(['step', 'api'] as const).map((k) => `${k} ${instructions[k].path} ${instructions[k].millions ?? 'n/a'} M`).join(', ')}. ` +
       `The SDK clients alone, required in a fresh node: the Data API client ${sdk.rdsData.median} ms ` +
       `(${sdk.rdsData.min}-${sdk.rdsData.max}), with Step Functions ${sdk.rdsDataAndSfn.median} ms ` +
       `(${sdk.rdsDataAndSfn.min}-${sdk.rdsDataAndSfn.max}).`,

@@ -4,7 +4,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
-import type { RouteId } from '../shared/api/route-table';
 import type {
   AuditPageSchema,
   CancelledSchema,
@@ -24,7 +23,8 @@ import type {
   TemplateVersionListSchema,
   TenantPageSchema,
   TenantSchema,
-} from '../shared/api/schemas';
+} from '../shared/api/responses';
+import type { RouteId } from '../shared/api/route-table';
 import { BlueprintCatalog } from '../shared/blueprint';
 import { formatImportReport, importDump, writeImportedBlueprint } from '../shared/blueprint-import';
 import { computeBlueprintLock, routineReportLines, writeBlueprintLock } from '../shared/blueprint-lock';

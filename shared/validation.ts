@@ -11,6 +11,28 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix = '
 }
 
 /**
+ * A record of schemas, each built the first time it is read and then kept. A table of schemas that
+ * every bundle imports (each workflow step's output, shared/workflows.ts) then costs a cold start
+ * only the ones its handler reads: zod builds a schema in well over a thousand instructions a field.
+ */
+export function lazySchemas<T extends Record<string, () => z.ZodType>>(
+  builders: T,
+): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const record = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const key of Object.keys(builders) as (keyof T & string)[]) {
+    let built: ReturnType<T[typeof key]> | undefined;
+    Object.defineProperty(record, key, {
+      enumerable: true,
+      get: () => {
+        built ??= builders[key]?.() as ReturnType<T[typeof key]>;
+        return built;
+      },
+    });
+  }
+  return Object.freeze(record);
+}
+
+/**
  * How deep JSON input (an API body, a template) may nest, counting each object and array: `{"a": [1]}` is 2 deep. Checked
  * without recursion, so a value 20,000 deep is refused as cleanly as one 65 deep.
  */

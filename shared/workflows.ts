@@ -1,9 +1,10 @@
 import * as z from 'zod';
-import { BackupOutputSchema, DeprovisionOutputSchemas } from './deprovision/schemas';
+import { DeprovisionOutputSchemas } from './deprovision/schemas';
 import type { TenantEventType } from './events/tenant-events';
 import { MigrateOutputSchemas } from './migrate/schemas';
 import { StepOutputSchemas } from './provision/schemas';
 import { RolloutOutputSchemas } from './rollout/schemas';
+import { lazySchemas } from './validation';
 
 /**
  * The workflows and their steps, defined once: each workflow's timeout, and each task state's name, order, what it does, whether it runs
@@ -22,8 +23,11 @@ export interface StepDefinition {
   readonly state: string;
   /** What the step does, for people reading the console or `tenantry status`. */
   readonly description: string;
-  /** What the step's Lambda returns, checked before it is returned. */
-  readonly output: z.ZodType;
+  /**
+   * The schema of what the step's Lambda returns, checked before it is returned. A function, built
+   * at its first call: a handler builds its own step's schema only, not every workflow's.
+   */
+  readonly output: () => z.ZodType;
   /** @default DEFAULT_TASK_TIMEOUT_SECONDS */
   readonly timeoutSeconds?: number;
   /** Runs only for requests with a template; otherwise the workflow passes it by (shown as skipped). */
@@ -52,9 +56,22 @@ export interface StepDefinition {
 /** What a function may do to tenants' login secrets (Secrets Manager on AWS). */
 export type LoginSecretAccess = 'write' | 'delete';
 
-const CleanupOutputSchema = z
-  .object({ step: z.string(), error: z.string(), cause: z.string(), owned: z.boolean() })
-  .passthrough();
+const cleanupOutput = () =>
+  z.object({ step: z.string(), error: z.string(), cause: z.string(), owned: z.boolean() }).passthrough();
+
+/** The outputs of the steps whose module has no table of its own, built at first use as those are. */
+const OTHER_OUTPUTS = lazySchemas({
+  ProvisionCleanup: () => cleanupOutput().extend({ droppedSchema: z.boolean() }),
+  Disable: () => z.object({ status: z.string() }),
+  VerifyBackup: () => z.object({ tables: z.number(), rows: z.number() }),
+  Notify: () => z.object({ published: z.string() }),
+  DropSchema: () =>
+    z.object({ dropped: z.boolean(), archivedAuditRows: z.number(), droppedLogin: z.boolean() }),
+  Finalize: () => z.object({ status: z.string(), backupLocation: z.string().nullable() }).passthrough(),
+  DeprovisionCleanup: () => cleanupOutput().extend({ reenabled: z.boolean() }),
+  MigrateCleanup: () => cleanupOutput().extend({ version: z.number().int().nullable() }),
+  RolloutCleanup: () => cleanupOutput().extend({ status: z.string().nullable() }),
+});
 
 export const WORKFLOWS = {
   Provision: {
@@ -64,75 +81,75 @@ export const WORKFLOWS = {
       {
         state: 'Validate',
         description: 'Check the request and claim the tenant',
-        output: StepOutputSchemas.Validate,
+        output: () => StepOutputSchemas.Validate,
       },
       {
         state: 'CreateSchema',
         description: 'Create the tenant schema',
-        output: StepOutputSchemas.CreateSchema,
+        output: () => StepOutputSchemas.CreateSchema,
       },
       {
         state: 'SyncTables',
         description: 'Apply pending blueprint migrations',
-        output: StepOutputSchemas.SyncTables,
+        output: () => StepOutputSchemas.SyncTables,
         timeoutSeconds: 600,
       },
       {
         state: 'CreateIndexes',
         description: 'Create secondary indexes',
-        output: StepOutputSchemas.CreateIndexes,
+        output: () => StepOutputSchemas.CreateIndexes,
         timeoutSeconds: 600,
       },
       {
         state: 'RestoreRows',
         description: "Load the tenant's rows from its backup",
-        output: StepOutputSchemas.RestoreRows,
+        output: () => StepOutputSchemas.RestoreRows,
         restoreOnly: true,
         timeoutSeconds: 900,
       },
-      { state: 'Seed', description: 'Insert baseline data', output: StepOutputSchemas.Seed },
+      { state: 'Seed', description: 'Insert baseline data', output: () => StepOutputSchemas.Seed },
       {
         state: 'ApplySettings',
         description: "Record the template's settings and limits",
-        output: StepOutputSchemas.ApplySettings,
+        output: () => StepOutputSchemas.ApplySettings,
         templateOnly: true,
       },
       {
         state: 'CreateAdminUser',
         description: "Create the template's admin user",
-        output: StepOutputSchemas.CreateAdminUser,
+        output: () => StepOutputSchemas.CreateAdminUser,
         templateOnly: true,
       },
       {
         state: 'LoadInitialData',
         description: "Insert the template's initial rows",
-        output: StepOutputSchemas.LoadInitialData,
+        output: () => StepOutputSchemas.LoadInitialData,
         templateOnly: true,
         timeoutSeconds: 600,
       },
       {
         state: 'Verify',
         description: 'Compare the catalog with the blueprint lock',
-        output: StepOutputSchemas.Verify,
+        output: () => StepOutputSchemas.Verify,
       },
       {
         state: 'CreateLogin',
         description: "Make the tenant's own login, its password in a secret",
-        output: StepOutputSchemas.CreateLogin,
+        output: () => StepOutputSchemas.CreateLogin,
         loginOnly: true,
         loginSecrets: 'write',
       },
       {
         state: 'Register',
         description: 'Mark the tenant active',
-        output: StepOutputSchemas.Register,
+        output: () => StepOutputSchemas.Register,
         publishes: ['TenantRestored'],
       },
     ],
     cleanup: {
       state: 'Cleanup',
       description: 'Undo what this execution made and record the failure',
-      output: CleanupOutputSchema.extend({ droppedSchema: z.boolean() }),
+      output: () => OTHER_OUTPUTS.ProvisionCleanup,
       loginSecrets: 'delete',
     },
   },
@@ -143,49 +160,49 @@ export const WORKFLOWS = {
       {
         state: 'Validate',
         description: 'Check the tenant can be deprovisioned and claim it',
-        output: DeprovisionOutputSchemas.Validate,
+        output: () => DeprovisionOutputSchemas.Validate,
       },
       {
         state: 'Disable',
         description: 'Stop apps resolving the tenant',
-        output: z.object({ status: z.string() }),
+        output: () => OTHER_OUTPUTS.Disable,
         publishes: ['TenantDisabled'],
       },
       {
         state: 'Backup',
         description: 'Export every table as COPY text, page by page, with a manifest',
-        output: BackupOutputSchema,
+        output: () => DeprovisionOutputSchemas.Backup,
         timeoutSeconds: 900,
       },
       {
         state: 'VerifyBackup',
         description: 'Check the backup against its manifest and the live row counts',
-        output: z.object({ tables: z.number(), rows: z.number() }),
+        output: () => OTHER_OUTPUTS.VerifyBackup,
         timeoutSeconds: 600,
       },
       {
         state: 'Notify',
         description: 'Publish TenantDeprovisioned',
-        output: z.object({ published: z.string() }),
+        output: () => OTHER_OUTPUTS.Notify,
         publishes: ['TenantDeprovisioned'],
       },
       {
         state: 'DropSchema',
         description: "Keep the audit rows if asked, then drop the tenant's login, schema and role",
-        output: z.object({ dropped: z.boolean(), archivedAuditRows: z.number(), droppedLogin: z.boolean() }),
+        output: () => OTHER_OUTPUTS.DropSchema,
         timeoutSeconds: 300,
         loginSecrets: 'delete',
       },
       {
         state: 'Finalize',
         description: 'Mark the tenant deprovisioned',
-        output: z.object({ status: z.string(), backupLocation: z.string().nullable() }).passthrough(),
+        output: () => OTHER_OUTPUTS.Finalize,
       },
     ],
     cleanup: {
       state: 'Cleanup',
       description: 'Re-enable the tenant if its schema is still there, and record the failure',
-      output: CleanupOutputSchema.extend({ reenabled: z.boolean() }),
+      output: () => OTHER_OUTPUTS.DeprovisionCleanup,
     },
   },
   Migrate: {
@@ -195,35 +212,35 @@ export const WORKFLOWS = {
       {
         state: 'Validate',
         description: 'Check the tenant and the target version, and claim the tenant',
-        output: MigrateOutputSchemas.Validate,
+        output: () => MigrateOutputSchemas.Validate,
       },
       {
         state: 'Plan',
         description: 'Check the applied migrations and list the pending ones',
-        output: MigrateOutputSchemas.Plan,
+        output: () => MigrateOutputSchemas.Plan,
       },
       {
         state: 'ApplyMigrations',
         description: 'Apply them in one transaction, under lock and statement timeouts',
-        output: MigrateOutputSchemas.ApplyMigrations,
+        output: () => MigrateOutputSchemas.ApplyMigrations,
         timeoutSeconds: 900,
       },
       {
         state: 'Verify',
         description: "Compare the catalog with the target version's lock",
-        output: MigrateOutputSchemas.Verify,
+        output: () => MigrateOutputSchemas.Verify,
       },
       {
         state: 'Record',
         description: 'Mark the tenant active at its new version',
-        output: MigrateOutputSchemas.Record,
+        output: () => MigrateOutputSchemas.Record,
         publishes: ['TenantMigrated'],
       },
     ],
     cleanup: {
       state: 'Cleanup',
       description: 'Make the tenant active again on its committed version, and record the failure',
-      output: CleanupOutputSchema.extend({ version: z.number().int().nullable() }),
+      output: () => OTHER_OUTPUTS.MigrateCleanup,
     },
   },
   Rollout: {
@@ -233,23 +250,23 @@ export const WORKFLOWS = {
       {
         state: 'Select',
         description: "Select the tenants and plan the waves (or resume the rollout's plan)",
-        output: RolloutOutputSchemas.Select,
+        output: () => RolloutOutputSchemas.Select,
       },
       {
         state: 'NextWave',
         description: 'Start the next wave: its tenants checked again and written for the Map',
-        output: RolloutOutputSchemas.NextWave,
+        output: () => RolloutOutputSchemas.NextWave,
       },
       {
         state: 'FinishWave',
         description: "Record each tenant's outcome; halt when the failures pass the wave's tolerance",
-        output: RolloutOutputSchemas.FinishWave,
+        output: () => RolloutOutputSchemas.FinishWave,
       },
     ],
     cleanup: {
       state: 'Cleanup',
       description: 'Halt the rollout with the error, to be resumed',
-      output: CleanupOutputSchema.extend({ status: z.string().nullable() }),
+      output: () => OTHER_OUTPUTS.RolloutCleanup,
     },
   },
 } as const satisfies Readonly<

@@ -94,7 +94,12 @@ export class TenantryFunction extends NodejsFunction {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // No NODE_OPTIONS=--enable-source-maps: with it, Node reads and parses the bundle's source map
+      // at every cold start (about 15% of a route's import, bench/results/README.md) and maps every
+      // stack it formats. Names survive minifying (keepNames), so a stack reads `at startTenant
+      // (index.mjs:1:52310)`; the map ships beside the bundle to turn a position into a source line
+      // (README, "Operations").
+      ...(props.environment ? { environment: props.environment } : {}),
       ...project,
       bundling: {
         format: OutputFormat.ESM,

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import type { API_ROUTES } from '../../shared/api/route-table';
 import type {
   CancelledSchema,
   ExecutionPageSchema,
@@ -16,7 +15,8 @@ import type {
   TemplateVersionListSchema,
   TenantPageSchema,
   TenantSchema,
-} from '../../shared/api/schemas';
+} from '../../shared/api/responses';
+import type { API_ROUTES } from '../../shared/api/route-table';
 
 /**
  * The routes the console calls, as the local server serves them: the same JSON API the CLI and the

@@ -5,8 +5,8 @@ import { TenantryError, ValidationError } from '../errors';
 import { logger } from '../observability/logger';
 import { textProblem } from '../validation';
 import { assertTextParams, readJsonBody } from './input';
+import type { Problem } from './responses';
 import { API_ROUTES } from './route-table';
-import type { Problem } from './schemas';
 
 /** API Gateway HTTP API (payload format 2.0) events and results: what every route handler takes and gives. */
 export type HttpEvent = APIGatewayProxyEventV2;

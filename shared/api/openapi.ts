@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { MAX_JSON_DEPTH } from '../validation';
 import { MAX_BODY_BYTES } from './input';
+import { apiSchemas } from './responses';
 import { API_ROUTES, type ApiRoute, ref } from './route-table';
-import { apiSchemas } from './schemas';
 
 type JsonSchema = Record<string, unknown>;
 

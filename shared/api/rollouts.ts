@@ -8,8 +8,9 @@ import { getRollout, listRollouts, rolloutTenantsPage } from '../rollout/records
 import { RolloutRequestSchema } from '../rollout/schemas';
 import type { Runtime } from '../runtime';
 import { parseOrThrow } from '../validation';
+import type { RolloutStarted } from './responses';
 import type { ApiRuntime } from './runtime';
-import type { PageQuery, RolloutBody, RolloutStarted } from './schemas';
+import type { PageQuery, RolloutBody } from './schemas';
 
 /**
  * The rollout routes: a blueprint version to the fleet, in waves (the Rollout workflow), planned,

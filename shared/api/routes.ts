@@ -49,21 +49,23 @@ import type { Runtime } from '../runtime';
 import { hashPassword } from '../templates/password';
 import { TemplateStore } from '../templates/store';
 import { parseOrThrow } from '../validation';
+import type {
+  DeprovisionScheduled,
+  DeprovisionStarted,
+  ExecutionResponse,
+  StartedExecutionResponse,
+  Stats,
+} from './responses';
 import type { ApiRuntime, EngineRuntime } from './runtime';
 import type {
   AuditQuery,
   DeprovisionBody,
-  DeprovisionScheduled,
-  DeprovisionStarted,
-  ExecutionResponse,
   ListTenantsQuery,
   MigrateBody,
   PageQuery,
   ProvisionFromTemplate,
   ResolveQuery,
-  StartedExecutionResponse,
   StartTenant,
-  Stats,
 } from './schemas';
 
 /**

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { BackupCursorSchema } from '../backup/export';
 import { tenantIdProblem } from '../tenant-id';
+import { lazySchemas } from '../validation';
 
 /** The input of a Deprovision execution (and of the deprovision route). */
 export const DeprovisionRequestSchema = z.object({
@@ -67,7 +68,7 @@ export const BackupOutputSchema = z.union([
 ]);
 export type BackupOutput = z.infer<typeof BackupOutputSchema>;
 
-export const DeprovisionOutputSchemas = {
-  Validate: DeprovisionRequestSchema.extend({ target: DeprovisionTargetSchema }),
-  Backup: BackupOutputSchema,
-} as const;
+export const DeprovisionOutputSchemas = lazySchemas({
+  Validate: () => DeprovisionRequestSchema.extend({ target: DeprovisionTargetSchema }),
+  Backup: () => BackupOutputSchema,
+});

@@ -30,7 +30,7 @@ export function workflowStep<W extends WorkflowName, T>(
       annotate('workflow', workflow);
       annotate('step', state);
       const result = await fn(await runtime(), parseOrThrow(StepEventSchema, event, 'event.'), context);
-      const checked = step.output.safeParse(result);
+      const checked = step.output().safeParse(result);
       if (!checked.success) {
         throw new StepOutputError(
           `${workflow}.${state} returned what its definition does not allow: ${checked.error.issues

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { RoutineReportSchema } from '../provision/schemas';
 import { tenantIdProblem } from '../tenant-id';
+import { lazySchemas } from '../validation';
 
 /** Bounds of the timeouts ApplyMigrations runs under (milliseconds). */
 export const MIGRATION_TIMEOUT_BOUNDS = {
@@ -54,32 +55,35 @@ const PendingMigrationSchema = z.object({
   checksum: z.string(),
 });
 
-export const MigrateOutputSchemas = {
-  Validate: MigratePlanSchema.extend({ claimed: z.boolean() }),
-  Plan: z.object({
-    fromVersion: z.number().int(),
-    toVersion: z.number().int(),
-    /** The migrations ApplyMigrations will run, in order. */
-    pending: z.array(PendingMigrationSchema),
-    /** How many applied migrations were checked against the blueprint's checksums. */
-    checked: z.number().int(),
-  }),
-  ApplyMigrations: z.object({
-    applied: z.array(z.number().int()),
-    indexesCreated: z.number().int(),
-    version: z.number().int(),
-    routines: z.array(RoutineReportSchema),
-    fingerprint: z.string(),
-  }),
-  Verify: z.object({
-    fingerprint: z.string(),
-    /** Catalog objects of the target's lock (compared whole before the commit). */
-    objects: z.number().int(),
-    /** Ledger entries checked against the blueprint after the commit. */
-    migrations: z.number().int(),
-  }),
-  Record: z.object({ status: z.string(), version: z.number().int(), alreadyRecorded: z.boolean() }),
-} as const;
+export const MigrateOutputSchemas = lazySchemas({
+  Validate: () => MigratePlanSchema.extend({ claimed: z.boolean() }),
+  Plan: () =>
+    z.object({
+      fromVersion: z.number().int(),
+      toVersion: z.number().int(),
+      /** The migrations ApplyMigrations will run, in order. */
+      pending: z.array(PendingMigrationSchema),
+      /** How many applied migrations were checked against the blueprint's checksums. */
+      checked: z.number().int(),
+    }),
+  ApplyMigrations: () =>
+    z.object({
+      applied: z.array(z.number().int()),
+      indexesCreated: z.number().int(),
+      version: z.number().int(),
+      routines: z.array(RoutineReportSchema),
+      fingerprint: z.string(),
+    }),
+  Verify: () =>
+    z.object({
+      fingerprint: z.string(),
+      /** Catalog objects of the target's lock (compared whole before the commit). */
+      objects: z.number().int(),
+      /** Ledger entries checked against the blueprint after the commit. */
+      migrations: z.number().int(),
+    }),
+  Record: () => z.object({ status: z.string(), version: z.number().int(), alreadyRecorded: z.boolean() }),
+});
 
 export type MigrateOutputs = {
   [K in keyof typeof MigrateOutputSchemas]: z.infer<(typeof MigrateOutputSchemas)[K]>;

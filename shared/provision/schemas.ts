@@ -3,6 +3,7 @@ import { DomainsSchema } from '../domains';
 import { LabelsSchema } from '../labels';
 import { AdminUserRequestSchema } from '../templates/schema';
 import { tenantIdProblem } from '../tenant-id';
+import { lazySchemas } from '../validation';
 
 /** What a caller asks for: the input of a Provision execution. */
 export const ProvisionRequestSchema = z.object({
@@ -95,45 +96,50 @@ export const RoutineReportSchema = z.object({
 });
 export type RoutineReport = z.infer<typeof RoutineReportSchema>;
 
-export const StepOutputSchemas = {
-  Validate: ProvisionPlanSchema.extend({ claimed: z.boolean(), previousStatus: z.string().nullable() }),
-  CreateSchema: z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
-  SyncTables: z.object({
-    applied: z.array(z.number()),
-    version: z.number(),
-    routines: z.array(RoutineReportSchema),
-  }),
-  CreateIndexes: z.object({
-    created: z.number(),
-    existing: z.number(),
-    warnings: z.array(IndexWarningSchema),
-  }),
-  Seed: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
-  ApplySettings: z.object({
-    template: z.string(),
-    version: z.number(),
-    settings: z.record(z.string(), z.unknown()),
-    limits: z.record(z.string(), z.unknown()),
-  }),
-  CreateAdminUser: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
-  LoadInitialData: z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
-  RestoreRows: z.object({ tables: z.number(), rows: z.number(), inserted: z.number() }),
+export const StepOutputSchemas = lazySchemas({
+  Validate: () => ProvisionPlanSchema.extend({ claimed: z.boolean(), previousStatus: z.string().nullable() }),
+  CreateSchema: () => z.object({ schema: z.string(), created: z.boolean(), ownedByExecution: z.boolean() }),
+  SyncTables: () =>
+    z.object({
+      applied: z.array(z.number()),
+      version: z.number(),
+      routines: z.array(RoutineReportSchema),
+    }),
+  CreateIndexes: () =>
+    z.object({
+      created: z.number(),
+      existing: z.number(),
+      warnings: z.array(IndexWarningSchema),
+    }),
+  Seed: () => z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  ApplySettings: () =>
+    z.object({
+      template: z.string(),
+      version: z.number(),
+      settings: z.record(z.string(), z.unknown()),
+      limits: z.record(z.string(), z.unknown()),
+    }),
+  CreateAdminUser: () => z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  LoadInitialData: () => z.object({ inserted: z.record(z.string(), z.number()), total: z.number() }),
+  RestoreRows: () => z.object({ tables: z.number(), rows: z.number(), inserted: z.number() }),
   /** The login's role and where its secret is (an ARN, a file): never the password. */
-  CreateLogin: z.object({ role: z.string(), secret: z.string(), created: z.boolean() }).strict(),
-  Verify: z.object({
-    fingerprint: z.string(),
-    tables: z.number(),
-    indexes: z.number(),
-    objects: z.number(),
-    missingIndexes: z.array(z.string()),
-  }),
-  Register: z.object({
-    status: z.string(),
-    provisionedAt: z.string().nullable(),
-    alreadyRegistered: z.boolean(),
-    summary: z.record(z.string(), z.unknown()),
-  }),
-} as const;
+  CreateLogin: () => z.object({ role: z.string(), secret: z.string(), created: z.boolean() }).strict(),
+  Verify: () =>
+    z.object({
+      fingerprint: z.string(),
+      tables: z.number(),
+      indexes: z.number(),
+      objects: z.number(),
+      missingIndexes: z.array(z.string()),
+    }),
+  Register: () =>
+    z.object({
+      status: z.string(),
+      provisionedAt: z.string().nullable(),
+      alreadyRegistered: z.boolean(),
+      summary: z.record(z.string(), z.unknown()),
+    }),
+});
 
 export type StepOutputs = { [K in keyof typeof StepOutputSchemas]: z.infer<(typeof StepOutputSchemas)[K]> };
 

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { LabelsSchema } from '../labels';
 import { TENANT_STATUSES } from '../registry/lifecycle';
 import { tenantIdProblem } from '../tenant-id';
+import { lazySchemas } from '../validation';
 
 const TenantIdSchema = z.string().superRefine((id, ctx) => {
   const problem = tenantIdProblem(id);
@@ -115,33 +116,36 @@ export const RolloutInputSchema = z.object({
 });
 export type RolloutInput = z.infer<typeof RolloutInputSchema>;
 
-export const RolloutOutputSchemas = {
-  Select: z.object({
-    rolloutId: z.string(),
-    status: z.string(),
-    resumed: z.boolean(),
-    targetVersion: z.number().int(),
-    waves: z.number().int(),
-    tenants: z.number().int(),
-    skipped: z.number().int(),
-    /** The Map's MaxConcurrency. */
-    concurrency: z.number().int(),
-  }),
-  NextWave: z.object({
-    action: z.enum(['wave', 'cancelled', 'paused', 'done']),
-    wave: z.number().int().optional(),
-    /** Where the wave's items are (the Map's ItemReader): a JSON array in the backup store. */
-    bucket: z.string().optional(),
-    key: z.string().optional(),
-    tenants: z.number().int().optional(),
-    toleratedFailureCount: z.number().int().optional(),
-    toleratedFailurePercentage: z.number().optional(),
-  }),
-  FinishWave: z.object({
-    wave: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    halted: z.boolean(),
-    reason: z.string().nullable(),
-  }),
-} as const;
+export const RolloutOutputSchemas = lazySchemas({
+  Select: () =>
+    z.object({
+      rolloutId: z.string(),
+      status: z.string(),
+      resumed: z.boolean(),
+      targetVersion: z.number().int(),
+      waves: z.number().int(),
+      tenants: z.number().int(),
+      skipped: z.number().int(),
+      /** The Map's MaxConcurrency. */
+      concurrency: z.number().int(),
+    }),
+  NextWave: () =>
+    z.object({
+      action: z.enum(['wave', 'cancelled', 'paused', 'done']),
+      wave: z.number().int().optional(),
+      /** Where the wave's items are (the Map's ItemReader): a JSON array in the backup store. */
+      bucket: z.string().optional(),
+      key: z.string().optional(),
+      tenants: z.number().int().optional(),
+      toleratedFailureCount: z.number().int().optional(),
+      toleratedFailurePercentage: z.number().optional(),
+    }),
+  FinishWave: () =>
+    z.object({
+      wave: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      halted: z.boolean(),
+      reason: z.string().nullable(),
+    }),
+});

@@ -84,7 +84,6 @@ describe('TenantryStack with a new cluster', () => {
           LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
           Environment: {
             Variables: {
-              NODE_OPTIONS: '--enable-source-maps',
               TENANTRY_DB_CLUSTER_ARN: resolve(stack.database.clusterArn),
               TENANTRY_DB_SECRET_ARN: resolve(stack.database.ownerSecret.secretArn),
               TENANTRY_DB_NAME: 'tenantry',
@@ -92,6 +91,17 @@ describe('TenantryStack with a new cluster', () => {
           },
         },
       });
+    }
+  });
+
+  it('has no function parse its source map at a cold start (no --enable-source-maps)', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+      Metadata?: Record<string, string>;
+    }[];
+    expect(functions.length).toBeGreaterThan(60);
+    for (const fn of functions) {
+      expect(String(fn.Properties.Environment?.Variables?.NODE_OPTIONS ?? '')).not.toContain('source-maps');
     }
   });
 

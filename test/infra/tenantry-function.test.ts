@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -68,6 +69,35 @@ describe('a TenantryFunction bundle', () => {
         .filter((n) => existsSync(join(BLUEPRINTS_DIR, n, 'blueprint.json')))
         .sort(),
     );
+  });
+
+  it('prints stacks that name the function without source maps, and its map turns a position into the line', {
+    timeout: 120_000,
+  }, () => {
+    const bundle = bundleOf('Failing', 'test/infra/fixtures/failing-handler.ts');
+    // As Lambda runs it: no --enable-source-maps (infra/constructs/tenantry-function.ts).
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const stack = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'const { handler } = await import(process.argv[1]); await handler().catch((e) => console.log(e.stack));',
+        join(bundle, 'index.mjs'),
+      ],
+      { env, encoding: 'utf8' },
+    );
+    const frame = /at failInNamedFunction \(file:\/\/.*\/index\.mjs:(\d+):(\d+)\)/.exec(stack);
+    if (!frame) throw new Error(`no frame names failInNamedFunction in:\n${stack}`);
+    // What README ("Observe") tells an operator to run on a position from the logs.
+    const map = new SourceMap(JSON.parse(readFileSync(join(bundle, 'index.mjs.map'), 'utf8')));
+    const origin = map.findOrigin(Number(frame[1]), Number(frame[2])) as {
+      fileName?: string;
+      lineNumber?: number;
+    };
+    expect(origin.fileName).toMatch(/test\/infra\/fixtures\/failing-handler\.ts$/);
+    expect(origin.lineNumber).toBe(3);
   });
 
   it("carries Powertools' Tracer and the X-Ray SDK as tracer.cjs, outside index.mjs", {

@@ -4,15 +4,17 @@ import { ApiClient } from '../../local/api-client';
 import { type ApiServer, GATEWAY_MAX_BODY_BYTES, startApiServer } from '../../local/server';
 import { MAX_BODY_BYTES } from '../../shared/api/input';
 import {
+  type ExecutionResponse,
+  ProblemSchema,
+  type StartedExecutionResponse,
+} from '../../shared/api/responses';
+import {
   DeprovisionBodySchema,
   DomainsBodySchema,
-  type ExecutionResponse,
   LabelsBodySchema,
   MigrateBodySchema,
-  ProblemSchema,
   ProvisionFromTemplateSchema,
   RolloutBodySchema,
-  type StartedExecutionResponse,
   StartTenantSchema,
   TemplateRequestSchema,
 } from '../../shared/api/schemas';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, GATEWAY_MAX_BODY_BYTES, startApiServer } from '../../local/server';
 import { MAX_BODY_BYTES } from '../../shared/api/input';
-import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/responses';
 import { BlueprintCatalog } from '../../shared/blueprint';
 import { type TestDatabase, testBackends } from '../support/databases';
 

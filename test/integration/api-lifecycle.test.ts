@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { Problem, StartedExecutionResponse, Stats } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse, Stats } from '../../shared/api/responses';
 import type { HistoryEvent } from '../../shared/progress';
 import { DEFAULT_TEMPLATES } from '../../shared/templates/defaults';
 import { verifyPassword } from '../../shared/templates/password';

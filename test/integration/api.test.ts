@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { main } from '../../local/cli';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse, Problem, StartedExecutionResponse, Stats } from '../../shared/api/schemas';
+import type { ExecutionResponse, Problem, StartedExecutionResponse, Stats } from '../../shared/api/responses';
 import type { HistoryEvent } from '../../shared/progress';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { schemaExists } from '../support/provisioning';

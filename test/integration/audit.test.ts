@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import type { ApiServer } from '../../local/server';
 import { osUser } from '../../local/usage';
-import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/responses';
 import type { AuditEntry } from '../../shared/registry/tenants';
 import { finished, startTestApi } from '../support/api';
 import { cli } from '../support/cli';

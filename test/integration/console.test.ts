@@ -8,7 +8,7 @@ import { ApiClient } from '../../local/api-client';
 import { CONSOLE_DIST, ensureConsoleBuilt } from '../../local/console/build.mjs';
 import { consoleFile } from '../../local/console-files';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse } from '../../shared/api/schemas';
+import type { ExecutionResponse } from '../../shared/api/responses';
 import { blueprintSandbox } from '../support/blueprints';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { addDocexVersion, DOCEX_V2 } from '../support/migrating';

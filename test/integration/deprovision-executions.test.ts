@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { ExecutionResponse, StartedExecutionResponse } from '../../shared/api/responses';
 import { type TestDatabase, testBackends } from '../support/databases';
 import { provision, registryRow, schemaExists } from '../support/provisioning';
 import { suiteBackupDir } from '../support/temp-dirs';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import type { ApiServer } from '../../local/server';
-import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { ExecutionResponse, Problem, StartedExecutionResponse } from '../../shared/api/responses';
 import { ensureControlSchema } from '../../shared/registry/control';
 import { resolveTenant } from '../../shared/registry/resolve';
 import { auditTrail } from '../../shared/registry/tenants';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { Problem, Stats } from '../../shared/api/schemas';
+import type { Problem, Stats } from '../../shared/api/responses';
 import type { BlueprintCatalog } from '../../shared/blueprint';
 import { catalogKey } from '../../shared/catalog';
 import type { DriftReport } from '../../shared/drift/schemas';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/responses';
 import { auditTrail } from '../../shared/registry/tenants';
 import { finished } from '../support/api';
 import { blueprintSandbox } from '../support/blueprints';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, READER_ROLE } from '../../local/server';
+import type { StartedExecutionResponse } from '../../shared/api/responses';
 import { API_ROUTES } from '../../shared/api/route-table';
-import type { StartedExecutionResponse } from '../../shared/api/schemas';
 import { PostgresClient } from '../../shared/sql/postgres';
 import { finished, startTestApi } from '../support/api';
 import { freshServerDatabase, serverUrl } from '../support/databases';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { Problem, StartedExecutionResponse } from '../../shared/api/schemas';
+import type { Problem, StartedExecutionResponse } from '../../shared/api/responses';
 import { getTenant } from '../../shared/registry/tenants';
 import { MIGRATE_WORKFLOW } from '../../statemachine/render';
 import { finished } from '../support/api';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { StatsSchema } from '../../shared/api/schemas';
+import { StatsSchema } from '../../shared/api/responses';
 import { TransientDatabaseError } from '../../shared/errors';
 import { METRICS, METRICS_NAMESPACE, type MetricName } from '../../shared/observability/catalog';
 import { onMetric } from '../../shared/observability/metrics';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import type { ApiServer } from '../../local/server';
-import type { StartedExecutionResponse } from '../../shared/api/schemas';
+import type { StartedExecutionResponse } from '../../shared/api/responses';
 import { parseJsonLossless } from '../../shared/json';
 import { finished, startTestApi } from '../support/api';
 import { type TestDatabase, testBackends } from '../support/databases';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../local/api-client';
 import type { LocalEngine } from '../../local/engine';
-import type { StartedExecutionResponse } from '../../shared/api/schemas';
+import type { StartedExecutionResponse } from '../../shared/api/responses';
 import { TransientDatabaseError } from '../../shared/errors';
 import { scramVerifier } from '../../shared/registry/database-users';
 import { auditTrail, getTenant } from '../../shared/registry/tenants';

@@ -1,7 +1,7 @@
 import type { ApiClient } from '../../local/api-client';
 import type { LocalEngineOptions } from '../../local/engine';
 import { type ApiServer, startApiServer } from '../../local/server';
-import type { ExecutionResponse } from '../../shared/api/schemas';
+import type { ExecutionResponse } from '../../shared/api/responses';
 import type { SqlClient } from '../../shared/sql/port';
 
 /** Polls `GET /executions/{name}` until the execution has ended; its last answer. */

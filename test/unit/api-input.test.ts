@@ -5,7 +5,7 @@ import { handler as listTenants } from '../../functions/api/list-tenants';
 import { handler as startTenant } from '../../functions/api/start-tenant';
 import { type HttpEvent, type HttpResult, problemFor } from '../../shared/api/http';
 import { MAX_BODY_BYTES, readJsonBody } from '../../shared/api/input';
-import { ProblemSchema } from '../../shared/api/schemas';
+import { ProblemSchema } from '../../shared/api/responses';
 import { BlueprintCatalog } from '../../shared/blueprint';
 import type { WorkflowEngine } from '../../shared/engine/port';
 import {
