@@ -22,6 +22,13 @@ describe('a TenantryFunction bundle', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'tenantry-bundle-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
+  /** Runs `script` in plain Node as Lambda loads a bundle (ESM, no source tree), its index.mjs as argv[1]. */
+  const runBundle = (bundle: string, script: string, env: NodeJS.ProcessEnv = process.env): string =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', script, join(bundle, 'index.mjs')], {
+      env,
+      encoding: 'utf8',
+    });
+
   /** The folder of the bundle of one TenantryFunction of `entry`, synthesized in a folder of its own. */
   const bundleOf = (name: string, entry: string): string => {
     const app = new App({ outdir: mkdtempSync(join(outdir, `${name}-`)) });
@@ -52,15 +59,10 @@ describe('a TenantryFunction bundle', () => {
     // Run the bundle the way Lambda does: plain Node, ESM, no source tree beside it.
     const env = { ...process.env };
     delete env.TENANTRY_BLUEPRINTS;
-    const output = execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        'const { handler } = await import(process.argv[1]); console.log(JSON.stringify(await handler()));',
-        join(bundle, 'index.mjs'),
-      ],
-      { env, encoding: 'utf8' },
+    const output = runBundle(
+      bundle,
+      'const { handler } = await import(process.argv[1]); console.log(JSON.stringify(await handler()));',
+      env,
     );
     const names = JSON.parse(output) as string[];
     expect(names.length).toBeGreaterThan(0);
@@ -78,15 +80,10 @@ describe('a TenantryFunction bundle', () => {
     // As Lambda runs it: no --enable-source-maps (infra/constructs/tenantry-function.ts).
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const stack = execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        'const { handler } = await import(process.argv[1]); await handler().catch((e) => console.log(e.stack));',
-        join(bundle, 'index.mjs'),
-      ],
-      { env, encoding: 'utf8' },
+    const stack = runBundle(
+      bundle,
+      'const { handler } = await import(process.argv[1]); await handler().catch((e) => console.log(e.stack));',
+      env,
     );
     const frame = /at failInNamedFunction \(file:\/\/.*\/index\.mjs:(\d+):(\d+)\)/.exec(stack);
     if (!frame) throw new Error(`no frame names failInNamedFunction in:\n${stack}`);
@@ -130,15 +127,10 @@ describe('a TenantryFunction bundle', () => {
 
     const env = { ...process.env };
     delete env.TENANTRY_CONTROL_SQL_DIR;
-    const output = execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        'const { handler } = await import(process.argv[1]); console.log(JSON.stringify(await handler()));',
-        join(bundle, 'index.mjs'),
-      ],
-      { env, encoding: 'utf8' },
+    const output = runBundle(
+      bundle,
+      'const { handler } = await import(process.argv[1]); console.log(JSON.stringify(await handler()));',
+      env,
     );
     const source = loadControlSql(CONTROL_SQL_DIR);
     const expected = Object.fromEntries(
@@ -157,15 +149,9 @@ describe('a TenantryFunction bundle', () => {
     expect(code).not.toContain('PGlite');
     // It loads as Lambda loads it: the runtime provides the SDK (here, this repository's node_modules).
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(bundle, 'node_modules'));
-    const loaded = execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        'const m = await import(process.argv[1]); console.log(typeof m.handler);',
-        join(bundle, 'index.mjs'),
-      ],
-      { encoding: 'utf8' },
+    const loaded = runBundle(
+      bundle,
+      'const m = await import(process.argv[1]); console.log(typeof m.handler);',
     );
     expect(loaded.trim()).toBe('function');
   });
