@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from 'zod';
 import { type FieldIssue, ValidationError } from './errors';
 
 /** Parses with zod; a failure is one ValidationError naming every offending field and why. */
@@ -8,6 +8,24 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix = '
   throw new ValidationError(
     result.error.issues.map((i) => ({ field: prefix + (i.path.join('.') || '(input)'), reason: i.message })),
   );
+}
+
+/**
+ * A schema built the first time it parses (or is unwrapped), then kept: importing a module of
+ * schemas costs a cold start one small node per schema, and a bundle builds only those its handler
+ * uses. `.unwrap()` gives the built schema, for `.omit`, `.extend` and `.shape`.
+ */
+export function lazySchema<T extends z.ZodType>(build: () => T): z.ZodLazy<T> {
+  let built: T | undefined;
+  return z.lazy(() => {
+    built ??= build();
+    return built;
+  });
+}
+
+/** Builds a lazySchema now: at a Lambda's init, for the schemas its own handler parses with. */
+export function buildNow(schema: z.ZodType | undefined): void {
+  if (schema instanceof z.ZodLazy) schema.unwrap();
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { annotate, powertools } from '../observability/lambda';
 import { withLogContext } from '../observability/logger';
+import { buildNow } from '../validation';
 import {
   type HttpEvent,
   type HttpResult,
@@ -50,6 +51,8 @@ export function apiRoute<K extends RouteId, T>(
     readonly bodyOptional?: boolean;
     readonly ok: readonly [number, unknown];
   };
+  // This route's schemas are built at init; the other routes' lazy ones never are in this bundle.
+  for (const schema of [route.params, route.query, route.body]) buildNow(schema);
   const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
   const invoke = middy<HttpEvent, HttpResult>()
     .use(powertools())

@@ -8,6 +8,7 @@ import { TENANT_STATUSES } from '../registry/lifecycle';
 import { RolloutRequestSchema } from '../rollout/schemas';
 import { TemplateDefinitionSchema } from '../templates/schema';
 import { TENANT_ID_MAX, tenantIdProblem } from '../tenant-id';
+import { lazySchema } from '../validation';
 
 /**
  * The HTTP API's request shapes: what callers send, validated by each route (./route-table.ts).
@@ -68,34 +69,27 @@ export const ProvisionFromTemplateSchema = StartTenantSchema.omit({ blueprint: t
 export type ProvisionFromTemplate = z.infer<typeof ProvisionFromTemplateSchema>;
 
 /** `POST /templates`, `PUT /templates/{id}`: a template definition (a PUT makes a new version). */
-export const TemplateRequestSchema = TemplateDefinitionSchema.strict().register(apiSchemas, {
-  id: 'TemplateRequest',
-});
+export const TemplateRequestSchema = lazySchema(() => TemplateDefinitionSchema.unwrap().strict()).register(
+  apiSchemas,
+  { id: 'TemplateRequest' },
+);
 
 /** `POST /tenants/{tenantId}/deprovision`: now, or after a grace period (in hours). */
-export const DeprovisionBodySchema = DeprovisionRequestSchema.omit({
-  tenantId: true,
-  scheduleName: true,
-  actor: true,
-})
-  .strict()
-  .register(apiSchemas, { id: 'DeprovisionRequest' });
+export const DeprovisionBodySchema = lazySchema(() =>
+  DeprovisionRequestSchema.unwrap().omit({ tenantId: true, scheduleName: true, actor: true }).strict(),
+).register(apiSchemas, { id: 'DeprovisionRequest' });
 export type DeprovisionBody = z.infer<typeof DeprovisionBodySchema>;
 
 /** `POST /tenants/{tenantId}/migrate`: the target version (the newest when absent) and the timeouts. */
-export const MigrateBodySchema = MigrateRequestSchema.omit({
-  tenantId: true,
-  requestedBy: true,
-  rolloutId: true,
-})
-  .strict()
-  .register(apiSchemas, { id: 'MigrateRequest' });
+export const MigrateBodySchema = lazySchema(() =>
+  MigrateRequestSchema.unwrap().omit({ tenantId: true, requestedBy: true, rolloutId: true }).strict(),
+).register(apiSchemas, { id: 'MigrateRequest' });
 export type MigrateBody = z.infer<typeof MigrateBodySchema>;
 
 /** `POST /rollouts` and `POST /rollouts/plan`: which tenants, to which version, in which waves. */
-export const RolloutBodySchema = RolloutRequestSchema.omit({ requestedBy: true })
-  .strict()
-  .register(apiSchemas, { id: 'RolloutRequest' });
+export const RolloutBodySchema = lazySchema(() =>
+  RolloutRequestSchema.unwrap().omit({ requestedBy: true }).strict(),
+).register(apiSchemas, { id: 'RolloutRequest' });
 export type RolloutBody = z.infer<typeof RolloutBodySchema>;
 
 /** A rollout id in a path. */

@@ -3,7 +3,7 @@ import type { BlobStore, Retention } from '../blobs/port';
 import { BackupChangedError, RowTooLargeError } from '../errors';
 import { quoteIdent, quoteLiteral } from '../identifiers';
 import type { SqlClient, SqlExecutor, SqlParam } from '../sql/port';
-import { parseOrThrow } from '../validation';
+import { lazySchema, parseOrThrow } from '../validation';
 import { type BackupColumn, type BackupTable, backupSequences, backupTables } from './catalog';
 import { copyLineSql, countLines, decodeField } from './copy-text';
 import {
@@ -32,17 +32,19 @@ const CTID_WINDOW_BLOCKS = 1024;
 const FIRST_PAGE_ROWS = 1000;
 
 /** Where a backup cut across invocations goes on: the table, the last key read, the next part. */
-export const BackupCursorSchema = z.object({
-  table: z.number().int().nonnegative(),
-  /** The last row read, as its key's text (or its ctid); null before the table's first page. */
-  after: z.array(z.string()).nullable(),
-  /** For a table paged by ctid: the block the current window ends before. */
-  windowEnd: z.number().int().nonnegative().optional(),
-  part: z.number().int().nonnegative(),
-  /** How many invocations came before: names the progress object, so a retry rewrites the same one. */
-  slice: z.number().int().nonnegative(),
-  progressKey: z.string().nullable(),
-});
+export const BackupCursorSchema = lazySchema(() =>
+  z.object({
+    table: z.number().int().nonnegative(),
+    /** The last row read, as its key's text (or its ctid); null before the table's first page. */
+    after: z.array(z.string()).nullable(),
+    /** For a table paged by ctid: the block the current window ends before. */
+    windowEnd: z.number().int().nonnegative().optional(),
+    part: z.number().int().nonnegative(),
+    /** How many invocations came before: names the progress object, so a retry rewrites the same one. */
+    slice: z.number().int().nonnegative(),
+    progressKey: z.string().nullable(),
+  }),
+);
 export type BackupCursor = z.infer<typeof BackupCursorSchema>;
 
 export interface ExportOptions {

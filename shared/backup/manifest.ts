@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { SqlExecutor } from '../sql/port';
+import { lazySchema } from '../validation';
 
 /**
  * The session settings a backup's values were written under, and that a load must use: dates in
@@ -34,30 +35,36 @@ export function tableChecksum(parts: readonly { sha256: string }[]): string {
   return partChecksum(parts.map((p) => `${p.sha256}\n`).join(''));
 }
 
-const PartSchema = z.object({
-  key: z.string(),
-  rows: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
+const PartSchema = lazySchema(() =>
+  z.object({
+    key: z.string(),
+    rows: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+);
 
-const TableSchema = z.object({
-  table: z.string(),
-  /** The columns of each line, in order (generated columns are not stored). */
-  columns: z.array(z.object({ name: z.string(), type: z.string() })),
-  rows: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  /** sha256 of the parts' sha256 values, one per line in part order. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  parts: z.array(PartSchema),
-});
+const TableSchema = lazySchema(() =>
+  z.object({
+    table: z.string(),
+    /** The columns of each line, in order (generated columns are not stored). */
+    columns: z.array(z.object({ name: z.string(), type: z.string() })),
+    rows: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    /** sha256 of the parts' sha256 values, one per line in part order. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    parts: z.array(PartSchema),
+  }),
+);
 
-const SequenceSchema = z.object({
-  sequence: z.string(),
-  /** bigint, as decimal text: it never passes through a JavaScript number. */
-  lastValue: z.string().regex(/^-?\d+$/),
-  isCalled: z.boolean(),
-});
+const SequenceSchema = lazySchema(() =>
+  z.object({
+    sequence: z.string(),
+    /** bigint, as decimal text: it never passes through a JavaScript number. */
+    lastValue: z.string().regex(/^-?\d+$/),
+    isCalled: z.boolean(),
+  }),
+);
 
 const Header = {
   tenantId: z.string(),
@@ -72,44 +79,49 @@ const Header = {
 };
 
 /** Format 2: every table as PostgreSQL COPY text parts, and every sequence's state. */
-export const BackupManifestSchema = z.object({
-  format: z.literal('tenantry-backup/2'),
-  ...Header,
-  copy: z.object({
-    format: z.literal('text'),
-    encoding: z.literal('UTF8'),
-    settings: z.record(z.string(), z.string()),
+export const BackupManifestSchema = lazySchema(() =>
+  z.object({
+    format: z.literal('tenantry-backup/2'),
+    ...Header,
+    copy: z.object({
+      format: z.literal('text'),
+      encoding: z.literal('UTF8'),
+      settings: z.record(z.string(), z.string()),
+    }),
+    tables: z.array(TableSchema),
+    sequences: z.array(SequenceSchema),
   }),
-  tables: z.array(TableSchema),
-  sequences: z.array(SequenceSchema),
-});
+);
 export type BackupManifest = z.infer<typeof BackupManifestSchema>;
 export type BackupManifestTable = BackupManifest['tables'][number];
 export type BackupManifestSequence = BackupManifest['sequences'][number];
 
 /** Format 1 (before 2026-12): one `to_jsonb(row)` NDJSON line per row. Still restorable. */
-export const LegacyBackupManifestSchema = z.object({
-  format: z.literal('tenantry-backup/1'),
-  ...Header,
-  tables: z.array(
-    z.object({
-      table: z.string(),
-      rows: z.number(),
-      sha256: z.string(),
-      parts: z.array(z.object({ key: z.string(), rows: z.number(), sha256: z.string() })),
-    }),
-  ),
-});
+export const LegacyBackupManifestSchema = lazySchema(() =>
+  z.object({
+    format: z.literal('tenantry-backup/1'),
+    ...Header,
+    tables: z.array(
+      z.object({
+        table: z.string(),
+        rows: z.number(),
+        sha256: z.string(),
+        parts: z.array(z.object({ key: z.string(), rows: z.number(), sha256: z.string() })),
+      }),
+    ),
+  }),
+);
 export type LegacyBackupManifest = z.infer<typeof LegacyBackupManifestSchema>;
 
-export const AnyBackupManifestSchema = z.discriminatedUnion('format', [
-  BackupManifestSchema,
-  LegacyBackupManifestSchema,
-]);
+export const AnyBackupManifestSchema = lazySchema(() =>
+  z.discriminatedUnion('format', [BackupManifestSchema, LegacyBackupManifestSchema]),
+);
 
 /** The progress of a backup cut across several invocations: the tables done so far. */
-export const BackupProgressSchema = z.object({
-  // The last table may be part-way: its checksum is computed once its last part is written.
-  tables: z.array(TableSchema.extend({ sha256: z.string() })),
-});
+export const BackupProgressSchema = lazySchema(() =>
+  z.object({
+    // The last table may be part-way: its checksum is computed once its last part is written.
+    tables: z.array(TableSchema.unwrap().extend({ sha256: z.string() })),
+  }),
+);
 export type BackupProgress = z.infer<typeof BackupProgressSchema>;

@@ -22,6 +22,8 @@ export function workflowStep<W extends WorkflowName, T>(
   fn: (rt: Runtime, event: StepEvent, context: Context) => Promise<T>,
 ) {
   const step = stepOf(workflow, state);
+  // This step's output schema is built at init; every other step's never is in this bundle.
+  const output = step.output();
   const ref = { workflow, state };
   const invoke = middy<unknown, T>()
     .use(powertools())
@@ -30,7 +32,7 @@ export function workflowStep<W extends WorkflowName, T>(
       annotate('workflow', workflow);
       annotate('step', state);
       const result = await fn(await runtime(), parseOrThrow(StepEventSchema, event, 'event.'), context);
-      const checked = step.output().safeParse(result);
+      const checked = output.safeParse(result);
       if (!checked.success) {
         throw new StepOutputError(
           `${workflow}.${state} returned what its definition does not allow: ${checked.error.issues
