@@ -22,7 +22,13 @@
 -- it owns (drop_tenant_role.sql). Before 16 the grant carries ADMIN, as CREATE ROLE's does from 16.
 --
 -- Relations and routines are found through pg_depend's entries for the schema (indexed), as the
--- catalog read does: the cost follows the tenant's size, not the number of tenants.
+-- catalog read does: the cost follows the tenant's size, not the number of tenants. An object that
+-- already holds the role's privileges from its owner (given by the default privileges below when it
+-- was created, as migrate_schema.sql has them in place before a migration runs, or by an earlier
+-- run) is not granted again: a GRANT rewrites every object's catalog row even when nothing changes.
+-- (Held means an ACL entry for the role, granted by the object's owner, with every privilege: as a
+-- GRANT by the owner or a superuser, and the owner's default privileges, record it. A NULL ACL, the
+-- object's built-in defaults, holds nothing for the role.)
 CREATE OR REPLACE FUNCTION tenantry.grant_tenant_role(p_schema text)
 RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -31,6 +37,7 @@ DECLARE
   v_pg16 boolean := current_setting('server_version_num')::integer >= 160000;
   g record;
   v_objects text;
+  v_role_oid oid;
 BEGIN
   IF v_nsp IS NULL THEN
     RAISE EXCEPTION 'schema % does not exist', p_schema USING ERRCODE = 'invalid_schema_name';
@@ -56,35 +63,48 @@ BEGIN
     END IF;
   END IF;
 
-  EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', p_schema, v_role);
+  v_role_oid := (SELECT oid FROM pg_roles WHERE rolname = v_role);
+
+  IF NOT EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) e
+                  WHERE n.oid = v_nsp AND e.grantee = v_role_oid AND e.grantor = n.nspowner AND e.privilege_type = 'USAGE') THEN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', p_schema, v_role);
+  END IF;
   -- What the role may do with the schema's relations, by kind: tables and views read and written;
   -- sequences used.
-  FOR g IN SELECT * FROM (VALUES ('{r,p,v,m,f}'::"char"[], 'TABLE', 'SELECT, INSERT, UPDATE, DELETE'),
-                                 ('{S}'::"char"[], 'SEQUENCE', 'USAGE, SELECT, UPDATE')) AS k (kinds, object, privileges)
+  FOR g IN SELECT * FROM (VALUES ('{r,p,v,m,f}'::"char"[], 'TABLE', '{SELECT,INSERT,UPDATE,DELETE}'::text[]),
+                                 ('{S}'::"char"[], 'SEQUENCE', '{USAGE,SELECT,UPDATE}'::text[])) AS k (kinds, object, privileges)
   LOOP
     SELECT string_agg(format('%I.%I', p_schema, c.relname), ', ' ORDER BY c.relname) INTO v_objects
       FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
      WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = v_nsp AND d.refobjsubid = 0
        AND d.classid = 'pg_class'::regclass AND c.relnamespace = v_nsp AND c.relkind = ANY (g.kinds)
-       AND c.relname <> '_tenantry_migrations';
+       AND c.relname <> '_tenantry_migrations'
+       AND NOT g.privileges <@ ARRAY(SELECT e.privilege_type FROM aclexplode(c.relacl) e
+                                      WHERE e.grantee = v_role_oid AND e.grantor = c.relowner);
     IF v_objects IS NOT NULL THEN
-      EXECUTE format('GRANT %s ON %s %s TO %I', g.privileges, g.object, v_objects, v_role);
+      EXECUTE format('GRANT %s ON %s %s TO %I', array_to_string(g.privileges, ', '), g.object, v_objects, v_role);
     END IF;
   END LOOP;
   -- Routines as regprocedure: qualified (the path is pg_catalog alone), with their argument types.
   SELECT string_agg(p.oid::regprocedure::text, ', ' ORDER BY p.oid) INTO v_objects
     FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
    WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = v_nsp AND d.refobjsubid = 0
-     AND d.classid = 'pg_proc'::regclass AND p.pronamespace = v_nsp;
+     AND d.classid = 'pg_proc'::regclass AND p.pronamespace = v_nsp
+     AND NOT '{EXECUTE}'::text[] <@ ARRAY(SELECT e.privilege_type FROM aclexplode(p.proacl) e
+                                          WHERE e.grantee = v_role_oid AND e.grantor = p.proowner);
   IF v_objects IS NOT NULL THEN
     EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_objects, v_role);
   END IF;
   -- What the calling role creates in the schema later. The ledger, made before the first run of
-  -- this function (or after, in a schema that had default privileges), is taken back.
+  -- this function (or after, in a schema that had default privileges), is taken back if the role
+  -- holds anything on it (on the table or a column).
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I', p_schema, v_role);
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I', p_schema, v_role);
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT EXECUTE ON ROUTINES TO %I', p_schema, v_role);
-  IF to_regclass(format('%I._tenantry_migrations', p_schema)) IS NOT NULL THEN
+  IF EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) e
+              WHERE c.oid = to_regclass(format('%I._tenantry_migrations', p_schema)) AND e.grantee = v_role_oid)
+     OR EXISTS (SELECT 1 FROM pg_attribute a, aclexplode(a.attacl) e
+                 WHERE a.attrelid = to_regclass(format('%I._tenantry_migrations', p_schema)) AND e.grantee = v_role_oid) THEN
     EXECUTE format('REVOKE ALL ON TABLE %I._tenantry_migrations FROM %I', p_schema, v_role);
   END IF;
 

@@ -2,9 +2,11 @@
 -- existing one), in the caller's transaction: applies the pending ones in version order, with the
 -- schema on search_path, recording each in the schema's ledger. Refuses a ledger that disagrees
 -- with the blueprint (TY002). Each migration comes as its statements with their lines
--- ('statements': [{line, sql}]; 'sql' alone still works), so an error names the file and line. Then
--- makes or brings up to date the tenant's role (grant_tenant_role.sql: its grants cover what the
--- migrations created) and pins the schema's routines (secure_routines.sql; p_security_definer:
+-- ('statements': [{line, sql}]; 'sql' alone still works), so an error names the file and line. The
+-- tenant's role and its default privileges (grant_tenant_role.sql) are in place before the first
+-- pending migration runs, so what it creates holds the role's privileges from the start; after the
+-- migrations grant_tenant_role runs again and grants what still lacks them (nothing, usually: it
+-- then writes no catalog row). Then pins the schema's routines (secure_routines.sql; p_security_definer:
 -- blueprint.json "securityDefiner"; a declared SECURITY DEFINER one goes to the tenant's role). The
 -- caller owns the tenant (own_tenant) before calling.
 CREATE OR REPLACE FUNCTION tenantry.migrate_schema(p_schema text, p_execution text, p_migrations jsonb,
@@ -16,6 +18,7 @@ DECLARE
   v_max_applied integer := 0;
   v_applied integer[] := '{}';
   v_done boolean;
+  v_role_ready boolean := false;
   s jsonb;
   v_line integer;
   v_state text;
@@ -50,6 +53,10 @@ BEGIN
     IF m->'statements' IS NULL AND m->>'sql' IS NULL THEN
       RAISE EXCEPTION 'migration % is not applied to schema % but came without its statements', m->>'name', p_schema
         USING ERRCODE = 'TY002';
+    END IF;
+    IF NOT v_role_ready THEN
+      PERFORM tenantry.grant_tenant_role(p_schema);
+      v_role_ready := true;
     END IF;
     -- One statement at a time (p_migrations carries each with its line): a failure names the
     -- migration file and line and keeps its SQLSTATE, so transient faults stay retryable.
