@@ -191,12 +191,18 @@ export async function writeSection(
   json: unknown,
   summary: string,
 ): Promise<void> {
+  // A second run of the same benchmark on the same day keeps the first's results: BENCH_RUN=b
+  // writes `<name>-<date>-b.json` and a section of its own.
+  const run = process.env.BENCH_RUN;
+  if (run !== undefined && !/^[a-z0-9]{1,8}$/.test(run))
+    throw new Error(`BENCH_RUN must be 1 to 8 lowercase letters or digits, not ${JSON.stringify(run)}`);
+  const key = run ? `${name}-${date}-${run}` : `${name}-${date}`;
   await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, `${name}-${date}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  await writeFile(join(RESULTS_DIR, `${key}.json`), `${JSON.stringify(json, null, 2)}\n`);
 
   const readme = join(RESULTS_DIR, 'README.md');
-  const begin = `<!-- ${name}-${date} -->`;
-  const end = `<!-- /${name}-${date} -->`;
+  const begin = `<!-- ${key} -->`;
+  const end = `<!-- /${key} -->`;
   const section = `${begin}\n${summary}\n${end}`;
   const header =
     '# Benchmark results\n\nWritten by `npm run bench` and `npm run bench:backup` (see [../README.md](../README.md)); ' +
