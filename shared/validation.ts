@@ -31,7 +31,7 @@ export function buildNow(schema: z.ZodType | undefined): void {
 /**
  * A record of schemas, each built the first time it is read and then kept. A table of schemas that
  * every bundle imports (each workflow step's output, shared/workflows.ts) then costs a cold start
- * only the ones its handler reads: zod builds a schema in well over a thousand instructions a field.
+ * only the ones its handler reads (zod takes about half a million instructions a field, interpreted).
  */
 export function lazySchemas<T extends Record<string, () => z.ZodType>>(
   builders: T,

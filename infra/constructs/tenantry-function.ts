@@ -98,7 +98,7 @@ export class TenantryFunction extends NodejsFunction {
       // at every cold start (about 15% of a route's import, bench/results/README.md) and maps every
       // stack it formats. Names survive minifying (keepNames), so a stack reads `at startTenant
       // (index.mjs:1:52310)`; the map ships beside the bundle to turn a position into a source line
-      // (README, "Operations").
+      // (README, "Observe").
       ...(props.environment ? { environment: props.environment } : {}),
       ...project,
       bundling: {
