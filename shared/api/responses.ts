@@ -6,7 +6,7 @@ import { apiSchemas, EXECUTION_STATUSES, STEP_STATUSES, TenantStatusSchema } fro
 /**
  * What the HTTP API's routes answer, registered in `apiSchemas` for the OpenAPI document
  * (./openapi.ts) and used by the clients (the CLI, the console) to check what they get. The routes
- * themselves only take these as types: their Lambdas never build these schemas at a cold start.
+ * themselves only take these as types: no route's Lambda but GET /openapi.json's builds them.
  */
 
 export { apiSchemas };

@@ -12,8 +12,8 @@ import { lazySchema } from '../validation';
 
 /**
  * The HTTP API's request shapes: what callers send, validated by each route (./route-table.ts).
- * What they get back is in ./responses.ts, which no route's Lambda loads: those schemas only
- * document (the OpenAPI document) and check answers on the client side (the CLI, the console).
+ * What they get back is in ./responses.ts, which only GET /openapi.json's Lambda loads: those
+ * schemas document (the OpenAPI document) and check answers on the client side (the CLI, the console).
  * Both register in `apiSchemas` and feed ./openapi.ts, so the document cannot drift from the code.
  */
 
