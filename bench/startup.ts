@@ -260,8 +260,7 @@ try {
     }),
   ) as Record<'step' | 'api', { path: string; millions: number | null }>;
   const nodeOptions = [...new Set(built.map((b) => b.nodeOptions || 'none'))];
-  const worst = (kind: BundleStat['kind']) =>
-    Math.max(...built.filter((b) => b.kind === kind).map((b) => b.importMs.median));
+  const worst = (kind: BundleStat['kind']) => slowest(kind).importMs.median;
   const result = {
     benchmark: 'startup',
     date,

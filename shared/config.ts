@@ -99,15 +99,15 @@ export function eventsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Event
     : { kind: 'outbox' };
 }
 
+/** A Secrets Manager secret name prefix: 1-400 letters, digits and `/_+=.@-`. */
+export const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
+
 /**
  * Where the passwords of tenants' own logins go (shared/tenant-login/): on AWS a Secrets Manager
  * secret per tenant, named under `TENANTRY_TENANT_LOGIN_SECRET_PREFIX` (set by infra, with the
  * cluster's endpoint when the stack made it); locally a file per tenant in `TENANTRY_SECRETS_DIR`
  * (default `.tenantry/secrets`), with the host and port of `DATABASE_URL` when there is one.
  */
-/** A Secrets Manager secret name prefix: 1-400 letters, digits and `/_+=.@-`. */
-export const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
-
 export const TenantLoginEnvSchema = z.object({
   TENANTRY_TENANT_LOGIN_SECRET_PREFIX: z
     .string()
