@@ -8,7 +8,7 @@ import { logger } from '../shared/observability/logger';
 import { ensureLocalStore } from '../shared/registry/control';
 import { type Runtime, withRuntime } from '../shared/runtime';
 import type { SqlClient } from '../shared/sql/port';
-import { PostgresClient } from '../shared/sql/postgres';
+import type { PostgresClient } from '../shared/sql/postgres';
 import { LocalEngine, type LocalEngineOptions } from './engine';
 import { handlerModuleUrl } from './handler-modules';
 import { LocalDeletionScheduler } from './scheduler';
@@ -143,6 +143,16 @@ export interface RouteScopes {
   close(): Promise<void>;
 }
 
+/**
+ * `db` as the server adapter, or undefined on any other backend. The adapter (and pg with it) is
+ * loaded only for a client that says it is one: a CLI command on embedded PGlite never loads pg.
+ */
+async function postgresClientOf(db: SqlClient): Promise<PostgresClient | undefined> {
+  if (db.backend !== 'postgres') return undefined;
+  const { PostgresClient } = await import('../shared/sql/postgres');
+  return db instanceof PostgresClient ? db : undefined;
+}
+
 export async function routeScopes(
   db: SqlClient,
   engineOptions: Omit<LocalEngineOptions, 'db'> = {},
@@ -155,9 +165,9 @@ export async function routeScopes(
   // On a Postgres server the read-only routes get connections of their own that act as the reader
   // role: they can read the control schema and write nothing. PGlite has one user; the Data API
   // one secret (on AWS each route's function has its own grants).
-  const reader =
-    db instanceof PostgresClient && (await mayActAs(db, READER_ROLE)) ? db.asRole(READER_ROLE) : undefined;
-  if (db instanceof PostgresClient && !reader)
+  const server = await postgresClientOf(db);
+  const reader = server && (await mayActAs(server, READER_ROLE)) ? server.asRole(READER_ROLE) : undefined;
+  if (server && !reader)
     logger.warn(`no ${READER_ROLE} role this login may take: the read-only routes run as the login role`);
   return {
     local,

@@ -1,9 +1,9 @@
 // Builds the CLI once into dist/ so that a command starts without compiling TypeScript (tsx): the
 // CLI and every handler the local engine runs (functions/**) as ES modules, their shared code in
 // common chunks, so the engine and its handlers share one copy of each module. Packages stay in
-// node_modules. Output files sit flat in dist/, and each source's `import.meta.url` is rewritten to
-// the source file's own location, so what the code finds beside itself (shared/blueprints,
-// shared/registry/sql, statemachine/asl) is found in the source tree as under tsx.
+// node_modules, middy aside. Output files sit flat in dist/, and each source's `import.meta.url` is
+// rewritten to the source file's own location, so what the code finds beside itself
+// (shared/blueprints, shared/registry/sql, statemachine/asl) is found in the source tree as under tsx.
 // The package's entries sit in the same build, so the library, the CDK constructs and the CLI share
 // one copy of every module: each gets a stable file beside the hashed ones (PACKAGE_ENTRIES, and
 // dist/handlers/<workflow>/<step>.mjs for each handler) that re-exports it.
@@ -12,7 +12,7 @@
 // with --package (npm pack, npm publish), also the type declarations into dist/types/.
 import './node-version.mjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildConsole } from '../console/build.mjs';
@@ -52,6 +52,23 @@ const sourceLocations = {
   },
 };
 
+/**
+ * Packages stay in node_modules, but for middy. @middy/util imports STATUS_CODES from node:http,
+ * and an ES module import of node:http evaluates each of its exports, WebSocket too: Node then
+ * loads its own copy of undici, about 40 ms of every command (bench/results/README.md, "Start-up").
+ * Bundled, middy's unused import of node:http goes. The Lambda bundles inline it the same way.
+ */
+const packagesOutsideButMiddy = {
+  name: 'packages-outside-but-middy',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'entry-point' || isAbsolute(args.path) || args.path.startsWith('@middy/')
+        ? undefined
+        : { path: args.path, external: true },
+    );
+  },
+};
+
 export async function buildCli() {
   const handlers = typescriptUnder('functions');
   const entryPoints = ['local/cli-main.ts', ...Object.values(PACKAGE_ENTRIES), ...handlers].map((f) =>
@@ -73,11 +90,10 @@ export async function buildCli() {
     format: 'esm',
     platform: 'node',
     target: 'node22',
-    packages: 'external',
     sourcemap: 'linked',
     define: { 'process.env.TENANTRY_PREBUILT': '"dist"' },
     metafile: true,
-    plugins: [sourceLocations],
+    plugins: [sourceLocations, packagesOutsideButMiddy],
     logLevel: 'warning',
   });
   const outputOf = {};
