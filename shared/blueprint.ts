@@ -7,6 +7,7 @@ import { BlueprintError, ValidationError } from './errors';
 import { assertIdentifier } from './identifiers';
 import { parseJsonExact } from './json';
 import { codeOnly, type SqlToken, splitSqlStatements, tokenize } from './sql/split';
+import { lazySchema } from './validation';
 
 /**
  * A blueprint is a folder: `blueprint.json`, `migrations/NNNN_slug.sql` (ordered, checksummed),
@@ -58,47 +59,56 @@ const INDEX_STATEMENT =
   /^CREATE\s+INDEX\s+IF\s+NOT\s+EXISTS\s+([a-z_][a-z0-9_]*)\s+ON\s+(?:ONLY\s+)?([a-z_][a-z0-9_]*)\b/i;
 export const LOCK_FILE = 'blueprint.lock.json';
 
-const ManifestSchema = z.object({
-  name: z.string().regex(BLUEPRINT_NAME_PATTERN),
-  description: z.string().min(1),
-  /** The tenant's own audit tables: kept in the control schema when a deprovisioning asks for it. */
-  auditTables: z.array(z.string()).default([]),
-  /**
-   * The SECURITY DEFINER functions and procedures the blueprint creates deliberately, each as
-   * `name(identity arguments)` the way pg_get_function_identity_arguments prints them, e.g.
-   * `secret_of(p_id integer)`. Any other SECURITY DEFINER routine is refused (secure_routines.sql).
-   */
-  securityDefiner: z
-    .array(
-      z
-        .string()
-        .regex(/^[a-z_][a-z0-9_$]*\(.*\)$/, 'must be name(identity arguments), e.g. secret_of(p_id integer)'),
-    )
-    .default([]),
-});
+const ManifestSchema = lazySchema(() =>
+  z.object({
+    name: z.string().regex(BLUEPRINT_NAME_PATTERN),
+    description: z.string().min(1),
+    /** The tenant's own audit tables: kept in the control schema when a deprovisioning asks for it. */
+    auditTables: z.array(z.string()).default([]),
+    /**
+     * The SECURITY DEFINER functions and procedures the blueprint creates deliberately, each as
+     * `name(identity arguments)` the way pg_get_function_identity_arguments prints them, e.g.
+     * `secret_of(p_id integer)`. Any other SECURITY DEFINER routine is refused (secure_routines.sql).
+     */
+    securityDefiner: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-z_][a-z0-9_$]*\(.*\)$/,
+            'must be name(identity arguments), e.g. secret_of(p_id integer)',
+          ),
+      )
+      .default([]),
+  }),
+);
 
-const SeedSchema = z.object({
-  tables: z.array(
-    z.object({
-      table: z.string().min(1),
-      rows: z
-        .array(z.record(z.string(), z.unknown()).refine((r) => Object.keys(r).length > 0, 'empty row'))
-        .min(1),
-    }),
-  ),
-});
+const SeedSchema = lazySchema(() =>
+  z.object({
+    tables: z.array(
+      z.object({
+        table: z.string().min(1),
+        rows: z
+          .array(z.record(z.string(), z.unknown()).refine((r) => Object.keys(r).length > 0, 'empty row'))
+          .min(1),
+      }),
+    ),
+  }),
+);
 
-const LockSchema = z.object({
-  blueprint: z.string(),
-  versions: z.record(
-    z.string(),
-    z.object({
-      fingerprint: z.string(),
-      migrations: z.record(z.string(), z.string()),
-      objects: z.array(z.string()),
-    }),
-  ),
-});
+const LockSchema = lazySchema(() =>
+  z.object({
+    blueprint: z.string(),
+    versions: z.record(
+      z.string(),
+      z.object({
+        fingerprint: z.string(),
+        migrations: z.record(z.string(), z.string()),
+        objects: z.array(z.string()),
+      }),
+    ),
+  }),
+);
 
 /** Statements a migration may not contain: the runner owns transactions, schemas and search_path. */
 const FORBIDDEN: readonly [RegExp, string][] = [

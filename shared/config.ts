@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import * as z from 'zod';
 import { ConfigError } from './errors';
+import { lazySchema } from './validation';
 
 /**
  * Where the database is, read once from the environment and validated:
@@ -8,14 +9,16 @@ import { ConfigError } from './errors';
  * - `DATABASE_URL`: a Postgres server;
  * - otherwise embedded PGlite, its data under `TENANTRY_DATA_DIR` (default `.tenantry/pgdata`).
  */
-export const DatabaseEnvSchema = z.object({
-  DATABASE_URL: z.string().url().optional(),
-  TENANTRY_DATA_DIR: z.string().min(1).optional(),
-  TENANTRY_DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
-  TENANTRY_DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
-  TENANTRY_DB_NAME: z.string().min(1).optional(),
-  AWS_ENDPOINT_URL: z.string().url().optional(),
-});
+export const DatabaseEnvSchema = lazySchema(() =>
+  z.object({
+    DATABASE_URL: z.string().url().optional(),
+    TENANTRY_DATA_DIR: z.string().min(1).optional(),
+    TENANTRY_DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
+    TENANTRY_DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    TENANTRY_DB_NAME: z.string().min(1).optional(),
+    AWS_ENDPOINT_URL: z.string().url().optional(),
+  }),
+);
 export type DatabaseEnv = z.infer<typeof DatabaseEnvSchema>;
 
 export type DatabaseConfig =
@@ -58,11 +61,13 @@ export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dat
  * Where backups and events go: an S3 bucket and an EventBridge bus on AWS (set by infra), else a
  * local folder and the control schema's outbox table.
  */
-export const DeprovisionEnvSchema = z.object({
-  TENANTRY_BACKUP_BUCKET: z.string().min(3).optional(),
-  TENANTRY_BACKUP_DIR: z.string().min(1).optional(),
-  TENANTRY_EVENT_BUS_NAME: z.string().min(1).optional(),
-});
+export const DeprovisionEnvSchema = lazySchema(() =>
+  z.object({
+    TENANTRY_BACKUP_BUCKET: z.string().min(3).optional(),
+    TENANTRY_BACKUP_DIR: z.string().min(1).optional(),
+    TENANTRY_EVENT_BUS_NAME: z.string().min(1).optional(),
+  }),
+);
 
 export const DEFAULT_BACKUP_DIR = '.tenantry/backups';
 
@@ -108,18 +113,20 @@ export const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]{1,400}$/;
  * cluster's endpoint when the stack made it); locally a file per tenant in `TENANTRY_SECRETS_DIR`
  * (default `.tenantry/secrets`), with the host and port of `DATABASE_URL` when there is one.
  */
-export const TenantLoginEnvSchema = z.object({
-  TENANTRY_TENANT_LOGIN_SECRET_PREFIX: z
-    .string()
-    .regex(SECRET_NAME_PREFIX, 'must be a Secrets Manager name prefix')
-    .optional(),
-  TENANTRY_TENANT_LOGIN_HOST: z.string().min(1).optional(),
-  TENANTRY_TENANT_LOGIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-  TENANTRY_SECRETS_DIR: z.string().min(1).optional(),
-  DATABASE_URL: z.string().url().optional(),
-  /** Set by Lambda: there, a function without the prefix was not granted the secrets. */
-  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
-});
+export const TenantLoginEnvSchema = lazySchema(() =>
+  z.object({
+    TENANTRY_TENANT_LOGIN_SECRET_PREFIX: z
+      .string()
+      .regex(SECRET_NAME_PREFIX, 'must be a Secrets Manager name prefix')
+      .optional(),
+    TENANTRY_TENANT_LOGIN_HOST: z.string().min(1).optional(),
+    TENANTRY_TENANT_LOGIN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    TENANTRY_SECRETS_DIR: z.string().min(1).optional(),
+    DATABASE_URL: z.string().url().optional(),
+    /** Set by Lambda: there, a function without the prefix was not granted the secrets. */
+    AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  }),
+);
 
 export const DEFAULT_SECRETS_DIR = '.tenantry/secrets';
 

@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import * as z from 'zod';
+import { lazySchema } from './validation';
 
 /**
  * Tenant domains: the host names an application maps to a tenant (`GET /resolve?host=`), set at
@@ -56,37 +57,41 @@ export function normaliseHost(input: string): { host: string } | { problem: stri
 }
 
 /** One host (a query's `host`, an entry of `domains`), normalised; a bad one is an issue naming it. */
-export const HostSchema = z
-  .string()
-  .max(1024)
-  .transform((text, ctx) => {
-    const result = normaliseHost(text);
-    if ('problem' in result) {
-      ctx.addIssue({ code: 'custom', message: result.problem });
-      return z.NEVER;
-    }
-    return result.host;
-  })
-  .meta({ description: HOST_RULE, examples: ['acme.example.com'] });
+export const HostSchema = lazySchema(() =>
+  z
+    .string()
+    .max(1024)
+    .transform((text, ctx) => {
+      const result = normaliseHost(text);
+      if ('problem' in result) {
+        ctx.addIssue({ code: 'custom', message: result.problem });
+        return z.NEVER;
+      }
+      return result.host;
+    })
+    .meta({ description: HOST_RULE, examples: ['acme.example.com'] }),
+);
 
 /**
  * A tenant's domains, each normalised, in the order given: at most DOMAIN_LIMITS.maxDomains, and
  * no host twice (however it was spelled).
  */
-export const DomainsSchema = z
-  .array(HostSchema)
-  .max(DOMAIN_LIMITS.maxDomains, `at most ${DOMAIN_LIMITS.maxDomains} domains per tenant`)
-  .superRefine((hosts, ctx) => {
-    const seen = new Map<string, number>();
-    hosts.forEach((host, i) => {
-      const first = seen.get(host);
-      if (first === undefined) seen.set(host, i);
-      else
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `'${host}' is given twice (as domains.${first})`,
-        });
-    });
-  });
+export const DomainsSchema = lazySchema(() =>
+  z
+    .array(HostSchema)
+    .max(DOMAIN_LIMITS.maxDomains, `at most ${DOMAIN_LIMITS.maxDomains} domains per tenant`)
+    .superRefine((hosts, ctx) => {
+      const seen = new Map<string, number>();
+      hosts.forEach((host, i) => {
+        const first = seen.get(host);
+        if (first === undefined) seen.set(host, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `'${host}' is given twice (as domains.${first})`,
+          });
+      });
+    }),
+);
 export type Domains = z.infer<typeof DomainsSchema>;

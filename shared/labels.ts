@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { lazySchema } from './validation';
 
 /**
  * Tenant labels: a few `key: value` pairs a platform team sets on a tenant (at provisioning, or
@@ -13,24 +14,26 @@ export const LABEL_LIMITS = { maxLabels: 32, maxLength: 63 } as const;
 const KEY = /^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/;
 const VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 
-export const LabelsSchema = z
-  .record(
-    z
-      .string()
-      .regex(
-        KEY,
-        'a label key is 1-63 characters of a-z, 0-9, ".", "_", "-", starting and ending with a letter or digit',
-      ),
-    z
-      .string()
-      .regex(
-        VALUE,
-        'a label value is up to 63 characters of A-Z, a-z, 0-9, ".", "_", "-", starting and ending with a letter or digit',
-      ),
-  )
-  .refine((labels) => Object.keys(labels).length <= LABEL_LIMITS.maxLabels, {
-    message: `at most ${LABEL_LIMITS.maxLabels} labels`,
-  });
+export const LabelsSchema = lazySchema(() =>
+  z
+    .record(
+      z
+        .string()
+        .regex(
+          KEY,
+          'a label key is 1-63 characters of a-z, 0-9, ".", "_", "-", starting and ending with a letter or digit',
+        ),
+      z
+        .string()
+        .regex(
+          VALUE,
+          'a label value is up to 63 characters of A-Z, a-z, 0-9, ".", "_", "-", starting and ending with a letter or digit',
+        ),
+    )
+    .refine((labels) => Object.keys(labels).length <= LABEL_LIMITS.maxLabels, {
+      message: `at most ${LABEL_LIMITS.maxLabels} labels`,
+    }),
+);
 export type Labels = z.infer<typeof LabelsSchema>;
 
 /** `key=value[,key=value]` (a CLI flag) as labels; a pair without `=` is a problem naming it. */

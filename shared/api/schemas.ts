@@ -45,27 +45,30 @@ export const apiSchemas = z.registry<{ id: string }>();
  * The admin user a template creates, as a caller sends it: with a plain password, which the route
  * hashes before anything else sees it. Only the hash reaches the workflow, its history and the database.
  */
-export const AdminUserInputSchema = z
-  .object({
-    email: z.email('must be an email address').max(254),
-    name: z.string().trim().min(1).max(200).optional(),
-    password: z.string().min(12, 'must be at least 12 characters').max(1024),
-  })
-  .strict()
-  .register(apiSchemas, { id: 'AdminUserInput' });
+export const AdminUserInputSchema = lazySchema(() =>
+  z
+    .object({
+      email: z.email('must be an email address').max(254),
+      name: z.string().trim().min(1).max(200).optional(),
+      password: z.string().min(12, 'must be at least 12 characters').max(1024),
+    })
+    .strict(),
+).register(apiSchemas, { id: 'AdminUserInput' });
 export type AdminUserInput = z.infer<typeof AdminUserInputSchema>;
 
 /** `POST /tenants`: a Provision request. Unknown fields are refused, so a typo is not ignored. */
-export const StartTenantSchema = ProvisionRequestSchema.omit({ actor: true })
-  .extend({ adminUser: AdminUserInputSchema.optional() })
-  .strict()
-  .register(apiSchemas, { id: 'StartTenantRequest' });
+export const StartTenantSchema = lazySchema(() =>
+  ProvisionRequestSchema.unwrap()
+    .omit({ actor: true })
+    .extend({ adminUser: AdminUserInputSchema.optional() })
+    .strict(),
+).register(apiSchemas, { id: 'StartTenantRequest' });
 export type StartTenant = z.infer<typeof StartTenantSchema>;
 
 /** `POST /templates/{id}/provision`: a Provision request whose template is the one in the path. */
-export const ProvisionFromTemplateSchema = StartTenantSchema.omit({ blueprint: true, template: true })
-  .strict()
-  .register(apiSchemas, { id: 'ProvisionFromTemplateRequest' });
+export const ProvisionFromTemplateSchema = lazySchema(() =>
+  StartTenantSchema.unwrap().omit({ blueprint: true, template: true }).strict(),
+).register(apiSchemas, { id: 'ProvisionFromTemplateRequest' });
 export type ProvisionFromTemplate = z.infer<typeof ProvisionFromTemplateSchema>;
 
 /** `POST /templates`, `PUT /templates/{id}`: a template definition (a PUT makes a new version). */
@@ -105,68 +108,74 @@ const limit = (max: number, fallback: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
-export const ListTenantsQuerySchema = z
-  .object({
-    status: TenantStatusSchema.optional(),
-    limit: limit(500, 50),
-    /** Keyset paging: the `nextToken` of the previous page (the last tenant id on it). */
-    nextToken: z.string().min(1).optional(),
-  })
-  .strict();
+export const ListTenantsQuerySchema = lazySchema(() =>
+  z
+    .object({
+      status: TenantStatusSchema.optional(),
+      limit: limit(500, 50),
+      /** Keyset paging: the `nextToken` of the previous page (the last tenant id on it). */
+      nextToken: z.string().min(1).optional(),
+    })
+    .strict(),
+);
 export type ListTenantsQuery = z.infer<typeof ListTenantsQuerySchema>;
 
-export const ListTemplatesQuerySchema = z
-  .object({
-    includeArchived: z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((v) => v === 'true'),
-  })
-  .strict();
+export const ListTemplatesQuerySchema = lazySchema(() =>
+  z
+    .object({
+      includeArchived: z
+        .enum(['true', 'false'])
+        .default('false')
+        .transform((v) => v === 'true'),
+    })
+    .strict(),
+);
 
 /** `GET /audit` and `GET /tenants/{tenantId}/audit`: newest first, filtered by action and time. */
-export const AuditQuerySchema = z
-  .object({
-    /** An action (`provision.started`) or a family of them (`provision`). */
-    action: z
-      .string()
-      .regex(
-        /^[a-z][a-z_]*(\.[a-z_]+)*$/,
-        "must be an action ('provision.started') or a family ('provision')",
-      )
-      .max(100)
-      .optional(),
-    /** Entries at or after this instant (ISO 8601 with an offset). */
-    since: z.iso.datetime({ offset: true }).optional(),
-    /** Entries before this instant. */
-    until: z.iso.datetime({ offset: true }).optional(),
-    limit: limit(500, 100),
-    /** Keyset paging: the `nextToken` of the previous page. */
-    nextToken: z
-      .string()
-      .regex(/^[1-9][0-9]{0,18}$/, 'is not a token this API gave')
-      .optional(),
-  })
-  .strict();
+export const AuditQuerySchema = lazySchema(() =>
+  z
+    .object({
+      /** An action (`provision.started`) or a family of them (`provision`). */
+      action: z
+        .string()
+        .regex(
+          /^[a-z][a-z_]*(\.[a-z_]+)*$/,
+          "must be an action ('provision.started') or a family ('provision')",
+        )
+        .max(100)
+        .optional(),
+      /** Entries at or after this instant (ISO 8601 with an offset). */
+      since: z.iso.datetime({ offset: true }).optional(),
+      /** Entries before this instant. */
+      until: z.iso.datetime({ offset: true }).optional(),
+      limit: limit(500, 100),
+      /** Keyset paging: the `nextToken` of the previous page. */
+      nextToken: z
+        .string()
+        .regex(/^[1-9][0-9]{0,18}$/, 'is not a token this API gave')
+        .optional(),
+    })
+    .strict(),
+);
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 
-export const PageQuerySchema = z
-  .object({ limit: limit(1000, 100), nextToken: z.string().min(1).optional() })
-  .strict();
+export const PageQuerySchema = lazySchema(() =>
+  z.object({ limit: limit(1000, 100), nextToken: z.string().min(1).optional() }).strict(),
+);
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
 /** The body of PUT /tenants/{tenantId}/labels: every label the tenant has from now on. */
-export const LabelsBodySchema = z
-  .object({ labels: LabelsSchema })
-  .strict()
-  .register(apiSchemas, { id: 'LabelsRequest' });
+export const LabelsBodySchema = lazySchema(() => z.object({ labels: LabelsSchema }).strict()).register(
+  apiSchemas,
+  { id: 'LabelsRequest' },
+);
 export type LabelsBody = z.infer<typeof LabelsBodySchema>;
 
 /** The body of PUT /tenants/{tenantId}/domains: every host the tenant holds from now on ([] clears them). */
-export const DomainsBodySchema = z
-  .object({ domains: DomainsSchema })
-  .strict()
-  .register(apiSchemas, { id: 'DomainsRequest' });
+export const DomainsBodySchema = lazySchema(() => z.object({ domains: DomainsSchema }).strict()).register(
+  apiSchemas,
+  { id: 'DomainsRequest' },
+);
 export type DomainsBody = z.infer<typeof DomainsBodySchema>;
 
 /** A tenant id: one that breaks the tenant id rules names no tenant, and is a 400. */
@@ -183,16 +192,18 @@ const TenantIdSchema = z
 export const TenantIdParamSchema = z.object({ tenantId: TenantIdSchema });
 
 /** `GET /resolve`: exactly one of `host` (matched exactly once normalised) and `id` (a tenant id). */
-export const ResolveQuerySchema = z
-  .object({ host: HostSchema.optional(), id: TenantIdSchema.optional() })
-  .strict()
-  .superRefine((q, ctx) => {
-    if ((q.host === undefined) === (q.id === undefined)) {
-      const reason =
-        q.host === undefined ? 'give host=<host name> or id=<tenant id>' : 'give host or id, not both';
-      for (const field of ['host', 'id']) ctx.addIssue({ code: 'custom', path: [field], message: reason });
-    }
-  });
+export const ResolveQuerySchema = lazySchema(() =>
+  z
+    .object({ host: HostSchema.optional(), id: TenantIdSchema.optional() })
+    .strict()
+    .superRefine((q, ctx) => {
+      if ((q.host === undefined) === (q.id === undefined)) {
+        const reason =
+          q.host === undefined ? 'give host=<host name> or id=<tenant id>' : 'give host or id, not both';
+        for (const field of ['host', 'id']) ctx.addIssue({ code: 'custom', path: [field], message: reason });
+      }
+    }),
+);
 export type ResolveQuery = z.infer<typeof ResolveQuerySchema>;
 /** A template's id or its name. */
 export const TemplateIdParamSchema = z.object({ templateId: z.string().min(1).max(100) });

@@ -116,14 +116,16 @@ export function templateIdFor(name: string): string {
 }
 
 /** The admin user a provisioning request names. Only the hash travels through the workflow. */
-export const AdminUserRequestSchema = z.object({
-  email: z.email('must be an email address').max(254),
-  name: z.string().trim().min(1).max(200).default('Administrator'),
-  passwordHash: z
-    .string()
-    .regex(
-      /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
-      'must be a scrypt hash made by Tenantry, never a plain password',
-    ),
-});
+export const AdminUserRequestSchema = lazySchema(() =>
+  z.object({
+    email: z.email('must be an email address').max(254),
+    name: z.string().trim().min(1).max(200).default('Administrator'),
+    passwordHash: z
+      .string()
+      .regex(
+        /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+        'must be a scrypt hash made by Tenantry, never a plain password',
+      ),
+  }),
+);
 export type AdminUserRequest = z.infer<typeof AdminUserRequestSchema>;
