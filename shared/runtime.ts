@@ -9,7 +9,7 @@ import type { SqlClient } from './sql/port';
 
 /**
  * What a handler runs against. On Lambda: one client per container, opened from the environment
- * at first use. In the local engine and tests: whatever client the caller scopes with
+ * at init (`openAtInit`). In the local engine and tests: whatever client the caller scopes with
  * `withRuntime`, so several engines (PGlite, a server, the Data API) can share one process.
  */
 export interface Runtime {
@@ -42,6 +42,19 @@ export function withRuntime<T>(runtime: Runtime, fn: () => Promise<T>): Promise<
 /** The runtime `withRuntime` scoped for this call, if any; never opens anything. */
 export function scopedRuntime(): Runtime | undefined {
   return scoped.getStore();
+}
+
+/**
+ * On Lambda, opens the runtime now, at init, for a handler that will use it: the Data API client is
+ * loaded and made before the first invocation. An on-demand function's init runs on a whole vCPU,
+ * its invocations on the memory's share of one (about a seventh at 256 MB), so the same load in the
+ * first invocation takes several times as long. A failure (a bad environment) is left for the
+ * first invocation to report, as it would be without this. Elsewhere it does nothing: the local
+ * engine, the CLI and the tests scope their own runtime (`withRuntime`).
+ */
+export function openAtInit(): void {
+  if (process.env.TENANTRY_BUNDLE !== 'lambda') return;
+  runtime().catch(() => {});
 }
 
 export function runtime(): Promise<Runtime> {

@@ -3,6 +3,9 @@ import { apiRuntime } from '../../shared/api/runtime';
 import { powertools } from '../../shared/observability/lambda';
 import { logger } from '../../shared/observability/logger';
 import { reconcile } from '../../shared/reconcile/reconcile';
+import { openAtInit } from '../../shared/runtime';
+
+openAtInit();
 
 /**
  * The scheduled reconciler (infra/constructs/reconciler.ts): EventBridge Scheduler invokes it at

@@ -191,9 +191,9 @@ const TRACER_ENTRY = join(REPO_ROOT, 'shared', 'observability', 'tracer.ts');
 
 /**
  * The bundling command that builds `tracer.cjs` beside the bundle's `index.mjs`: Tracer, its
- * middleware and the X-Ray SDK, which shared/observability/lambda.ts loads at the first invocation
- * (the bundle itself leaves them out), so a cold start does not parse their 130 KB. esbuild is
- * run as NodejsFunction runs it: the project's own when it bundles locally, the image's in Docker.
+ * middleware and the X-Ray SDK, which shared/observability/lambda.ts loads on Lambda only, at init
+ * (the bundle itself leaves their 130 KB out, as the local build does). esbuild is run as
+ * NodejsFunction runs it: the project's own when it bundles locally, the image's in Docker.
  */
 function tracerFile(inputDir: string, outputDir: string, projectRoot: () => string): string[] {
   const entry = bundlingPath(inputDir, TRACER_ENTRY, projectRoot);

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { annotate, powertools } from '../observability/lambda';
 import { withLogContext } from '../observability/logger';
+import { openAtInit } from '../runtime';
 import { buildNow } from '../validation';
 import {
   type HttpEvent,
@@ -45,6 +46,7 @@ export function apiRoute<K extends RouteId, T>(
   } = {},
 ) {
   const route = routeById(id) as RouteOf<K> & {
+    readonly database?: boolean;
     readonly params?: z.ZodObject;
     readonly query?: z.ZodType;
     readonly body?: z.ZodType;
@@ -53,6 +55,8 @@ export function apiRoute<K extends RouteId, T>(
   };
   // This route's schemas are built at init; the other routes' lazy ones never are in this bundle.
   for (const schema of [route.params, route.query, route.body]) buildNow(schema);
+  // The registry, opened at init on Lambda for a route that reads or writes it.
+  if (route.database !== false) openAtInit();
   const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
   const invoke = middy<HttpEvent, HttpResult>()
     .use(powertools())

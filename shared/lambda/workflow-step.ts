@@ -4,8 +4,8 @@ import { StepOutputError } from '../errors';
 import { annotate, powertools } from '../observability/lambda';
 import { withLogContext } from '../observability/logger';
 import { type StepEvent, StepEventSchema } from '../provision/schemas';
-import { type Runtime, runtime } from '../runtime';
-import { parseOrThrow } from '../validation';
+import { openAtInit, type Runtime, runtime } from '../runtime';
+import { buildNow, parseOrThrow } from '../validation';
 import { stepOf, type TaskStateOf, type WorkflowName } from '../workflows';
 import { stepLogContext, stepMiddleware } from './step-middleware';
 
@@ -22,8 +22,11 @@ export function workflowStep<W extends WorkflowName, T>(
   fn: (rt: Runtime, event: StepEvent, context: Context) => Promise<T>,
 ) {
   const step = stepOf(workflow, state);
-  // This step's output schema is built at init; every other step's never is in this bundle.
+  // This step's output schema and the event's are built at init; every other step's never is in this bundle.
   const output = step.output();
+  buildNow(StepEventSchema);
+  // The database the step runs against, opened at init on Lambda.
+  openAtInit();
   const ref = { workflow, state };
   const invoke = middy<unknown, T>()
     .use(powertools())

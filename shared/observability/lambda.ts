@@ -9,11 +9,11 @@ import { logger, onLambda } from './logger';
  * `captureLambdaHandler` (a subsegment per invocation, its errors and annotations).
  *
  * Tracer brings the X-Ray SDK, a tenth of a second of imports: it is loaded on Lambda only, at
- * the first invocation, before the handler uses its clients (`traceClient`). The local engine, the
- * CLI and the tests run the same handlers without it; there is no X-Ray to send to. A Lambda
- * bundle carries it as a file of its own, `tracer.cjs` beside `index.mjs`, so that a cold start
- * neither parses its code nor loads the node:http and node:https modules it patches before the
- * handler runs (bench/results/README.md, "Start-up").
+ * init, with the middleware (an on-demand function's init runs on a whole vCPU, its invocations on
+ * the memory's share of one: see `openAtInit` in shared/runtime.ts). The local engine, the CLI and
+ * the tests run the same handlers without it; there is no X-Ray to send to. A Lambda bundle
+ * carries it as a file of its own, `tracer.cjs` beside `index.mjs`, which the local build and the
+ * bundle's size leave out.
  */
 let tracer: Tracer | undefined;
 let loading: Promise<Tracer> | undefined;
@@ -44,8 +44,8 @@ async function lambdaTracer(): Promise<Tracer> {
 }
 
 /**
- * The client, each of its calls traced as an X-Ray subsegment on Lambda (now, or when the tracer
- * is loaded at the first invocation); as it is elsewhere.
+ * The client, each of its calls traced as an X-Ray subsegment on Lambda (now, or once the tracer
+ * has loaded, still at init); as it is elsewhere.
  */
 export function traceClient<T>(client: T): T {
   if (tracer) return tracer.captureAWSv3Client(client);
@@ -61,19 +61,27 @@ export function annotate(key: string, value: string): void {
 /** Powertools' Logger and Tracer middleware, on Lambda; nothing elsewhere. */
 export function powertools<E, R>(): middy.MiddlewareObj<E, R> {
   let delegates: middy.MiddlewareObj<E, R>[] | undefined;
-  const load = async (): Promise<middy.MiddlewareObj<E, R>[]> => {
-    if (delegates) return delegates;
-    const [{ injectLambdaContext }, { captureLambdaHandler }, t] = await Promise.all([
+  let middleware: Promise<middy.MiddlewareObj<E, R>[]> | undefined;
+  const load = (): Promise<middy.MiddlewareObj<E, R>[]> => {
+    middleware ??= Promise.all([
       import('@aws-lambda-powertools/logger/middleware'),
       tracerModule(),
       lambdaTracer(),
-    ]);
-    delegates = [
-      injectLambdaContext(logger, { resetKeys: true }) as middy.MiddlewareObj<E, R>,
-      captureLambdaHandler(t, { captureResponse: false }) as middy.MiddlewareObj<E, R>,
-    ];
-    return delegates;
+    ]).then(([{ injectLambdaContext }, { captureLambdaHandler }, t]) => {
+      delegates = [
+        injectLambdaContext(logger, { resetKeys: true }) as middy.MiddlewareObj<E, R>,
+        captureLambdaHandler(t, { captureResponse: false }) as middy.MiddlewareObj<E, R>,
+      ];
+      return delegates;
+    });
+    // A failure is for the invocations to report, not the init.
+    middleware.catch(() => {
+      middleware = undefined;
+    });
+    return middleware;
   };
+  // On Lambda, loaded now, at init: the middleware is made at module scope.
+  if (onLambda()) load().catch(() => {});
   return {
     before: async (request) => {
       if (!onLambda()) return;

@@ -119,6 +119,45 @@ describe('a TenantryFunction bundle', () => {
     expect(exported.trim()).toBe('function function');
   });
 
+  it('loads Tracer and, for a handler that reaches the database, the Data API client at init on Lambda', {
+    timeout: 120_000,
+  }, () => {
+    // An on-demand function's init runs on a whole vCPU, its invocations on the memory's share of
+    // one: what the first invocation needs is loaded before it (shared/runtime.ts openAtInit).
+    const step = bundleOf('InitStep', 'functions/provision/create-schema.ts');
+    const openApi = bundleOf('InitOpenApi', 'functions/api/get-open-api.ts'); // `database: false`
+    for (const bundle of [step, openApi])
+      symlinkSync(join(REPO_ROOT, 'node_modules'), join(bundle, 'node_modules'));
+    const script = [
+      "import { createRequire } from 'node:module';",
+      'await import(process.argv[1]);',
+      // What the init started ends in the microtasks after the import, before any event.
+      'await new Promise((resolve) => setImmediate(resolve));',
+      'const loaded = Object.keys(createRequire(process.argv[1]).cache);',
+      'console.log(JSON.stringify({',
+      "  dataApi: loaded.some((f) => f.includes('@aws-sdk/client-rds-data')),",
+      "  tracer: loaded.some((f) => f.endsWith('tracer.cjs')),",
+      '}));',
+    ].join('\n');
+    const lambda: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_LAMBDA_FUNCTION_NAME: 'init-test',
+      AWS_REGION: 'us-east-1',
+      TENANTRY_DB_CLUSTER_ARN: 'arn:aws:rds:us-east-1:123456789012:cluster:tenantry',
+      TENANTRY_DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tenantry',
+      TENANTRY_DB_NAME: 'tenantry',
+    };
+    for (const name of ['DATABASE_URL', 'TENANTRY_DATA_DIR', 'AWS_ENDPOINT_URL', 'NODE_OPTIONS'])
+      delete lambda[name];
+    const loadedBy = (bundle: string, env: NodeJS.ProcessEnv) => JSON.parse(runBundle(bundle, script, env));
+    expect(loadedBy(step, lambda)).toEqual({ dataApi: true, tracer: true });
+    expect(loadedBy(openApi, lambda)).toEqual({ dataApi: false, tracer: true });
+    // Off Lambda there is no X-Ray to send to: Tracer stays out.
+    const offLambda = { ...lambda };
+    delete offLambda.AWS_LAMBDA_FUNCTION_NAME;
+    expect(loadedBy(step, offLambda)).toEqual({ dataApi: true, tracer: false });
+  });
+
   it('carries the control SQL at sql/, where the loader finds it with the checksums the source has', {
     timeout: 120_000,
   }, () => {
