@@ -49,8 +49,8 @@ export function scopedRuntime(): Runtime | undefined {
  * loaded and made before the first invocation. An on-demand function's init runs on a whole vCPU,
  * its invocations on the memory's share of one (about a seventh at 256 MB), so the same load in the
  * first invocation takes several times as long. A failure (a bad environment) is left for the
- * first invocation to report, as it would be without this. Elsewhere it does nothing: the local
- * engine, the CLI and the tests scope their own runtime (`withRuntime`).
+ * first invocation to report, as it would be without this. Outside a Lambda bundle it does
+ * nothing: the local engine, the CLI and the tests scope their own runtime (`withRuntime`).
  */
 export function openAtInit(): void {
   if (process.env.TENANTRY_BUNDLE !== 'lambda') return;

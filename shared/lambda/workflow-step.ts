@@ -22,7 +22,7 @@ export function workflowStep<W extends WorkflowName, T>(
   fn: (rt: Runtime, event: StepEvent, context: Context) => Promise<T>,
 ) {
   const step = stepOf(workflow, state);
-  // This step's output schema and the event's are built at init; every other step's never is in this bundle.
+  // This step's output schema and the event's are built at init; no other step's is, in this bundle.
   const output = step.output();
   buildNow(StepEventSchema);
   // The database the step runs against, opened at init on Lambda.

@@ -23,6 +23,8 @@ describe('the embedded cluster image', () => {
     await first.query('CREATE TABLE public.left_behind (id int)');
     await first.close();
     expect(existsSync(join(image, 'PG_VERSION'))).toBe(true);
+    // Only the database PGlite opens: no template databases to copy into every new folder.
+    expect(readdirSync(join(image, 'base'))).toHaveLength(1);
     // Nothing else of the build is left beside the image.
     expect(readdirSync(join(image, '..'))).toEqual([image.split('/').at(-1)]);
 
@@ -33,6 +35,8 @@ describe('the embedded cluster image', () => {
         "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'left_behind'",
       );
       expect(rows[0]?.n).toBe(0);
+      const databases = await second.query<{ datname: string }>('SELECT datname FROM pg_database');
+      expect(databases.rows.map((r) => r.datname)).toEqual(['postgres']);
       await second.query('CREATE TABLE public.kept (id int)');
     } finally {
       await second.close();
