@@ -52,4 +52,30 @@ describe('the embedded cluster image', () => {
       await again.close();
     }
   });
+
+  it('gives an in-memory cluster the image too, from a dump of it made once beside it', async () => {
+    const image = clusterImageDir();
+    const first = await PgliteClient.open();
+    try {
+      const databases = await first.query<{ datname: string }>('SELECT datname FROM pg_database');
+      expect(databases.rows.map((r) => r.datname)).toEqual(['postgres']);
+      await first.query('CREATE TABLE public.only_here (id int)');
+    } finally {
+      await first.close();
+    }
+    expect(existsSync(`${image}.tar`)).toBe(true);
+    expect(readdirSync(join(image, '..')).sort()).toEqual(
+      [image, `${image}.tar`].map((f) => f.split('/').at(-1)),
+    );
+    // Each in-memory cluster is a new one.
+    const second = await PgliteClient.open();
+    try {
+      const { rows } = await second.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'only_here'",
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await second.close();
+    }
+  });
 });
