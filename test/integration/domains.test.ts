@@ -435,10 +435,12 @@ describe.runIf(serverUrl())('two requests racing for one host, on a Postgres ser
         waited = (rows[0]?.n ?? 0) > 0;
         if (!waited) await new Promise((r) => setTimeout(r, 25));
       }
-      return { put };
+      // Read before the commit: once it is sent, the PUT may settle before this callback's caller
+      // resumes.
+      return { put, settledBeforeCommit: settled };
     });
     expect(waited).toBe(true);
-    expect(settled).toBe(false);
+    expect(pending.settledBeforeCommit).toBe(false);
     const answer = await pending.put;
     expect(answer.status).toBe(409);
     expect(answer.body.errors).toEqual([
