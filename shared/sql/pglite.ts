@@ -221,8 +221,8 @@ let pristineTar: Promise<Blob> | undefined;
 
 /**
  * The image as PGlite's own dump (a tar beside it, made once per machine), which an in-memory
- * cluster loads instead of running initdb: about a second instead of three or four on this
- * machine, for each of the many clusters the tests open. Read once per process.
+ * cluster loads instead of running initdb: a quarter of a second instead of two on this machine,
+ * for each of the many clusters the tests open. Read once per process.
  */
 function pristineDump(): Promise<Blob> {
   pristineTar ??= (async () => {
