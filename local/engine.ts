@@ -122,7 +122,8 @@ export interface LocalEngineOptions {
   /**
    * How long the history writer waits after an event for more before it writes them together: a
    * step's events come in bursts (a state's exit, the next one's entry and its task's start), and
-   * each write is one commit. @default 2
+   * each write is one commit. Once the run has ended, what is queued is written at once: closing
+   * the execution never waits out a window. @default 2
    */
   readonly historyBatchMs?: number;
   /**
@@ -1109,6 +1110,10 @@ class HistoryWriter {
   private stopped = false;
   /** A write is queued and has not taken the queue yet: later events join it. */
   private pending = false;
+  /** Ends the batch window of the queued write early. */
+  private wake: (() => void) | undefined;
+  /** The run has ended: no later event will join a batch, so each write goes at once. */
+  private ending = false;
 
   constructor(
     private readonly db: SqlClient,
@@ -1123,9 +1128,23 @@ class HistoryWriter {
     if (this.pending) return;
     this.pending = true;
     this.writing = this.writing.then(async () => {
-      if (this.batchMs > 0) await sleep(this.batchMs);
+      if (this.batchMs > 0 && !this.ending) await this.batchWindow();
       this.pending = false;
       await this.drain();
+    });
+  }
+
+  private batchWindow(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, this.batchMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
     });
   }
 
@@ -1174,6 +1193,10 @@ class HistoryWriter {
 
   /** True once everything pushed is stored; false if that did not happen within `timeoutMs`. */
   async settle(timeoutMs: number): Promise<boolean> {
+    // The run has ended: what is queued is all there will be, so it is written without waiting
+    // out the batch window (which would otherwise hold up closing the execution).
+    this.ending = true;
+    this.wake?.();
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);

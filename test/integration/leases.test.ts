@@ -145,6 +145,22 @@ describe.each(testBackends())('execution leases on $name', (backend) => {
     expect(history.at(-1)?.type).toBe('ExecutionFailed');
   });
 
+  it('closes a run without waiting out the history batch window; every event is stored, in order', async () => {
+    // A window far longer than the run: the run's events join the write waiting in it.
+    const engine = engineFor(t.db, { historyBatchMs: 60_000 });
+    const started = Date.now();
+    const run = await engine.start(PROVISION_WORKFLOW, 'windowed', input('windowed'));
+    expect((await run.done).status).toBe('SUCCEEDED');
+    // Once the run has ended, nothing more can join the batch: it is written at once, then the
+    // run is closed (before, the close waited for the window to pass).
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const history = await engine.history(run.executionId);
+    expectContiguous(history);
+    expect(history[0]?.type).toBe('ExecutionStarted');
+    expect(history.at(-1)?.type).toBe('ExecutionSucceeded');
+    expect(history.filter((e) => e.type === 'TaskSucceeded')).toHaveLength(7);
+  });
+
   it('a run that recorded its end but could not close itself is closed with that end, not cleaned up', async () => {
     const engine = engineFor(t.db);
     const run = await engine.start(PROVISION_WORKFLOW, 'ended', input('ended'));
