@@ -535,6 +535,7 @@ export class LocalEngine {
     const failed =
       history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
       (status === 'ABORTED' ? stopReason : undefined);
+    let closed: ExecutionRecord | undefined;
     try {
       if (!lease.isLost && status === 'FAILED' && cleanupGaveUp(history, wf.spec.cleanup.state)) {
         // The database stayed away through all of Cleanup's retries: what it could not undo is
@@ -551,16 +552,18 @@ export class LocalEngine {
           );
         }
         // Only a run still RUNNING and still ours is closed here, its lease released in the same
-        // statement: one stopped or recovered meanwhile (recovery.ts) keeps its verdict.
-        await retryTransient(
+        // statement: one stopped or recovered meanwhile (recovery.ts) keeps its verdict. The row
+        // it closed is the record returned; otherwise the record is read below.
+        const { rows } = await retryTransient(
           'closing the execution',
           () =>
-            this.db.query(
+            this.db.query<ExecutionRow>(
               `WITH released AS (
                  DELETE FROM tenantry.execution_leases WHERE execution_id = $1 AND owner = $6 RETURNING 1)
                UPDATE tenantry.executions
                   SET status = $2, output = $3::jsonb, error = $4, cause = $5, stopped_at = clock_timestamp()
-                WHERE execution_id = $1 AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM released)`,
+                WHERE execution_id = $1 AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM released)
+               RETURNING ${EXECUTION_COLUMNS}`,
               [
                 executionId,
                 status,
@@ -572,13 +575,16 @@ export class LocalEngine {
             ),
           { giveUpAfterMs: storeRetryMs },
         );
+        closed = rows[0] ? toRecord(rows[0]) : undefined;
       }
     } finally {
       lease.stop();
     }
-    const record = await retryTransient('reading the execution', () => this.describe(executionId), {
-      giveUpAfterMs: storeRetryMs,
-    });
+    const record =
+      closed ??
+      (await retryTransient('reading the execution', () => this.describe(executionId), {
+        giveUpAfterMs: storeRetryMs,
+      }));
     if (!record) throw new Error(`execution ${executionId} is missing from the store`);
     return record;
   }
