@@ -531,7 +531,8 @@ export class LocalEngine {
     if (!halt.signal.aborted) halt.abort({ error: 'States.Aborted', cause: `the execution ended ${status}` });
     await settled(scope.pending);
     await consume;
-    await this.metrics.flush();
+    // The run's metrics are stored beside its close (flush never rejects), and before it is done.
+    const metricsStored = this.metrics.flush();
     const failed =
       history.findLast((h) => h.type === 'ExecutionFailed')?.executionFailedEventDetails ??
       (status === 'ABORTED' ? stopReason : undefined);
@@ -580,6 +581,7 @@ export class LocalEngine {
     } finally {
       lease.stop();
     }
+    await metricsStored;
     const record =
       closed ??
       (await retryTransient('reading the execution', () => this.describe(executionId), {
