@@ -400,9 +400,34 @@ describe('the control functions, each called directly, on PGlite', () => {
       f: 'EXECUTE',
       _tenantry_migrations: null,
     });
-    // Held from the start: another run grants nothing, so no catalog row is written again.
+    // The schema's default privileges for the role, per kind, and each row's version.
+    const defaults = async () =>
+      (
+        await db.query<{ kind: string; privileges: string; xmin: string }>(
+          `SELECT d.defaclobjtype::text AS kind, d.xmin::text AS xmin,
+                  (SELECT string_agg(e.privilege_type, ',' ORDER BY e.privilege_type) FROM aclexplode(d.defaclacl) e
+                    WHERE e.grantee = $2::regrole) AS privileges
+             FROM pg_default_acl d WHERE d.defaclnamespace = $1::regnamespace ORDER BY 1`,
+          [schema, role],
+        )
+      ).rows;
+    const defaultsBefore = await defaults();
+    expect(defaultsBefore.map(({ kind, privileges }) => ({ kind, privileges }))).toEqual([
+      { kind: 'S', privileges: 'SELECT,UPDATE,USAGE' },
+      { kind: 'f', privileges: 'EXECUTE' },
+      { kind: 'r', privileges: tables },
+    ]);
+    // Held from the start: another run grants nothing, so no catalog row is written again, the
+    // default privileges' rows included.
     await db.query('SELECT tenantry.grant_tenant_role($1)', [schema]);
     expect(await held()).toEqual(before);
+    expect(await defaults()).toEqual(defaultsBefore);
+    // A default taken back is given again, and only it.
+    await db.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} REVOKE DELETE ON TABLES FROM ${role}`);
+    await db.query('SELECT tenantry.grant_tenant_role($1)', [schema]);
+    const defaultsAfter = await defaults();
+    expect(defaultsAfter.find((d) => d.kind === 'r')?.privileges).toBe(tables);
+    expect(defaultsAfter.filter((d) => d.kind !== 'r')).toEqual(defaultsBefore.filter((d) => d.kind !== 'r'));
     // What lacks a privilege (taken back here) is granted again, and only it.
     await db.query(`REVOKE UPDATE ON ${schema}.t FROM ${role}`);
     await db.query(`REVOKE ALL ON FUNCTION ${schema}.f(integer) FROM ${role}`);

@@ -98,9 +98,21 @@ BEGIN
   -- What the calling role creates in the schema later. The ledger, made before the first run of
   -- this function (or after, in a schema that had default privileges), is taken back if the role
   -- holds anything on it (on the table or a column).
-  EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I', p_schema, v_role);
-  EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I', p_schema, v_role);
-  EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT EXECUTE ON ROUTINES TO %I', p_schema, v_role);
+  -- Each is written only when the calling role's defaults for the schema lack it: ALTER DEFAULT
+  -- PRIVILEGES rewrites its catalog row even when nothing changes, and this runs twice a migration.
+  FOR g IN SELECT * FROM (VALUES ('r'::"char", 'TABLES', '{SELECT,INSERT,UPDATE,DELETE}'::text[]),
+                                 ('S'::"char", 'SEQUENCES', '{USAGE,SELECT,UPDATE}'::text[]),
+                                 ('f'::"char", 'ROUTINES', '{EXECUTE}'::text[])) AS k (kind, object, privileges)
+  LOOP
+    IF NOT g.privileges <@ ARRAY(SELECT e.privilege_type
+                                   FROM pg_default_acl d, aclexplode(d.defaclacl) e
+                                  WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                                    AND d.defaclnamespace = v_nsp AND d.defaclobjtype = g.kind
+                                    AND e.grantee = v_role_oid) THEN
+      EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT %s ON %s TO %I',
+                     p_schema, array_to_string(g.privileges, ', '), g.object, v_role);
+    END IF;
+  END LOOP;
   IF EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) e
               WHERE c.oid = to_regclass(format('%I._tenantry_migrations', p_schema)) AND e.grantee = v_role_oid)
      OR EXISTS (SELECT 1 FROM pg_attribute a, aclexplode(a.attacl) e
