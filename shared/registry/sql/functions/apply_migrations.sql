@@ -2,9 +2,8 @@
 -- statement_timeout first): the pending blueprint migrations (migrate_schema.sql), then the
 -- blueprint's indexes the schema lacks, then the registry's version, all or nothing. Unlike
 -- CreateIndexes at provisioning, a failing index fails the migration: nothing is half-applied.
--- p_indexes: [{name, sql}]; which of them exist is one indexed lookup of their names in the schema
--- (a relation of that name counts, as IF NOT EXISTS would have it), not one per index. Only the
--- execution that claimed the tenant (status migrating) may.
+-- p_indexes: [{name, sql}]; which of them the schema lacks is one lookup (missing_indexes.sql), not
+-- one per index. Only the execution that claimed the tenant (status migrating) may.
 CREATE OR REPLACE FUNCTION tenantry.apply_migrations(p_tenant text, p_execution text, p_migrations jsonb,
                                                      p_security_definer jsonb, p_indexes jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -14,7 +13,6 @@ DECLARE
   v_result jsonb;
   v_applied integer[];
   m jsonb;
-  v_existing text[];
   v_created integer := 0;
 BEGIN
   SELECT * INTO r FROM tenantry.tenant_migrations WHERE execution_id = p_execution FOR UPDATE;
@@ -24,12 +22,7 @@ BEGIN
   END IF;
   v_result := tenantry.migrate_schema(t.schema_name, p_execution, p_migrations, p_security_definer);
   v_applied := ARRAY(SELECT jsonb_array_elements_text(v_result->'applied')::integer);
-  SELECT coalesce(array_agg(c.relname::text), '{}') INTO v_existing
-    FROM pg_class c
-   WHERE c.relnamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = t.schema_name)
-     AND c.relname = ANY (ARRAY(SELECT e->>'name' FROM jsonb_array_elements(p_indexes) e));
-  FOR m IN SELECT value FROM jsonb_array_elements(p_indexes) WITH ORDINALITY AS x(value, o)
-            WHERE NOT (value->>'name' = ANY (v_existing)) ORDER BY o LOOP
+  FOR m IN SELECT value FROM jsonb_array_elements(tenantry.missing_indexes(t.schema_name, p_indexes)) LOOP
     EXECUTE m->>'sql';
     v_created := v_created + 1;
   END LOOP;

@@ -1,13 +1,13 @@
--- CreateIndexes: one lookup of the indexes that already exist, then all the missing ones as ONE
--- statement in one subtransaction. Only when that batch fails permanently are the missing indexes
--- tried again one subtransaction each, to find which failed: each such failure becomes a warning
--- (its SQLSTATE and message) and the others are still created. A transient error (lock, deadlock,
--- cancel, serialization) is raised, in the batch or in the fallback, so the workflow retries.
+-- CreateIndexes: one lookup of the indexes that already exist (missing_indexes.sql), then all the
+-- missing ones as ONE statement in one subtransaction. Only when that batch fails permanently are
+-- the missing indexes tried again one subtransaction each, to find which failed: each such failure
+-- becomes a warning (its SQLSTATE and message) and the others are still created. A transient error
+-- (lock, deadlock, cancel, serialization) is raised, in the batch or in the fallback, so the
+-- workflow retries.
 CREATE OR REPLACE FUNCTION tenantry.create_indexes(p_tenant text, p_execution text, p_indexes jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t tenantry.tenants := tenantry.own_tenant(p_tenant, p_execution);
-  v_existing text[];
   v_missing jsonb;
   v_batch text;
   m jsonb;
@@ -15,16 +15,9 @@ DECLARE
   v_warnings jsonb := '[]'::jsonb;
 BEGIN
   PERFORM set_config('search_path', quote_ident(t.schema_name), true);
-  -- A relation of that name in the schema counts as the index being there (as IF NOT EXISTS would).
-  SELECT coalesce(array_agg(c.relname::text), '{}') INTO v_existing
-    FROM pg_class c
-   WHERE c.relnamespace = (SELECT n.oid FROM pg_namespace n WHERE n.nspname = t.schema_name)
-     AND c.relname = ANY (ARRAY(SELECT e->>'name' FROM jsonb_array_elements(p_indexes) e));
-  SELECT coalesce(jsonb_agg(e ORDER BY o), '[]'::jsonb),
-         string_agg(e->>'sql', E';\n' ORDER BY o)
-    INTO v_missing, v_batch
-    FROM jsonb_array_elements(p_indexes) WITH ORDINALITY AS x(e, o)
-   WHERE NOT (e->>'name' = ANY (v_existing));
+  v_missing := tenantry.missing_indexes(t.schema_name, p_indexes);
+  SELECT string_agg(e->>'sql', E';\n' ORDER BY o) INTO v_batch
+    FROM jsonb_array_elements(v_missing) WITH ORDINALITY AS x(e, o);
   IF v_batch IS NOT NULL THEN
     BEGIN
       EXECUTE v_batch;
