@@ -4,6 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterImageDir, PgliteClient } from '../../shared/sql/pglite';
 import { tempDir } from '../support/temp-dirs';
 
+/** How many tables of that name the cluster has, in any schema. */
+async function tablesNamed(db: PgliteClient, name: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pg_tables WHERE tablename = $1',
+    [name],
+  );
+  return rows[0]?.n;
+}
+
 // A new embedded data folder starts from a copy of a pristine cluster, made once (initdb is the
 // slow part of a first start); the copy is the image, never what an earlier folder became.
 describe('the embedded cluster image', () => {
@@ -31,10 +40,7 @@ describe('the embedded cluster image', () => {
     const dataDir = join(tempDir('tenantry-data-'), 'pgdata');
     const second = await PgliteClient.open({ dataDir });
     try {
-      const { rows } = await second.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'left_behind'",
-      );
-      expect(rows[0]?.n).toBe(0);
+      expect(await tablesNamed(second, 'left_behind')).toBe(0);
       const databases = await second.query<{ datname: string }>('SELECT datname FROM pg_database');
       expect(databases.rows.map((r) => r.datname)).toEqual(['postgres']);
       await second.query('CREATE TABLE public.kept (id int)');
@@ -44,10 +50,7 @@ describe('the embedded cluster image', () => {
     // A folder that holds a cluster is opened as it is, not seeded again.
     const again = await PgliteClient.open({ dataDir });
     try {
-      const { rows } = await again.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'kept'",
-      );
-      expect(rows[0]?.n).toBe(1);
+      expect(await tablesNamed(again, 'kept')).toBe(1);
     } finally {
       await again.close();
     }
@@ -70,10 +73,7 @@ describe('the embedded cluster image', () => {
     // Each in-memory cluster is a new one.
     const second = await PgliteClient.open();
     try {
-      const { rows } = await second.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'only_here'",
-      );
-      expect(rows[0]?.n).toBe(0);
+      expect(await tablesNamed(second, 'only_here')).toBe(0);
     } finally {
       await second.close();
     }
