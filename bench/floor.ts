@@ -14,14 +14,37 @@ import { quoteIdent, quoteLiteral } from '../shared/identifiers';
  * `seed: false` leaves the seed rows out (the fleet of existing tenants only needs their catalog).
  */
 export function floorScript(blueprint: Blueprint, schema: string, options: { seed?: boolean } = {}): string {
-  const parts: string[] = [
-    `CREATE SCHEMA ${quoteIdent(schema)};`,
-    `SET LOCAL search_path TO ${quoteIdent(schema)};`,
+  const parts = floorParts(blueprint, schema, options);
+  return `${[`CREATE SCHEMA ${quoteIdent(schema)};`, parts.searchPath, ...parts.tables, ...parts.indexes, ...parts.seed].join('\n')}\n`;
+}
+
+/**
+ * The floor's SQL cut where Provision's steps commit: CREATE SCHEMA (CreateSchema), the migrations
+ * with the routines pinned (SyncTables), the indexes (CreateIndexes), the seed rows (Seed). Each is
+ * a script for a transaction of its own (`SET LOCAL search_path` first where it needs one). The
+ * provisioning bench runs them one after the other on an open connection: the least a workflow
+ * with these steps does, before any bookkeeping of its own.
+ */
+export function floorSteps(blueprint: Blueprint, schema: string): string[] {
+  const parts = floorParts(blueprint, schema, {});
+  const inSchema = (statements: readonly string[]) => `${[parts.searchPath, ...statements].join('\n')}\n`;
+  return [
+    `CREATE SCHEMA ${quoteIdent(schema)};\n`,
+    inSchema(parts.tables),
+    inSchema(parts.indexes),
+    inSchema(parts.seed),
   ];
-  for (const migration of blueprint.migrations) parts.push(withSemicolon(migration.sql));
+}
+
+function floorParts(
+  blueprint: Blueprint,
+  schema: string,
+  options: { seed?: boolean },
+): { searchPath: string; tables: string[]; indexes: string[]; seed: string[] } {
+  const tables = blueprint.migrations.map((migration) => withSemicolon(migration.sql));
   // What SyncTables does after the migrations (secure_routines.sql): each sql/plpgsql routine pinned
   // to the tenant schema. (The benched blueprints declare no SECURITY DEFINER routine.)
-  parts.push(
+  tables.push(
     `DO $pin$ DECLARE r record; BEGIN
        FOR r IN SELECT p.oid::regprocedure AS sig, p.prokind FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
                  WHERE p.pronamespace = ${quoteLiteral(schema)}::regnamespace AND p.prokind IN ('f', 'p')
@@ -31,18 +54,18 @@ export function floorScript(blueprint: Blueprint, schema: string, options: { see
        END LOOP;
      END $pin$;`,
   );
-  for (const index of blueprint.indexes) parts.push(withSemicolon(index.sql));
-  for (const table of options.seed === false ? [] : blueprint.seed) {
+  const indexes = blueprint.indexes.map((index) => withSemicolon(index.sql));
+  const seed = (options.seed === false ? [] : blueprint.seed).map((table) => {
     // The union of the rows' keys, as tenantry.seed_tables builds its column list.
     const columns = [...new Set(table.rows.flatMap((row) => Object.keys(row)))].sort();
     const cols = columns.map(quoteIdent).join(', ');
     const t = quoteIdent(table.table);
-    parts.push(
+    return (
       `INSERT INTO ${t} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, ` +
-        `${quoteLiteral(JSON.stringify(table.rows))}::jsonb) ON CONFLICT DO NOTHING;`,
+      `${quoteLiteral(JSON.stringify(table.rows))}::jsonb) ON CONFLICT DO NOTHING;`
     );
-  }
-  return `${parts.join('\n')}\n`;
+  });
+  return { searchPath: `SET LOCAL search_path TO ${quoteIdent(schema)};`, tables, indexes, seed };
 }
 
 /**

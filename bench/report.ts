@@ -24,9 +24,15 @@ export interface PhaseResult {
   readonly engine: Summary;
   /** The floor: one multi-statement query on an open connection. */
   readonly floor: Summary;
+  /** The floor's SQL in Provision's transactions, then Verify's catalog read. */
+  readonly steps: Summary;
   readonly psql: Summary;
   /** median(engine) / median(floor). */
   readonly ratio: number;
+  /** median(steps) / median(floor): what the workflow's shape costs before any bookkeeping. */
+  readonly stepsRatio: number;
+  /** median(engine) / median(steps): what the engine's bookkeeping costs on top. */
+  readonly ratioToSteps: number;
   readonly ratioToPsql: number;
   /** engine / floor of the same round: the spread of the ratio. */
   readonly pairedRatio: { readonly median: number; readonly p10: number; readonly p90: number };
@@ -41,6 +47,7 @@ export interface PhaseResult {
   readonly samplesMs: {
     readonly engine: readonly number[];
     readonly floor: readonly number[];
+    readonly steps: readonly number[];
     readonly psql: readonly number[];
   };
 }
@@ -98,6 +105,10 @@ export function renderSummary(r: BenchResult): string {
     ...r.phases.flatMap((p) => [
       stats(`${at(p)} | engine (LocalEngine, Provision workflow)`, p.engine),
       stats(`${at(p)} | **floor** (one multi-statement query, open connection)`, p.floor),
+      stats(
+        `${at(p)} | steps (the floor's SQL in Provision's 4 transactions, then Verify's catalog read)`,
+        p.steps,
+      ),
       stats(`${at(p)} | psql (one \`psql --single-transaction\`)`, p.psql),
     ]),
     '',
@@ -109,9 +120,11 @@ export function renderSummary(r: BenchResult): string {
       'Verify step ms',
       'of which catalog read ms',
       'CreateIndexes step ms',
+      'steps / floor',
+      'engine / steps',
       'engine / psql',
     ]),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     ...r.phases.map((p) =>
       row([
         `${at(p)} (${p.schemasAtStart}-${p.schemasAtEnd} tenant schemas)`,
@@ -121,6 +134,8 @@ export function renderSummary(r: BenchResult): string {
         p.verify.stepMs,
         p.verify.catalogReadMs,
         p.createIndexesStepMs,
+        `${p.stepsRatio.toFixed(2)}x`,
+        `${p.ratioToSteps.toFixed(2)}x`,
         `${p.ratioToPsql.toFixed(2)}x`,
       ]),
     ),

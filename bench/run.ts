@@ -5,6 +5,8 @@
  *
  * - engine: the local engine's whole Provision workflow;
  * - floor: the same DDL, indexes and seed rows as ONE multi-statement query on an open connection;
+ * - steps: the floor's SQL in Provision's transactions (schema, tables, indexes, seed), then Verify's
+ *   catalog read: the least a workflow with these steps does, without its bookkeeping;
  * - psql: the same script through one `psql --single-transaction` per tenant.
  *
  * The results are the ratios median(engine) / median(floor) at 0 and at `--fleet` tenants, and how
@@ -28,7 +30,7 @@ import { schemaNameFor } from '../shared/tenant-id';
 import { PROVISION } from '../statemachine/workflows';
 import { commandLine, redact, urlOf } from './cli';
 import { cloneFleet, tenantSchemaCount } from './fleet';
-import { applyFloorQuery, floorScript, runPsql } from './floor';
+import { applyFloorQuery, floorScript, floorSteps, runPsql } from './floor';
 import { type EngineSample, engineProfile } from './profile';
 import { type BenchResult, GOALS, type PhaseResult, renderSummary, writeResults } from './report';
 import { round, summarise } from './stats';
@@ -41,8 +43,8 @@ const PSQL_NOOP_SAMPLES = 5;
 // The step handlers log every step at info level; that is noise here (and costs time on the clock).
 process.env.TENANTRY_LOG_LEVEL ??= 'silent';
 
-type Path = 'engine' | 'floor' | 'psql';
-const PATHS: readonly Path[] = ['engine', 'floor', 'psql'];
+type Path = 'engine' | 'floor' | 'steps' | 'psql';
+const PATHS: readonly Path[] = ['engine', 'floor', 'steps', 'psql'];
 
 interface Options {
   readonly tenants: number;
@@ -91,6 +93,7 @@ class RssSampler {
 class Phase {
   readonly engineSamples: EngineSample[] = [];
   readonly floorMs: number[] = [];
+  readonly stepsMs: number[] = [];
   readonly psqlMs: number[] = [];
   readonly client: PostgresClient;
   private readonly timed: TimedClient;
@@ -150,6 +153,24 @@ class Phase {
     return performance.now() - t0;
   }
 
+  /**
+   * The floor's SQL as Provision commits it, each transaction on the floor's open connection, then
+   * the catalog read Verify makes (on a pooled connection, as Verify does), which must give the
+   * lock's fingerprint.
+   */
+  async stepsRun(tenantId: string): Promise<number> {
+    const schema = schemaNameFor(tenantId);
+    const scripts = floorSteps(this.blueprint, schema);
+    const t0 = performance.now();
+    for (const script of scripts) await applyFloorQuery(this.conn, script);
+    const { fingerprint } = await readCatalog(this.client, schema);
+    const ms = performance.now() - t0;
+    if (fingerprint !== this.blueprint.lock[String(this.blueprint.version)]?.fingerprint) {
+      throw new Error(`the floor in steps did not produce the locked catalog for ${tenantId}`);
+    }
+    return ms;
+  }
+
   async psqlRun(tenantId: string): Promise<number> {
     const file = join(this.dir, `${tenantId}.sql`);
     await writeFile(file, floorScript(this.blueprint, schemaNameFor(tenantId)));
@@ -162,12 +183,14 @@ class Phase {
     const id = this.tenantId(path, n);
     if (path === 'engine') this.engineSamples.push(await this.engineRun(id));
     else if (path === 'floor') this.floorMs.push(await this.floorRun(id));
+    else if (path === 'steps') this.stepsMs.push(await this.stepsRun(id));
     else this.psqlMs.push(await this.psqlRun(id));
   }
 
   async result(): Promise<PhaseResult> {
     const engine = summarise(this.engineSamples.map((s) => s.wallMs));
     const floor = summarise(this.floorMs);
+    const steps = summarise(this.stepsMs);
     const psql = summarise(this.psqlMs);
     const profile = engineProfile(this.engineSamples);
     const paired = this.engineSamples.map((s, i) => s.wallMs / (this.floorMs[i] ?? Number.NaN));
@@ -181,8 +204,11 @@ class Phase {
       schemasAtEnd: await tenantSchemaCount(this.conn),
       engine,
       floor,
+      steps,
       psql,
       ratio: round(engine.median / floor.median, 2),
+      stepsRatio: round(steps.median / floor.median, 2),
+      ratioToSteps: round(engine.median / steps.median, 2),
       ratioToPsql: round(engine.median / psql.median, 2),
       pairedRatio: {
         median: round(pairedSummary.median / 100, 2),
@@ -197,6 +223,7 @@ class Phase {
       samplesMs: {
         engine: this.engineSamples.map((s) => round(s.wallMs)),
         floor: this.floorMs.map((ms) => round(ms)),
+        steps: this.stepsMs.map((ms) => round(ms)),
         psql: this.psqlMs.map((ms) => round(ms)),
       },
     };
@@ -245,7 +272,7 @@ async function main(): Promise<void> {
     }
     console.error(
       `bench: scratch databases ${dbNames.join(', ')} on ${redact(serverUrl)}; ` +
-        `${options.tenants} rounds of engine, floor and psql in each`,
+        `${options.tenants} rounds of engine, floor, steps and psql in each`,
     );
 
     const rss = new RssSampler();
@@ -254,11 +281,12 @@ async function main(): Promise<void> {
       const warm = {
         engine: (await phase.engineRun(phase.tenantId('engine', 'warm'))).wallMs,
         floor: await phase.floorRun(phase.tenantId('floor', 'warm')),
+        steps: await phase.stepsRun(phase.tenantId('steps', 'warm')),
         psql: await phase.psqlRun(phase.tenantId('psql', 'warm')),
       };
       console.error(
         `bench: warm-up in the ${phase.label}-tenant database: engine ${round(warm.engine)} ms, ` +
-          `floor ${round(warm.floor)} ms, psql ${round(warm.psql)} ms (not counted)`,
+          `floor ${round(warm.floor)} ms, steps ${round(warm.steps)} ms, psql ${round(warm.psql)} ms (not counted)`,
       );
     }
     // The floor must build what the engine builds: the same catalog as the blueprint's lock.
