@@ -31,6 +31,8 @@ export interface PhaseResult {
   readonly ratio: number;
   /** median(steps) / median(floor): what the workflow's shape costs before any bookkeeping. */
   readonly stepsRatio: number;
+  /** The steps path's parts by the step each stands for: medians, ms. */
+  readonly stepsParts: Readonly<Record<string, number>>;
   /** median(engine) / median(steps): what the engine's bookkeeping costs on top. */
   readonly ratioToSteps: number;
   readonly ratioToPsql: number;
@@ -157,8 +159,13 @@ export function renderSummary(r: BenchResult): string {
     '',
     '### Engine path, median per tenant',
     '',
-    row(['phase', ...r.phases.map((p) => `ms at ${p.existingSchemas}`), 'statement ms (calls)']),
-    row(['---', ...r.phases.map(() => '---:'), '---:']),
+    row([
+      'phase',
+      ...r.phases.map((p) => `ms at ${p.existingSchemas}`),
+      'statement ms (calls)',
+      'steps path ms',
+    ]),
+    row(['---', ...r.phases.map(() => '---:'), '---:', '---:']),
     ...(r.phases[0]?.engineProfile.phases ?? []).map((row0) => {
       const cells = r.phases.map(
         (p) => p.engineProfile.phases.find((x) => x.phase === row0.phase)?.medianMs ?? '',
@@ -168,7 +175,12 @@ export function renderSummary(r: BenchResult): string {
         .map((x) => (x?.dbMs === undefined ? '' : `${x.dbMs} (${x.dbCalls ?? 0})`))
         .filter((x) => x !== '')
         .join(' / ');
-      return row([row0.phase, ...cells, db]);
+      const step = row0.phase.startsWith('step ') ? row0.phase.slice('step '.length) : undefined;
+      const floorPart = r.phases
+        .map((p) => (step === undefined ? undefined : p.stepsParts[step]))
+        .filter((x) => x !== undefined)
+        .join(' / ');
+      return row([row0.phase, ...cells, db, floorPart]);
     }),
     '',
     row(['statement', 'calls', ...r.phases.map((p) => `ms at ${p.existingSchemas}`)]),
@@ -184,7 +196,8 @@ export function renderSummary(r: BenchResult): string {
     ),
     '',
     'Phases come from the execution history (state entered/exited timestamps, 1 ms resolution); ' +
-      'statement times are client-side (round trip included). History writes run beside the steps, not in series.',
+      'statement times are client-side (round trip included). History writes run beside the steps, not in series. ' +
+      "The last column is the steps path's transaction (or catalog read) for the same step, for comparison.",
   ];
   return lines.join('\n');
 }

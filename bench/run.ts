@@ -44,6 +44,8 @@ const PSQL_NOOP_SAMPLES = 5;
 process.env.TENANTRY_LOG_LEVEL ??= 'silent';
 
 type Path = 'engine' | 'floor' | 'steps' | 'psql';
+/** The steps path's parts: the step of Provision each one stands for (floorSteps, then the read). */
+const STEPS_PARTS = ['CreateSchema', 'SyncTables', 'CreateIndexes', 'Seed', 'Verify'] as const;
 const PATHS: readonly Path[] = ['engine', 'floor', 'steps', 'psql'];
 
 interface Options {
@@ -94,6 +96,8 @@ class Phase {
   readonly engineSamples: EngineSample[] = [];
   readonly floorMs: number[] = [];
   readonly stepsMs: number[] = [];
+  /** The steps path's parts, per counted tenant, in the order of STEPS_PARTS. */
+  readonly stepsPartsMs: number[][] = [];
   readonly psqlMs: number[] = [];
   readonly client: PostgresClient;
   private readonly timed: TimedClient;
@@ -158,17 +162,28 @@ class Phase {
    * the catalog read Verify makes (on a pooled connection, as Verify does), which must give the
    * lock's fingerprint.
    */
-  async stepsRun(tenantId: string): Promise<number> {
+  async stepsRun(tenantId: string): Promise<{ ms: number; parts: number[] }> {
     const schema = schemaNameFor(tenantId);
     const scripts = floorSteps(this.blueprint, schema);
+    const parts: number[] = [];
     const t0 = performance.now();
-    for (const script of scripts) await applyFloorQuery(this.conn, script);
+    let t = t0;
+    const lap = () => {
+      const now = performance.now();
+      parts.push(now - t);
+      t = now;
+    };
+    for (const script of scripts) {
+      await applyFloorQuery(this.conn, script);
+      lap();
+    }
     const { fingerprint } = await readCatalog(this.client, schema);
+    lap();
     const ms = performance.now() - t0;
     if (fingerprint !== this.blueprint.lock[String(this.blueprint.version)]?.fingerprint) {
       throw new Error(`the floor in steps did not produce the locked catalog for ${tenantId}`);
     }
-    return ms;
+    return { ms, parts };
   }
 
   async psqlRun(tenantId: string): Promise<number> {
@@ -183,8 +198,11 @@ class Phase {
     const id = this.tenantId(path, n);
     if (path === 'engine') this.engineSamples.push(await this.engineRun(id));
     else if (path === 'floor') this.floorMs.push(await this.floorRun(id));
-    else if (path === 'steps') this.stepsMs.push(await this.stepsRun(id));
-    else this.psqlMs.push(await this.psqlRun(id));
+    else if (path === 'steps') {
+      const { ms, parts } = await this.stepsRun(id);
+      this.stepsMs.push(ms);
+      this.stepsPartsMs.push(parts);
+    } else this.psqlMs.push(await this.psqlRun(id));
   }
 
   async result(): Promise<PhaseResult> {
@@ -208,6 +226,12 @@ class Phase {
       psql,
       ratio: round(engine.median / floor.median, 2),
       stepsRatio: round(steps.median / floor.median, 2),
+      stepsParts: Object.fromEntries(
+        STEPS_PARTS.map((step, i) => [
+          step,
+          summarise(this.stepsPartsMs.map((p) => p[i] ?? Number.NaN)).median,
+        ]),
+      ),
       ratioToSteps: round(engine.median / steps.median, 2),
       ratioToPsql: round(engine.median / psql.median, 2),
       pairedRatio: {
@@ -281,7 +305,7 @@ async function main(): Promise<void> {
       const warm = {
         engine: (await phase.engineRun(phase.tenantId('engine', 'warm'))).wallMs,
         floor: await phase.floorRun(phase.tenantId('floor', 'warm')),
-        steps: await phase.stepsRun(phase.tenantId('steps', 'warm')),
+        steps: (await phase.stepsRun(phase.tenantId('steps', 'warm'))).ms,
         psql: await phase.psqlRun(phase.tenantId('psql', 'warm')),
       };
       console.error(
