@@ -7,6 +7,8 @@
  *   Migrate execution), at each `--concurrency`;
  * - floor: each tenant's migration as ONE transaction on an already-open connection, as many at
  *   once as the rollout's concurrency;
+ * - floor + check: the same, with the catalog read and compared with the v2 lock before the commit,
+ *   as ApplyMigrations does: the least a migration with Migrate's catalog check does;
  * - psql loop: `psql -c '<the same transaction>'` once per tenant, one after the other.
  *
  * Every arm runs on a fresh copy of the same fleet (a template database, copied per arm), and every
@@ -28,7 +30,7 @@ import { readCatalog } from '../shared/catalog';
 import { quoteIdent, quoteLiteral } from '../shared/identifiers';
 import type { HistoryEvent } from '../shared/progress';
 import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
-import type { SqlExecutor } from '../shared/sql/port';
+import type { QueryOptions, SqlExecutor, SqlParam, SqlResult, SqlRow } from '../shared/sql/port';
 import { PostgresClient } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
 import { PROVISION, ROLLOUT } from '../statemachine/workflows';
@@ -358,7 +360,7 @@ async function rolloutProfile(
 // ---------------------------------------------------------------------------------------------
 // The arms
 
-type ArmKind = 'rollout' | 'floor' | 'psql';
+type ArmKind = 'rollout' | 'floor' | 'checked' | 'psql';
 
 interface Arm {
   readonly kind: ArmKind;
@@ -457,9 +459,53 @@ async function rolloutArm(url: string, c: number, ctx: Context, label: string): 
   }
 }
 
-async function floorArm(url: string, c: number, ctx: Context, label: string): Promise<ArmRun> {
+/** A SqlExecutor over one open connection, for readCatalog inside the floor's transaction. */
+function executorOf(conn: pg.Client): SqlExecutor {
+  return {
+    async query<T extends SqlRow = SqlRow>(
+      sql: string,
+      params?: readonly SqlParam[],
+      options?: QueryOptions,
+    ): Promise<SqlResult<T>> {
+      const r = await conn.query<T>({
+        text: sql,
+        values: params ? [...params] : [],
+        ...(options?.prepare ? { name: options.prepare } : {}),
+      });
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+  };
+}
+
+/**
+ * One tenant's floor transaction, and with `check` the catalog read and compared with the v2 lock
+ * before the commit (ApplyMigrations' check): BEGIN and the migration in one round trip, the read,
+ * then COMMIT.
+ */
+async function migrateOnFloor(conn: pg.Client, tenant: string, ctx: Context, check: boolean): Promise<void> {
+  const schema = schemaNameFor(tenant);
+  const script = migrationFloorScript(tenant, schema, ctx.migration);
+  if (!check) return applyFloorQuery(conn, script);
+  try {
+    await conn.query(`BEGIN;\n${script}`);
+    const { fingerprint } = await readCatalog(executorOf(conn), schema);
+    if (fingerprint !== ctx.fingerprint)
+      throw new Error(`${tenant}: the migrated catalog is not the v2 lock's`);
+    await conn.query('COMMIT');
+  } catch (error) {
+    await conn.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
+
+async function floorArm(
+  url: string,
+  c: number,
+  ctx: Context,
+  label: string,
+  check: boolean,
+): Promise<ArmRun> {
   const conns: pg.Client[] = [];
-  const script = (tenant: string) => migrationFloorScript(tenant, schemaNameFor(tenant), ctx.migration);
   try {
     for (let i = 0; i < c; i++) {
       const conn = new pg.Client({ connectionString: url, application_name: 'tenantry-bench-floor' });
@@ -468,19 +514,23 @@ async function floorArm(url: string, c: number, ctx: Context, label: string): Pr
       conns.push(conn);
     }
     // Warm-up, not counted: the connections' first statements.
-    await applyFloorQuery(conns[0] as pg.Client, script(REFERENCE));
-    const queue = ctx.fleet.map(script);
+    await migrateOnFloor(conns[0] as pg.Client, REFERENCE, ctx, check);
+    const queue = [...ctx.fleet];
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       conns.map(async (conn) => {
         for (let next = queue.shift(); next !== undefined; next = queue.shift())
-          await applyFloorQuery(conn, next);
+          await migrateOnFloor(conn, next, ctx, check);
       }),
     );
     const ms = performance.now() - t0;
     const cpuMs = cpuSince(cpu0);
-    await checkWith(url, { ...ctx, tenants: [REFERENCE, ...ctx.fleet] }, `floor ${label}`);
+    await checkWith(
+      url,
+      { ...ctx, tenants: [REFERENCE, ...ctx.fleet] },
+      `${check ? 'floor + check' : 'floor'} ${label}`,
+    );
     return { ms, cpuMs, tenants: ctx.fleet.length };
   } finally {
     for (const conn of conns) await conn.end().catch(() => {});
@@ -521,11 +571,9 @@ function armsOf(concurrency: readonly number[], repeat: number): Arm[] {
   const turned = concurrency.map((_, i) => concurrency[(i + repeat) % n] as number);
   const arms: Arm[] = [];
   for (const [i, c] of turned.entries()) {
-    const pair: Arm[] = [
-      { kind: 'rollout', concurrency: c },
-      { kind: 'floor', concurrency: c },
-    ];
-    arms.push(...((i + repeat) % 2 === 0 ? pair : pair.reverse()));
+    const kinds: ArmKind[] = ['rollout', 'floor', 'checked'];
+    const turn = (i + repeat) % kinds.length;
+    arms.push(...[...kinds.slice(turn), ...kinds.slice(0, turn)].map((kind) => ({ kind, concurrency: c })));
   }
   arms.splice(repeat % (arms.length + 1), 0, { kind: 'psql', concurrency: 1 });
   return arms;
@@ -538,8 +586,12 @@ interface ConcurrencyResult {
   readonly concurrency: number;
   readonly rollout: Summary;
   readonly floor: Summary;
+  /** The floor with ApplyMigrations' catalog check in its transaction. */
+  readonly checked: Summary;
   /** median(rollout) / median(floor). */
   readonly ratio: number;
+  /** median(floor + check) / median(floor): what the check alone costs. */
+  readonly checkedRatio: number;
   /** rollout / floor of each repeat (the two ran minutes apart at most). */
   readonly repeatRatios: readonly number[];
   readonly rolloutPerTenantMs: number;
@@ -619,20 +671,24 @@ export function renderRolloutSummary(r: RolloutBenchResult): string {
       'concurrency',
       'rollout ms',
       'floor ms',
+      'floor + check ms',
       '**rollout / floor**',
+      '(floor + check) / floor',
       'per repeat',
       'rollout ms / tenant',
       'floor ms / tenant',
       'bench CPU ms / tenant: rollout, floor',
       `goal ≤ ${ROLLOUT_GOALS.ratioToFloor}x`,
     ]),
-    row(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+    row(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
     ...r.concurrency.map((c) =>
       row([
         c.concurrency,
         c.rollout.median,
         c.floor.median,
+        c.checked.median,
         `**${x(c.ratio)}**`,
+        x(c.checkedRatio),
         c.repeatRatios.map(x).join(', '),
         c.rolloutPerTenantMs,
         c.floorPerTenantMs,
@@ -837,9 +893,9 @@ async function main(): Promise<void> {
         const run =
           arm.kind === 'rollout'
             ? await rolloutArm(url, arm.concurrency, ctx, label)
-            : arm.kind === 'floor'
-              ? await floorArm(url, arm.concurrency, ctx, label)
-              : await psqlArm(url, ctx, label);
+            : arm.kind === 'psql'
+              ? await psqlArm(url, ctx, label)
+              : await floorArm(url, arm.concurrency, ctx, label, arm.kind === 'checked');
         samples.set(armKey(arm), [...(samples.get(armKey(arm)) ?? []), run]);
         log(
           `repeat ${repeat + 1}/${options.repeats}: ${armKey(arm)} ${round(run.ms)} ms for ${run.tenants} tenants ` +
@@ -859,6 +915,7 @@ async function main(): Promise<void> {
       const rolloutRuns = samples.get(`rollout@${c}`) ?? [];
       const rollout = summarise(rolloutRuns.map((s) => s.ms));
       const floor = summarise(msOf(`floor@${c}`));
+      const checked = summarise(msOf(`checked@${c}`));
       const ratio = round(rollout.median / floor.median, 2);
       const middle = [...rolloutRuns].sort((a, b) => a.ms - b.ms)[Math.floor((rolloutRuns.length - 1) / 2)];
       if (!middle?.profile) throw new Error(`no rollout run at concurrency ${c}`);
@@ -866,7 +923,9 @@ async function main(): Promise<void> {
         concurrency: c,
         rollout,
         floor,
+        checked,
         ratio,
+        checkedRatio: round(checked.median / floor.median, 2),
         repeatRatios: rolloutRuns.map((s, i) => round(s.ms / (msOf(`floor@${c}`)[i] ?? Number.NaN), 2)),
         rolloutPerTenantMs: round(rollout.median / options.tenants, 2),
         floorPerTenantMs: round(floor.median / options.tenants, 2),
