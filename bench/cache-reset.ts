@@ -11,8 +11,9 @@
  * - a whole school-erp tenant as the floor makes it (bench/floor.ts, one transaction).
  *
  * and the app's next run of each statement is timed. CREATE SCHEMA changes pg_namespace, which
- * resets every backend's plan cache; a commit with more catalog invalidation messages than
- * PostgreSQL's shared queue holds (4,096) resets every backend's catalog caches too. The medians
+ * resets the plan cache of every backend of the database; a commit with more catalog invalidation
+ * messages than PostgreSQL's shared queue holds (4,096) resets every backend's catalog caches too,
+ * in every database of the cluster. The medians
  * show what each costs a connection that did nothing but wait. Runs in a scratch database
  * `tenantry_bench_cache_<pid>`, dropped at the end.
  */
