@@ -30,14 +30,14 @@ import { readCatalog } from '../shared/catalog';
 import { quoteIdent, quoteLiteral } from '../shared/identifiers';
 import type { HistoryEvent } from '../shared/progress';
 import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
-import type { QueryOptions, SqlExecutor, SqlParam, SqlResult, SqlRow } from '../shared/sql/port';
-import { PostgresClient } from '../shared/sql/postgres';
+import type { SqlExecutor } from '../shared/sql/port';
+import { PostgresClient, sqlExecutorOf } from '../shared/sql/postgres';
 import { schemaNameFor } from '../shared/tenant-id';
 import { PROVISION, ROLLOUT } from '../statemachine/workflows';
 import { commandLine, redact, urlOf } from './cli';
 import { cloneFleet, fleetTenantId } from './fleet';
 import { applyFloorQuery, migrationFloorScript, runPsqlCommand } from './floor';
-import { writeSection } from './report';
+import { row, writeSection } from './report';
 import { median, round, type Summary, summarise } from './stats';
 import { type QueryTime, TimedClient } from './timed-client';
 
@@ -459,24 +459,6 @@ async function rolloutArm(url: string, c: number, ctx: Context, label: string): 
   }
 }
 
-/** A SqlExecutor over one open connection, for readCatalog inside the floor's transaction. */
-function executorOf(conn: pg.Client): SqlExecutor {
-  return {
-    async query<T extends SqlRow = SqlRow>(
-      sql: string,
-      params?: readonly SqlParam[],
-      options?: QueryOptions,
-    ): Promise<SqlResult<T>> {
-      const r = await conn.query<T>({
-        text: sql,
-        values: params ? [...params] : [],
-        ...(options?.prepare ? { name: options.prepare } : {}),
-      });
-      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-    },
-  };
-}
-
 /**
  * One tenant's floor transaction, and with `check` the catalog read and compared with the v2 lock
  * before the commit (ApplyMigrations' check): BEGIN and the migration in one round trip, the read,
@@ -488,7 +470,7 @@ async function migrateOnFloor(conn: pg.Client, tenant: string, ctx: Context, che
   if (!check) return applyFloorQuery(conn, script);
   try {
     await conn.query(`BEGIN;\n${script}`);
-    const { fingerprint } = await readCatalog(executorOf(conn), schema);
+    const { fingerprint } = await readCatalog(sqlExecutorOf(conn), schema);
     if (fingerprint !== ctx.fingerprint)
       throw new Error(`${tenant}: the migrated catalog is not the v2 lock's`);
     await conn.query('COMMIT');
@@ -649,7 +631,6 @@ export interface RolloutBenchResult {
   readonly loadAverage: { readonly atStart: readonly number[]; readonly atEnd: readonly number[] };
 }
 
-const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
 const metText = (met: boolean) => (met ? 'met' : 'NOT met');
 const x = (n: number) => `${n.toFixed(2)}x`;
 

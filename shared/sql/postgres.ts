@@ -7,6 +7,7 @@ import { toDatabaseError } from './errors';
 import type {
   QueryOptions,
   SqlClient,
+  SqlExecutor,
   SqlParam,
   SqlResult,
   SqlRow,
@@ -24,7 +25,7 @@ const types = {
   },
 };
 
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+type Queryable = Pick<pg.Pool | pg.PoolClient | pg.Client, 'query'>;
 
 async function run<T extends SqlRow>(
   db: Queryable,
@@ -171,6 +172,14 @@ export class PostgresClient implements SqlClient {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * Queries on one connection (or pool) someone else opened and ends, with the same type parsers and
+ * errors as PostgresClient: for a statement inside a transaction that connection began itself.
+ */
+export function sqlExecutorOf(db: Queryable): SqlExecutor {
+  return { query: (sql, params, options) => run(db, sql, params, options) };
 }
 
 /**
