@@ -1,4 +1,4 @@
-import { writeSection } from './report';
+import { row, writeSection } from './report';
 import type { Summary } from './stats';
 
 /** One tenant size: its rows, the timings of every path, and the samples behind them. */
@@ -50,7 +50,6 @@ export interface BackupBenchResult {
   readonly sizes: readonly BackupSizeResult[];
 }
 
-const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
 const x = (v: number) => `${v.toFixed(2)}x`;
 /** Microseconds per row of a median in ms. */
 const perRow = (ms: number, rows: number) => (ms * 1000) / rows;

@@ -13,8 +13,8 @@
  * and the app's next run of each statement is timed. CREATE SCHEMA changes pg_namespace, which
  * resets the plan cache of every backend of the database; a commit with more catalog invalidation
  * messages than PostgreSQL's shared queue holds (4,096) resets every backend's catalog caches too,
- * in every database of the cluster. The medians
- * show what each costs a connection that did nothing but wait. Runs in a scratch database
+ * in every database of the cluster. The medians show what each costs a connection that did
+ * nothing but wait. Runs in a scratch database
  * `tenantry_bench_cache_<pid>`, dropped at the end.
  */
 import '../local/bin/node-version.mjs';
@@ -27,7 +27,7 @@ import { CATALOG_SQL } from '../shared/catalog';
 import { quoteIdent } from '../shared/identifiers';
 import { commandLine, redact, urlOf } from './cli';
 import { applyFloorQuery, floorScript, floorSteps } from './floor';
-import { writeSection } from './report';
+import { row, writeSection } from './report';
 import { median, percentile, round } from './stats';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -76,7 +76,6 @@ function spread(values: readonly number[]): Spread {
 }
 
 function render(r: CacheResetResult): string {
-  const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [
     `## Cache reset, ${r.date}`,
     '',
@@ -130,6 +129,12 @@ async function main(): Promise<void> {
       else await app.query({ name: 'join', text: JOIN_SQL, values: [1] });
       return performance.now() - t0;
     };
+    const warm = async () => {
+      for (let i = 0; i < WARM_RUNS; i++) {
+        await timed('catalogRead');
+        await timed('join');
+      }
+    };
     let n = 0;
     const act = async (action: Action) => {
       n++;
@@ -140,10 +145,7 @@ async function main(): Promise<void> {
         // A tenant without its indexes, not timed; then its indexes as CreateIndexes commits them.
         const [schema, tables, indexes] = floorSteps(blueprint, `bench_indexes_${n}`);
         for (const script of [schema, tables]) await applyFloorQuery(other, script ?? '');
-        for (let i = 0; i < WARM_RUNS; i++) {
-          await timed('catalogRead');
-          await timed('join');
-        }
+        await warm();
         await applyFloorQuery(other, indexes ?? '');
       }
     };
@@ -152,10 +154,7 @@ async function main(): Promise<void> {
       for (const [i, action] of ACTIONS.entries()) {
         const turned = ACTIONS[(i + Math.max(r, 0)) % ACTIONS.length] ?? action;
         for (const statement of ['catalogRead', 'join'] as const) {
-          for (let w = 0; w < WARM_RUNS; w++) {
-            await timed('catalogRead');
-            await timed('join');
-          }
+          await warm();
           await act(turned);
           const ms = await timed(statement);
           if (r >= 0) samples.get(turned)?.[statement].push(ms);

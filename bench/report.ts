@@ -83,7 +83,8 @@ export interface BenchResult {
   readonly loadAverage: { readonly atStart: readonly number[]; readonly atEnd: readonly number[] };
 }
 
-const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+/** One row of a Markdown table. */
+export const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
 const met = (g: Goal) => (g.met ? 'met' : 'NOT met');
 
 /** The human summary: printed to stdout and kept in bench/results/README.md. */

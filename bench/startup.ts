@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { REPO_ROOT } from '../infra/paths';
 import { TenantryStack } from '../infra/stack';
-import { writeSection } from './report';
+import { row, writeSection } from './report';
 import { type Summary, summarise } from './stats';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -338,7 +338,6 @@ try {
     withFirstUseMs: { step: worstWithFirstUse('step'), api: worstWithFirstUse('api') },
     benchSeconds: Math.round((performance.now() - started) / 1000),
   };
-  const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   const s = (x: Summary) => [x.median, x.min, x.max];
   const kb = (b: number) => (b / 1024).toFixed(0);
   const byKind = (kind: BundleStat['kind']) => built.filter((b) => b.kind === kind);

@@ -18,7 +18,7 @@ import { CATALOG_SQL, readCatalog } from '../shared/catalog';
 import { quoteIdent } from '../shared/identifiers';
 import { dropLeftoverTenantRolesSql } from '../shared/registry/leftover-roles';
 import { PostgresClient } from '../shared/sql/postgres';
-import { writeSection } from './report';
+import { row, writeSection } from './report';
 import { round, type Summary, summarise } from './stats';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -128,7 +128,6 @@ async function main(): Promise<void> {
         ratio,
         goal: { maxRatio: GOAL, met: ratio <= GOAL },
       };
-      const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
       const summary = [
         `## Verify's catalog read, ${date}`,
         '',
